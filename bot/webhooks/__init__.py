@@ -1,0 +1,1 @@
+"""Webhook intake: signature checks, tolerant payload models and event routing."""

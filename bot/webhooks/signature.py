@@ -1,0 +1,24 @@
+"""GitHub webhook signatures (``X-Hub-Signature-256``): HMAC-SHA256 over the raw body."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+PREFIX = "sha256="
+
+
+def sign(secret: str | bytes, body: bytes) -> str:
+    """Return the ``X-Hub-Signature-256`` header value GitHub would send for ``body``."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return PREFIX + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str | bytes, body: bytes, header: str | None) -> bool:
+    """True when ``header`` is a valid sha256 signature of ``body``; constant-time compare.
+
+    Only the ``sha256=`` form is accepted: the legacy ``sha1=`` header is never trusted.
+    """
+    if not header or not header.startswith(PREFIX):
+        return False
+    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
