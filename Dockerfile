@@ -1,0 +1,25 @@
+# modelgate: the webhook receiver and run workers in one image.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    MLFLOW_ENABLE_TELEMETRY=false \
+    DO_NOT_TRACK=true \
+    MODELGATE_HOST=0.0.0.0 \
+    MODELGATE_PORT=3000 \
+    MODELGATE_DATA_DIR=/data
+
+RUN useradd --create-home --uid 10001 modelgate && mkdir -p /data && chown modelgate /data
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY pipelines ./pipelines
+COPY reports ./reports
+RUN pip install .
+
+USER modelgate
+VOLUME ["/data"]
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"MODELGATE_PORT\"]}/healthz')"
+CMD ["modelgate", "serve"]

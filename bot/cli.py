@@ -1,0 +1,132 @@
+"""``modelgate`` command line: serve, worker, migrate, sandbox, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+
+# Nothing modelgate runs may call home.
+os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {k: v for k in ("host", "port", "workers") if (v := getattr(args, k, None)) is not None}
+    settings = load_settings(**overrides)
+    _setup_logging(settings.log_level)
+    return settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the webhook receiver (and, unless --workers 0, the run workers)."""
+    import uvicorn
+
+    from bot.server import build_services, create_app
+
+    settings = _settings(args).require("webhooks")
+    app = create_app(build_services(settings))
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+        access_log=False, log_level=settings.log_level.lower(), lifespan="on",
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run only the workers (no HTTP): scale processing apart from intake."""
+    import signal
+    import threading
+
+    from bot.server import build_services, running
+
+    settings = _settings(args)
+    services = build_services(settings, workers=max(settings.workers, 1))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with running(services):
+        stop.wait()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the database schema."""
+    from bot.store import create_db_engine, migrate
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(create_db_engine(settings.db_url))
+    print(f"database at {settings.db_url} is up to date")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Run the GitHub stand-in."""
+    from bot.sandbox.cli import config_from_args
+    from bot.sandbox.server import run_sandbox
+
+    _setup_logging("INFO")
+    run_sandbox(config_from_args(args))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the offline demo against the sandbox."""
+    from bot.demo import run_demo
+
+    _setup_logging("WARNING")
+    return run_demo(json_output=args.json, keep=args.keep)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="modelgate", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help=cmd_serve.__doc__)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="run-worker threads (0: intake only)")
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help=cmd_worker.__doc__)
+    worker.add_argument("--workers", type=int)
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
+    sandbox = sub.add_parser("sandbox", help=cmd_sandbox.__doc__)
+    from bot.sandbox.cli import add_arguments
+
+    add_arguments(sandbox)
+    sandbox.set_defaults(func=cmd_sandbox)
+    demo = sub.add_parser("demo", help=cmd_demo.__doc__)
+    demo.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    demo.add_argument("--keep", action="store_true", help="keep the demo's working directory")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``modelgate`` console script."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except SettingsError as exc:
+        print(f"modelgate: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

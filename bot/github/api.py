@@ -1,0 +1,187 @@
+"""The narrow set of GitHub operations modelgate performs for one installation.
+
+Every create is idempotent: when a create fails in a way that may still have applied it
+(5xx, timeout, dropped connection), we look for what we meant to create before trying again,
+so a retry never leaves a second comment or check run behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from githubkit import GitHub
+from githubkit.exception import RequestError, RequestFailed
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+STATUS_DESCRIPTION_MAX = 140  # GitHub rejects longer commit status descriptions
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A repository named ``owner/name``."""
+
+    owner: str
+    name: str
+
+    @classmethod
+    def parse(cls, full_name: str) -> Repo:
+        """``"octo/hello"`` → Repo("octo", "hello"); ValueError for anything else."""
+        owner, sep, name = full_name.partition("/")
+        if not sep or not owner or not name or "/" in name:
+            raise ValueError(f"not an owner/name repository: {full_name!r}")
+        return cls(owner, name)
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+def _maybe_applied(exc: Exception) -> bool:
+    """True when a failed write may nonetheless have happened on GitHub's side."""
+    if isinstance(exc, RequestFailed):
+        return exc.response.status_code >= 500
+    return isinstance(exc, RequestError)
+
+
+def create_once(create: Callable[[], T], find: Callable[[], T | None], attempts: int = 3) -> T:
+    """Run ``create``; after an ambiguous failure, ``find`` what it made before trying again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return create()
+        except (RequestFailed, RequestError) as exc:
+            if not _maybe_applied(exc) or attempt == attempts:
+                raise
+            log.warning("create failed ambiguously (%r); looking before retrying", exc)
+            existing = find()
+            if existing is not None:
+                return existing
+    raise AssertionError("unreachable")
+
+
+class InstallationAPI:
+    """GitHub REST calls authenticated as one App installation."""
+
+    def __init__(self, github: GitHub[Any]) -> None:
+        self._gh = github
+
+    def get_pull(self, repo: Repo, number: int) -> dict[str, Any]:
+        """The pull request as GitHub returns it (state, head.sha, base.ref, draft, ...)."""
+        return self._gh.rest.pulls.get(repo.owner, repo.name, number).json()
+
+    def set_status(
+        self, repo: Repo, sha: str, *, state: str, context: str, description: str,
+        target_url: str | None = None,
+    ) -> None:
+        """Set a commit status (latest per context wins, so repeating it is harmless)."""
+        if len(description) > STATUS_DESCRIPTION_MAX:
+            description = description[: STATUS_DESCRIPTION_MAX - 1] + "…"
+        data: dict[str, Any] = {"state": state, "context": context, "description": description}
+        if target_url:
+            data["target_url"] = target_url
+        self._gh.rest.repos.create_commit_status(repo.owner, repo.name, sha, data=data)
+
+    def find_check_run(self, repo: Repo, sha: str, name: str, external_id: str) -> int | None:
+        """The id of our check run ``name`` on ``sha`` tagged ``external_id``, if it exists."""
+        found = self._gh.rest.checks.list_for_ref(
+            repo.owner, repo.name, sha, check_name=name, filter_="all", per_page=PAGE_SIZE
+        ).json()
+        for run in found.get("check_runs", []):
+            if run.get("external_id") == external_id:
+                return int(run["id"])
+        return None
+
+    def create_check_run(
+        self, repo: Repo, *, name: str, head_sha: str, external_id: str, **fields: Any
+    ) -> int:
+        """Create a check run once (``external_id`` identifies it); returns its id."""
+        data = {"name": name, "head_sha": head_sha, "external_id": external_id, **fields}
+
+        def create() -> int:
+            return int(self._gh.rest.checks.create(repo.owner, repo.name, data=data).json()["id"])
+
+        return create_once(create, lambda: self.find_check_run(repo, head_sha, name, external_id))
+
+    def update_check_run(self, repo: Repo, check_run_id: int, **fields: Any) -> None:
+        """PATCH a check run (idempotent, retried by the transport)."""
+        self._gh.rest.checks.update(repo.owner, repo.name, check_run_id, data=fields)
+
+    def find_comment(self, repo: Repo, number: int, marker: str) -> dict[str, Any] | None:
+        """The first comment on issue/PR ``number`` whose body contains ``marker``."""
+        page = 1
+        while True:
+            comments = self._gh.rest.issues.list_comments(
+                repo.owner, repo.name, number, per_page=PAGE_SIZE, page=page
+            ).json()
+            for comment in comments:
+                if marker in (comment.get("body") or ""):
+                    return comment
+            if len(comments) < PAGE_SIZE:
+                return None
+            page += 1
+
+    def upsert_comment(
+        self, repo: Repo, number: int, marker: str, body: str, known_id: int | None = None
+    ) -> int:
+        """Edit the comment carrying ``marker`` (or create it once); returns its id."""
+        if marker not in body:
+            body = f"{marker}\n{body}"
+        comment_id = known_id
+        if comment_id is None:
+            existing = self.find_comment(repo, number, marker)
+            comment_id = int(existing["id"]) if existing else None
+        if comment_id is not None:
+            try:
+                self._gh.rest.issues.update_comment(repo.owner, repo.name, comment_id, data={"body": body})
+                return comment_id
+            except RequestFailed as exc:
+                if exc.response.status_code != 404:  # deleted by someone: make a new one
+                    raise
+
+        def create() -> int:
+            return int(
+                self._gh.rest.issues.create_comment(repo.owner, repo.name, number, data={"body": body})
+                .json()["id"]
+            )
+
+        def find() -> int | None:
+            found = self.find_comment(repo, number, marker)
+            return int(found["id"]) if found else None
+
+        return create_once(create, find)
+
+    def react(self, repo: Repo, comment_id: int, content: str) -> None:
+        """Add a reaction to an issue comment (GitHub answers 200 if it is already there)."""
+        self._gh.rest.reactions.create_for_issue_comment(
+            repo.owner, repo.name, comment_id, data={"content": content}
+        )
+
+    def permission(self, repo: Repo, user: str) -> str:
+        """The user's role on the repo: admin, maintain, write, triage, read or none."""
+        try:
+            data = self._gh.rest.repos.get_collaborator_permission_level(repo.owner, repo.name, user).json()
+        except RequestFailed as exc:
+            if exc.response.status_code == 404:
+                return "none"
+            raise
+        return str(data.get("role_name") or data.get("permission") or "none")
+
+    def get_file(self, repo: Repo, path: str, ref: str) -> bytes | None:
+        """Raw bytes of ``path`` at ``ref``, or None when it does not exist."""
+        try:
+            response = self._gh.rest.repos.get_content(
+                repo.owner, repo.name, path, ref=ref, headers={"Accept": "application/vnd.github.raw+json"}
+            )
+        except RequestFailed as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise
+        return response.content
+
+    def download_tarball(self, repo: Repo, ref: str) -> bytes:
+        """The gzip tarball of the tree at ``ref`` (GitHub redirects to codeload)."""
+        return self._gh.rest.repos.download_tarball_archive(repo.owner, repo.name, ref).content

@@ -1,0 +1,119 @@
+"""GitHub App authentication and transport: JWT → installation tokens, retries, metrics.
+
+githubkit signs the App JWT and caches each installation token until a minute before it
+expires. ``RetryPolicy`` bounds retries and never repeats a POST that may have been applied
+(a 5xx on a create): those are made idempotent one level up, in ``InstallationAPI``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+from githubkit import AppAuthStrategy, GitHub
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
+from githubkit.retry import RetryOption
+
+from bot.github.api import InstallationAPI
+from bot.metrics import GITHUB_CALLS, GITHUB_SECONDS
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class RetryPolicy:
+    """githubkit retry decision: bounded, honours Retry-After / x-ratelimit-reset.
+
+    * rate limits (429, 403 secondary/primary): retried, waiting what GitHub asks, if that
+      wait is at most ``max_wait`` seconds; the request was refused, so a POST is safe too.
+    * 5xx and network errors: retried with exponential backoff and jitter, but only for
+      idempotent methods — a POST may have been applied before the error.
+    """
+
+    def __init__(self, max_retries: int = 3, base_delay: float = 0.5, max_wait: float = 60.0) -> None:
+        self.max_retries = max_retries
+        self.base_delay = base_delay
+        self.max_wait = max_wait
+
+    def __call__(self, exc: GitHubException, retry_count: int) -> RetryOption:
+        if retry_count >= self.max_retries:
+            return RetryOption(False)
+        if isinstance(exc, RateLimitExceeded):
+            wait = exc.retry_after.total_seconds()
+            if wait > self.max_wait:
+                log.warning("rate limited for %.0fs (> %.0fs): giving up for now", wait, self.max_wait)
+                return RetryOption(False)
+            return RetryOption(True, timedelta(seconds=max(wait, self.base_delay)))
+        if isinstance(exc, RequestFailed):
+            retryable = exc.response.status_code >= 500 and exc.request.method in IDEMPOTENT_METHODS
+        elif isinstance(exc, RequestError):
+            request = getattr(exc.exc, "request", None)
+            retryable = request is not None and request.method in IDEMPOTENT_METHODS
+        else:
+            retryable = False
+        if not retryable:
+            return RetryOption(False)
+        delay = self.base_delay * (2**retry_count) * (1 + random.random() / 4)
+        return RetryOption(True, timedelta(seconds=delay))
+
+
+def _record_request(request: httpx.Request) -> None:
+    request.extensions["modelgate_started"] = time.perf_counter()
+
+
+def _record_response(response: httpx.Response) -> None:
+    GITHUB_CALLS.labels(method=response.request.method, status=str(response.status_code)).inc()
+    started = response.request.extensions.get("modelgate_started")
+    if started is not None:
+        GITHUB_SECONDS.observe(time.perf_counter() - started)
+
+
+class GitHubApp:
+    """One GitHub App: hands out per-installation API objects sharing one token cache."""
+
+    def __init__(
+        self,
+        app_id: int,
+        private_key: str,
+        base_url: str = "https://api.github.com",
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.app_id = app_id
+        self._strategy = AppAuthStrategy(str(app_id), private_key)
+        self._github = GitHub(
+            self._strategy,
+            base_url=base_url.rstrip("/") + "/",
+            auto_retry=retry or RetryPolicy(),
+            timeout=timeout,
+            http_cache=False,
+            user_agent="modelgate",
+            event_hooks={"request": [_record_request], "response": [_record_response]},
+        )
+        self._installations: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def installation(self, installation_id: int) -> InstallationAPI:
+        """API bound to one installation (tokens minted and cached by githubkit)."""
+        return InstallationAPI(self._github.with_auth(self._strategy.as_installation(installation_id)))
+
+    def installation_id_for(self, full_name: str) -> int:
+        """Find the installation covering ``owner/repo`` (GET /repos/{o}/{r}/installation)."""
+        with self._lock:
+            cached = self._installations.get(full_name)
+        if cached is not None:
+            return cached
+        owner, repo = full_name.split("/", 1)
+        found = int(self._github.rest.apps.get_repo_installation(owner, repo).json()["id"])
+        with self._lock:
+            self._installations[full_name] = found
+        return found
+
+    def for_repository(self, full_name: str, installation_id: int | None) -> InstallationAPI:
+        """API for a repository, looking the installation up when a payload had none."""
+        return self.installation(installation_id or self.installation_id_for(full_name))

@@ -1,0 +1,66 @@
+"""Prometheus metrics: one registry per process, exposed at ``GET /metrics``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+DELIVERIES = Counter(
+    "modelgate_webhook_deliveries_total",
+    "Webhook deliveries by event and outcome (accepted, duplicate, ignored, rejected).",
+    ["event", "outcome"],
+    registry=REGISTRY,
+)
+INGEST_SECONDS = Histogram(
+    "modelgate_webhook_ingest_seconds",
+    "Time from request to answer for webhook deliveries, storage included.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+    registry=REGISTRY,
+)
+GITHUB_CALLS = Counter(
+    "modelgate_github_api_calls_total",
+    "GitHub REST calls by method and HTTP status code.",
+    ["method", "status"],
+    registry=REGISTRY,
+)
+GITHUB_SECONDS = Histogram(
+    "modelgate_github_api_seconds",
+    "GitHub REST call durations.",
+    registry=REGISTRY,
+)
+RUN_SECONDS = Histogram(
+    "modelgate_run_seconds",
+    "Run durations from claim to finish, by kind and final state.",
+    ["kind", "state"],
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+    registry=REGISTRY,
+)
+
+
+class RunStateCollector(Collector):
+    """Reports ``modelgate_runs{kind,state}`` from the database at scrape time."""
+
+    def __init__(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
+        self._counts = counts
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        family = GaugeMetricFamily("modelgate_runs", "Runs by kind and state.", labels=["kind", "state"])
+        try:
+            counts = self._counts()
+        except Exception:  # a down database must not break the scrape
+            counts = {}
+        for (kind, state), value in sorted(counts.items()):
+            family.add_metric([kind, state], value)
+        yield family
+
+
+def register_run_counts(counts: Callable[[], dict[tuple[str, str], int]]) -> Callable[[], None]:
+    """Register the run gauge for one store; returns a function that unregisters it."""
+    collector = RunStateCollector(counts)
+    REGISTRY.register(collector)
+    return lambda: REGISTRY.unregister(collector)

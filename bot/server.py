@@ -1,0 +1,109 @@
+"""The ``modelgate serve`` application: webhook intake, health, metrics and the worker pool."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.github import GitHubApp
+from bot.lifecycle import Pipeline, RunProcessor, pipeline_not_installed
+from bot.metrics import REGISTRY, register_run_counts
+from bot.settings import Settings
+from bot.store import DeliveryStore, RunStore, create_db_engine, migrate, ping
+from bot.webhooks.ingest import IngestConfig, make_endpoint
+from bot.webhooks.writer import GroupCommitWriter
+from bot.worker import PoolOptions, WorkerPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything one process runs, wired from settings."""
+
+    settings: Settings
+    engine: Engine
+    deliveries: DeliveryStore
+    runs: RunStore
+    writer: GroupCommitWriter
+    pool: WorkerPool | None
+
+
+def build_services(
+    settings: Settings, workers: int | None = None, pipeline: Pipeline | None = None
+) -> Services:
+    """Create the engine, stores, writer and (when ``workers`` > 0) the worker pool."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.db_url)
+    deliveries, runs = DeliveryStore(engine), RunStore(engine)
+    writer = GroupCommitWriter(deliveries.record_many)
+    size = settings.workers if workers is None else workers
+    pool = None
+    if size > 0:
+        settings.require("github")
+        assert settings.app_id is not None
+        github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
+        processor = RunProcessor(github, runs, pipeline or pipeline_not_installed)
+        options = PoolOptions(
+            size=size, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts
+        )
+        pool = WorkerPool(runs, processor, options, on_abandoned=processor.report_abandoned)
+        writer.on_committed(lambda fresh: pool.wake() if any(d.job for d in fresh) else None)
+    return Services(settings, engine, deliveries, runs, writer, pool)
+
+
+@contextlib.contextmanager
+def running(services: Services) -> Iterator[Services]:
+    """Migrate, start writer and workers; stop them (finishing queued writes) on exit."""
+    migrate(services.engine)
+    services.writer.start()
+    unregister = register_run_counts(services.runs.counts)
+    if services.pool is not None:
+        services.pool.start()
+    try:
+        yield services
+    finally:
+        if services.pool is not None:
+            services.pool.stop()
+        services.writer.stop()
+        unregister()
+        services.engine.dispose()
+
+
+def create_app(services: Services) -> Starlette:
+    """The ASGI app; its lifespan starts and stops ``services``."""
+    settings = services.settings
+    ingest = make_endpoint(IngestConfig(settings.secret().encode(), settings.app_id), services.writer)
+
+    async def healthz(request: Request) -> Response:
+        ok = await run_in_threadpool(ping, services.engine)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "database": "up" if ok else "down"},
+            status_code=200 if ok else 503,
+        )
+
+    async def metrics(request: Request) -> Response:
+        body = await run_in_threadpool(generate_latest, REGISTRY)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        with running(services):
+            yield
+
+    routes = [
+        Route("/api/github/webhooks", ingest, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

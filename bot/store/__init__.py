@@ -1,0 +1,34 @@
+"""The durable job store: webhook deliveries, runs and promotions (SQLite or PostgreSQL)."""
+
+from bot.store.deliveries import DeliveryStore
+from bot.store.engine import create_db_engine, migrate, normalize_url, ping
+from bot.store.runs import RunStore
+from bot.store.types import (
+    TERMINAL,
+    TRANSITIONS,
+    DeliveryRecord,
+    IncomingDelivery,
+    InvalidTransition,
+    JobRequest,
+    RunNotFound,
+    RunRecord,
+    RunState,
+)
+
+__all__ = [
+    "TERMINAL",
+    "TRANSITIONS",
+    "DeliveryRecord",
+    "DeliveryStore",
+    "IncomingDelivery",
+    "InvalidTransition",
+    "JobRequest",
+    "RunNotFound",
+    "RunRecord",
+    "RunState",
+    "RunStore",
+    "create_db_engine",
+    "migrate",
+    "normalize_url",
+    "ping",
+]

@@ -1,0 +1,130 @@
+"""Engines, health check and programmatic Alembic migrations (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import URL
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# pg_advisory_lock key space for modelgate (first int); the second is the schema's hash.
+_LOCK_NAMESPACE = 0x6D67  # "mg"
+_SQLITE_BEGIN = "sqlite_begin"
+_SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=5000",  # first: switching to WAL may wait for another connection
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse ``url``; bare ``postgresql://`` / ``postgres://`` get the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_db_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for ``url``: SQLite tuned for concurrent use (WAL, IMMEDIATE writes and
+    its directory created), PostgreSQL through psycopg 3."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, **kwargs)
+    _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """Pragmas on every connection, and BEGIN emitted by us (the pysqlite recipe) so that a
+    write transaction can start as ``BEGIN IMMEDIATE`` and never fails on lock upgrade."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in _SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes: ``BEGIN IMMEDIATE`` on SQLite (takes the write lock up
+    front, waiting up to busy_timeout), a plain transaction elsewhere. Commits on success."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+        with conn.begin():
+            yield conn
+
+
+def is_postgres(engine_or_conn: Engine | Connection) -> bool:
+    """True when the database is PostgreSQL."""
+    return engine_or_conn.dialect.name == "postgresql"
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers ``SELECT 1``; False on any error (never raises)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception as exc:
+        log.debug("database ping failed: %s", exc)
+        return False
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for the packaged migrations, optionally bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema to ``revision``. Safe on every start and from many processes at
+    once: PostgreSQL serializes on an advisory lock (per schema), SQLite on BEGIN IMMEDIATE."""
+    with engine.connect() as conn, _migration_lock(conn):
+        conn.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+        with conn.begin():
+            command.upgrade(alembic_config(conn), revision)
+
+
+@contextmanager
+def _migration_lock(conn: Connection) -> Iterator[None]:
+    """Hold a session-level ``pg_advisory_lock`` for this schema (no-op on SQLite)."""
+    if not is_postgres(conn):
+        yield
+        return
+    key = "(:ns, hashtext(coalesce(current_schema(), '')))"
+    conn.execute(text(f"SELECT pg_advisory_lock{key}"), {"ns": _LOCK_NAMESPACE})
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.execute(text(f"SELECT pg_advisory_unlock{key}"), {"ns": _LOCK_NAMESPACE})
+        conn.commit()

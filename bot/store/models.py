@@ -1,0 +1,105 @@
+"""ORM table definitions (the schema). Stores query them with Core statements.
+
+Keep ``bot/migrations/versions`` in step: a test checks that after ``migrate`` Alembic's
+autogenerate finds no difference between these models and the database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = JSON(none_as_null=True)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Delivery(Base):
+    """One webhook delivery, keyed by ``X-GitHub-Delivery``."""
+
+    __tablename__ = "deliveries"
+
+    guid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(64))
+    installation_id: Mapped[int | None] = mapped_column(BigInteger)
+    repository: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[dict[str, Any]] = mapped_column(Json)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    """One staging or production run."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_state_id", "state", "id"),
+        Index("ix_runs_repository_pr_number_kind", "repository", "pr_number", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    repository: Mapped[str] = mapped_column(String(255))
+    installation_id: Mapped[int | None] = mapped_column(BigInteger)
+    pr_number: Mapped[int | None] = mapped_column(Integer)
+    head_sha: Mapped[str | None] = mapped_column(String(40))
+    trigger: Mapped[str] = mapped_column(String(64))
+    delivery_guid: Mapped[str | None] = mapped_column(ForeignKey("deliveries.guid"))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    github_refs: Mapped[dict[str, Any]] = mapped_column(Json)
+    details: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class Promotion(Base):
+    """A model promoted (or being promoted) from a merge commit; one per model and commit."""
+
+    __tablename__ = "promotions"
+    __table_args__ = (UniqueConstraint("model_name", "merge_sha"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(255))
+    merge_sha: Mapped[str] = mapped_column(String(40))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    version: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+deliveries: Table = Delivery.__table__  # type: ignore[assignment]
+runs: Table = Run.__table__  # type: ignore[assignment]
+promotions: Table = Promotion.__table__  # type: ignore[assignment]

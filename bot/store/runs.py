@@ -1,0 +1,273 @@
+"""RunStore: the durable run queue and its state machine.
+
+Every state change is one ``UPDATE ... WHERE id = :id AND state IN (:allowed)`` whose
+RETURNING row (or its absence) tells whether it happened: no read-then-write races.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, String, and_, cast, func, literal, select
+from sqlalchemy import update as sql_update
+
+from bot.store.engine import is_postgres, write_transaction
+from bot.store.jobs import enqueue_jobs, run_record
+from bot.store.models import runs
+from bot.store.types import (
+    TERMINAL,
+    InvalidTransition,
+    JobRequest,
+    RunNotFound,
+    RunRecord,
+    RunState,
+    sources,
+    utc,
+    utc_now,
+)
+
+QUEUED, RUNNING = RunState.QUEUED.value, RunState.RUNNING.value
+
+
+class RunStore:
+    """Enqueue, claim, heartbeat and finish runs; safe across threads, processes, replicas."""
+
+    def __init__(self, engine: Engine, now: Callable[[], datetime] = utc_now) -> None:
+        self._engine = engine
+        self._clock = now
+
+    def _now(self) -> datetime:
+        return utc(self._clock())
+
+    # --- queueing ---------------------------------------------------------------------
+
+    def enqueue(self, job: JobRequest, delivery_guid: str | None = None) -> RunRecord:
+        """Queue a run for ``job``, or return the queued run that already has its key."""
+        with write_transaction(self._engine) as conn:
+            (run_id,) = enqueue_jobs(conn, [(job, delivery_guid)], self._now())
+            return self._fetch(conn, run_id)
+
+    def claim(self, worker_id: str, kinds: Iterable[str] | None = None) -> RunRecord | None:
+        """Atomically take the oldest queued run (of ``kinds``) and mark it running.
+
+        One statement: ``UPDATE ... WHERE id = (SELECT id ... ORDER BY id LIMIT 1 FOR UPDATE
+        SKIP LOCKED)``; SQLite has no FOR UPDATE but runs it inside BEGIN IMMEDIATE.
+        """
+        now = self._now()
+        oldest = select(runs.c.id).where(runs.c.state == QUEUED)
+        if kinds is not None:
+            oldest = oldest.where(runs.c.kind.in_(list(kinds)))
+        oldest = oldest.order_by(runs.c.id).limit(1).with_for_update(skip_locked=True)
+        stmt = (
+            sql_update(runs)
+            .where(runs.c.id == oldest.scalar_subquery(), runs.c.state == QUEUED)
+            .values(
+                state=RUNNING,
+                attempts=runs.c.attempts + 1,
+                worker_id=worker_id,
+                started_at=now,
+                heartbeat_at=now,
+                finished_at=None,
+            )
+            .returning(*runs.c)
+        )
+        with write_transaction(self._engine) as conn:
+            row = conn.execute(stmt).first()
+        return run_record(row) if row is not None else None
+
+    def heartbeat(self, run_id: int, worker_id: str) -> bool:
+        """Extend the lease; False when the run is no longer running for ``worker_id``."""
+        stmt = (
+            sql_update(runs)
+            .where(runs.c.id == run_id, runs.c.worker_id == worker_id, runs.c.state == RUNNING)
+            .values(heartbeat_at=self._now())
+        )
+        with write_transaction(self._engine) as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    # --- transitions ------------------------------------------------------------------
+
+    def finish(
+        self,
+        run_id: int,
+        state: RunState | str,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> RunRecord:
+        """Move a running run to the terminal ``state``; InvalidTransition otherwise."""
+        target = RunState(state)
+        allowed = {RunState.RUNNING} if target in TERMINAL else set()
+        values = {"finished_at": self._now(), "result": result, "error": error}
+        with write_transaction(self._engine) as conn:
+            return self._move(conn, run_id, target, allowed, values)
+
+    def cancel_queued(
+        self,
+        repository: str,
+        pr_number: int | None,
+        *,
+        kind: str | None = None,
+        reason: str | None = None,
+    ) -> list[RunRecord]:
+        """Cancel the queued runs of one PR (``pr_number=None``: runs without a PR)."""
+        where = [runs.c.repository == repository, runs.c.pr_number.is_not_distinct_from(pr_number)]
+        if kind is not None:
+            where.append(runs.c.kind == kind)
+        values = {"finished_at": self._now(), "error": reason}
+        with write_transaction(self._engine) as conn:
+            return self._move_all(conn, and_(*where), RunState.CANCELLED, values)
+
+    def supersede(
+        self, kind: str, repository: str, pr_number: int | None, keep_head_sha: str | None
+    ) -> tuple[list[RunRecord], list[RunRecord]]:
+        """Supersede the queued runs of a PR whose head SHA is not ``keep_head_sha``.
+
+        Returns (the runs now superseded, the running runs at another SHA); the caller
+        stops the running ones and then calls ``finish(id, RunState.SUPERSEDED)``.
+        """
+        other = and_(
+            runs.c.kind == kind,
+            runs.c.repository == repository,
+            runs.c.pr_number.is_not_distinct_from(pr_number),
+            runs.c.head_sha.is_distinct_from(keep_head_sha),
+        )
+        reason = f"superseded by {keep_head_sha[:7]}" if keep_head_sha else "superseded"
+        values = {"finished_at": self._now(), "error": reason}
+        with write_transaction(self._engine) as conn:
+            superseded = self._move_all(conn, other, RunState.SUPERSEDED, values)
+            running = select(runs).where(other, runs.c.state == RUNNING).order_by(runs.c.id)
+            return superseded, [run_record(row) for row in conn.execute(running)]
+
+    def recover_stale(
+        self, lease_seconds: float, max_attempts: int, now: datetime | None = None
+    ) -> list[RunRecord]:
+        """Runs whose heartbeat is older than the lease (their worker died) go back to
+        queued, or to failed once they used ``max_attempts``; returns the changed runs."""
+        current = utc(now) if now is not None else self._now()
+        stale = and_(
+            runs.c.heartbeat_at < current - timedelta(seconds=lease_seconds),
+            runs.c.state == RUNNING,
+        )
+        message = (
+            literal("worker stopped responding after ", String)
+            + cast(runs.c.attempts, String)
+            + literal(" attempts", String)
+        )
+        with write_transaction(self._engine) as conn:
+            requeued = self._move_all(
+                conn,
+                and_(stale, runs.c.attempts < max_attempts),
+                RunState.QUEUED,
+                {"worker_id": None, "heartbeat_at": None},
+                allowed=RunState.RUNNING,
+            )
+            failed = self._move_all(
+                conn,
+                and_(stale, runs.c.attempts >= max_attempts),
+                RunState.FAILED,
+                {"finished_at": current, "error": message},
+                allowed=RunState.RUNNING,
+            )
+        return sorted(requeued + failed, key=lambda run: run.id)
+
+    # --- GitHub bookkeeping -----------------------------------------------------------
+
+    def remember(self, run_id: int, key: str, value: Any) -> RunRecord:
+        """Merge ``{key: value}`` into the run's ``github_refs`` (row-locked read-modify-write)."""
+        query = select(runs.c.github_refs).where(runs.c.id == run_id)
+        with write_transaction(self._engine) as conn:
+            if is_postgres(conn):
+                query = query.with_for_update()
+            row = conn.execute(query).first()
+            if row is None:
+                raise RunNotFound(run_id)
+            refs = {**(row.github_refs or {}), key: value}
+            stmt = sql_update(runs).where(runs.c.id == run_id).values(github_refs=refs)
+            return run_record(conn.execute(stmt.returning(*runs.c)).one())
+
+    # --- reading ----------------------------------------------------------------------
+
+    def get(self, run_id: int) -> RunRecord | None:
+        """The run with this id, or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        return run_record(row) if row is not None else None
+
+    def list_runs(
+        self,
+        repository: str | None = None,
+        pr_number: int | None = None,
+        state: RunState | str | None = None,
+        limit: int = 100,
+        *,
+        kind: str | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, newest first."""
+        query = select(runs).order_by(runs.c.id.desc()).limit(limit)
+        filters = {"repository": repository, "pr_number": pr_number, "kind": kind}
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(runs.c[column] == value)
+        if state is not None:
+            query = query.where(runs.c.state == RunState(state).value)
+        with self._engine.connect() as conn:
+            return [run_record(row) for row in conn.execute(query)]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Number of runs per (kind, state), for the ``modelgate_runs`` gauge."""
+        query = select(runs.c.kind, runs.c.state, func.count()).group_by(runs.c.kind, runs.c.state)
+        with self._engine.connect() as conn:
+            return {(kind, state): count for kind, state, count in conn.execute(query)}
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _fetch(self, conn: Connection, run_id: int) -> RunRecord:
+        row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        if row is None:
+            raise RunNotFound(run_id)
+        return run_record(row)
+
+    def _move(
+        self,
+        conn: Connection,
+        run_id: int,
+        target: RunState,
+        allowed: Iterable[RunState],
+        values: dict[str, Any],
+    ) -> RunRecord:
+        """Move one run to ``target`` if it is in an allowed state; else raise."""
+        froms = [s.value for s in sources(target) & set(allowed)]
+        stmt = (
+            sql_update(runs)
+            .where(runs.c.id == run_id, runs.c.state.in_(froms))
+            .values(state=target.value, **values)
+            .returning(*runs.c)
+        )
+        row = conn.execute(stmt).first()
+        if row is not None:
+            return run_record(row)
+        current = conn.execute(select(runs.c.state).where(runs.c.id == run_id)).scalar()
+        if current is None:
+            raise RunNotFound(run_id)
+        raise InvalidTransition(run_id, current, target.value)
+
+    def _move_all(
+        self,
+        conn: Connection,
+        where: ColumnElement[bool],
+        target: RunState,
+        values: dict[str, Any],
+        allowed: RunState = RunState.QUEUED,
+    ) -> list[RunRecord]:
+        """Move every run matching ``where`` and in state ``allowed`` to ``target``."""
+        assert allowed in sources(target), f"{allowed} -> {target} is not a transition"
+        stmt = (
+            sql_update(runs)
+            .where(where, runs.c.state == allowed.value)
+            .values(state=target.value, **values)
+            .returning(*runs.c)
+        )
+        return sorted((run_record(row) for row in conn.execute(stmt)), key=lambda run: run.id)

@@ -1,0 +1,149 @@
+"""Public data types of the job store: plain frozen dataclasses, never ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal, overload
+
+Kind = Literal["staging", "production"]
+Outcome = Literal["accepted", "ignored"]
+
+
+class RunState(StrEnum):
+    """Lifecycle of a run."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+
+
+TERMINAL: frozenset[RunState] = frozenset(
+    {RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED, RunState.SUPERSEDED}
+)
+
+# Legal moves. RUNNING → QUEUED exists only for stale-run recovery (RunStore.recover_stale).
+TRANSITIONS: dict[RunState, frozenset[RunState]] = {
+    RunState.QUEUED: frozenset({RunState.RUNNING, RunState.CANCELLED, RunState.SUPERSEDED}),
+    RunState.RUNNING: TERMINAL | {RunState.QUEUED},
+    **{state: frozenset() for state in TERMINAL},
+}
+
+
+def sources(target: RunState) -> frozenset[RunState]:
+    """The states from which ``target`` may be reached."""
+    return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
+
+
+class InvalidTransition(Exception):
+    """A run cannot move to the requested state from the state it is in."""
+
+    def __init__(self, run_id: int, from_state: str, to_state: str) -> None:
+        self.run_id, self.from_state, self.to_state = run_id, from_state, to_state
+        super().__init__(f"run {run_id}: illegal transition from {from_state} to {to_state}")
+
+
+class RunNotFound(LookupError):
+    """No run has this id."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id} does not exist")
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What to (re-)evaluate: a key (kind, repository, PR, SHA) plus context for the worker."""
+
+    kind: Kind
+    repository: str
+    installation_id: int | None
+    pr_number: int | None
+    head_sha: str | None
+    trigger: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, int | None, str | None]:
+        """The coalescing key: queued runs with the same key are one run."""
+        return (self.kind, self.repository, self.pr_number, self.head_sha)
+
+
+@dataclass(frozen=True)
+class IncomingDelivery:
+    """A verified, routed webhook delivery, ready to be stored."""
+
+    guid: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    outcome: Outcome
+    summary: dict[str, Any]
+    job: JobRequest | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """A stored delivery."""
+
+    guid: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    outcome: str
+    summary: dict[str, Any]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A stored run (all columns of ``runs``)."""
+
+    id: int
+    kind: str
+    repository: str
+    installation_id: int | None
+    pr_number: int | None
+    head_sha: str | None
+    trigger: str
+    delivery_guid: str | None
+    state: RunState
+    attempts: int
+    worker_id: str | None
+    heartbeat_at: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    result: dict[str, Any] | None
+    github_refs: dict[str, Any]
+    details: dict[str, Any]
+
+    @property
+    def terminal(self) -> bool:
+        """True once the run has ended."""
+        return self.state in TERMINAL
+
+
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
+def utc(value: datetime | None) -> datetime | None:
+    """``value`` as an aware UTC datetime (naive values, as SQLite returns them, are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)

@@ -1,0 +1,159 @@
+"""Pure routing: a verified delivery → what is stored and which run (if any) it queues.
+
+Kept free of I/O so every corpus delivery can be table-tested. Workers refetch state from
+GitHub before acting, so a job carries only keys (repo, PR, SHA), never trusted payload data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.store import IncomingDelivery, JobRequest
+from bot.webhooks.models import (
+    CheckRunEvent,
+    CheckSuiteEvent,
+    Envelope,
+    IssueCommentEvent,
+    PullRequestEvent,
+    model_for,
+)
+
+STAGING_PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
+RETRAIN_LINE = re.compile(r"^/retrain(?:\s|$)", re.MULTILINE)
+CODE_FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+RETRAIN_ACTION = "retrain"
+
+
+class PayloadError(ValueError):
+    """The body is not a JSON object of the shape the event needs."""
+
+
+def parse(event: str, body: bytes) -> Envelope:
+    """Parse ``body`` with the tolerant model for ``event``; PayloadError names the problem."""
+    try:
+        return model_for(event).model_validate_json(body)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        if err["type"] == "json_invalid":
+            raise PayloadError(f"body is not valid JSON: {err['msg']}") from None
+        if not err["loc"] and err["type"] in {"model_type", "model_attributes_type"}:
+            raise PayloadError("body is not a JSON object") from None
+        raise PayloadError(f"{event} payload: {where}: {err['msg']}") from None
+
+
+def route(guid: str, event: str, body: bytes, app_id: int | None) -> IncomingDelivery:
+    """Decide what a verified delivery means. Raises PayloadError for malformed bodies."""
+    payload = parse(event, body)
+    job, summary = None, {}
+    router = _ROUTERS.get(event)
+    if router is not None:
+        job, summary = router(payload, app_id)
+    if payload.sender is not None:
+        summary.setdefault("sender", payload.sender.login)
+    return IncomingDelivery(
+        guid=guid,
+        event=event,
+        action=payload.action,
+        installation_id=payload.installation.id if payload.installation else None,
+        repository=payload.repository.full_name if payload.repository else None,
+        outcome="accepted" if job is not None else "ignored",
+        summary=summary,
+        job=job,
+    )
+
+
+Routed = tuple[JobRequest | None, dict[str, Any]]
+
+
+def _job(payload: Envelope, pr: int | None, sha: str | None, trigger: str, **details: Any) -> JobRequest:
+    assert payload.repository is not None  # callers check
+    return JobRequest(
+        kind="production" if trigger == "pull_request.merged" else "staging",
+        repository=payload.repository.full_name,
+        installation_id=payload.installation.id if payload.installation else None,
+        pr_number=pr,
+        head_sha=sha,
+        trigger=trigger,
+        details=details,
+    )
+
+
+def _pull_request(payload: Envelope, app_id: int | None) -> Routed:
+    assert isinstance(payload, PullRequestEvent)
+    pr, repo = payload.pull_request, payload.repository
+    summary: dict[str, Any] = {"pr": pr.number, "head_sha": pr.head.sha, "base": pr.base.ref}
+    if repo is None:
+        return None, summary | {"reason": "no repository"}
+    default = repo.default_branch or (pr.base.repo and pr.base.repo.default_branch)
+    if default and pr.base.ref != default:
+        return None, summary | {"reason": f"base {pr.base.ref} is not the default branch"}
+    if payload.action in STAGING_PR_ACTIONS:
+        return _job(payload, pr.number, pr.head.sha, f"pull_request.{payload.action}"), summary
+    if payload.action == "closed" and pr.merged and pr.merge_commit_sha:
+        job = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged")
+        return job, summary | {"merge_sha": pr.merge_commit_sha}
+    return None, summary
+
+
+def _is_bot(account: Any) -> bool:
+    return account is not None and (account.type == "Bot" or account.login.endswith("[bot]"))
+
+
+def _issue_comment(payload: Envelope, app_id: int | None) -> Routed:
+    assert isinstance(payload, IssueCommentEvent)
+    issue, comment = payload.issue, payload.comment
+    summary: dict[str, Any] = {"issue": issue.number, "comment_id": comment.id}
+    if payload.action != "created" or issue.pull_request is None or payload.repository is None:
+        return None, summary
+    author = comment.user or payload.sender
+    if _is_bot(author) or _is_bot(payload.sender):
+        return None, summary | {"reason": "comment by a bot"}
+    if not RETRAIN_LINE.search(CODE_FENCE.sub("", comment.body or "")):
+        return None, summary
+    login = author.login if author else None
+    job = _job(payload, issue.number, None, "issue_comment.retrain", comment_id=comment.id, author=login)
+    return job, summary
+
+
+def _ours(app: Any, app_id: int | None) -> bool:
+    return app is not None and app_id is not None and app.id == app_id
+
+
+def _check_run(payload: Envelope, app_id: int | None) -> Routed:
+    assert isinstance(payload, CheckRunEvent)
+    run = payload.check_run
+    summary: dict[str, Any] = {"check_run_id": run.id, "head_sha": run.head_sha}
+    wanted = payload.action == "rerequested" or (
+        payload.action == "requested_action"
+        and payload.requested_action is not None
+        and payload.requested_action.identifier == RETRAIN_ACTION
+    )
+    if not wanted or payload.repository is None or not _ours(run.app, app_id):
+        return None, summary
+    pr = run.pull_requests[0].number if run.pull_requests else None
+    return _job(payload, pr, run.head_sha, f"check_run.{payload.action}"), summary
+
+
+def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
+    assert isinstance(payload, CheckSuiteEvent)
+    suite = payload.check_suite
+    summary: dict[str, Any] = {"check_suite_id": suite.id, "head_sha": suite.head_sha}
+    if payload.action != "rerequested" or payload.repository is None or not suite.head_sha:
+        return None, summary
+    if not _ours(suite.app, app_id):
+        return None, summary
+    pr = suite.pull_requests[0].number if suite.pull_requests else None
+    return _job(payload, pr, suite.head_sha, "check_suite.rerequested"), summary
+
+
+_ROUTERS: dict[str, Callable[[Envelope, int | None], Routed]] = {
+    "pull_request": _pull_request,
+    "issue_comment": _issue_comment,
+    "check_run": _check_run,
+    "check_suite": _check_suite,
+}

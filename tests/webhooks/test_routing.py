@@ -1,0 +1,139 @@
+"""Routing is pure: every corpus delivery and derived edge cases, as a table."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.webhooks.routing import PayloadError, parse, route
+from tests.corpus import CORPUS_APP_ID, deliveries, derive
+
+# Corpus deliveries that queue a run for App 29310; every other one is stored as ignored.
+QUEUES_STAGING = {
+    "pull_request.opened.1": "pull_request.opened",
+    "pull_request.opened.2": "pull_request.opened",
+    "pull_request.opened.3": "pull_request.opened",
+    "pull_request.reopened.1": "pull_request.reopened",
+    "pull_request.synchronize.1": "pull_request.synchronize",
+    "pull_request.ready_for_review.1": "pull_request.ready_for_review",
+    "pull_request.ready_for_review.2": "pull_request.ready_for_review",
+    "check_suite.rerequested.1": "check_suite.rerequested",
+}
+
+
+@pytest.mark.parametrize("name", sorted(deliveries()))
+def test_corpus_routing(name: str) -> None:
+    d = deliveries()[name]
+    payload = d.payload()
+    routed = route(d.guid, d.event, d.body, CORPUS_APP_ID)
+    assert routed.guid == d.guid and routed.event == d.event
+    assert routed.action == payload.get("action")
+    assert routed.installation_id == (payload.get("installation") or {}).get("id")
+    assert routed.repository == (payload.get("repository") or {}).get("full_name")
+    if name in QUEUES_STAGING:
+        assert routed.outcome == "accepted"
+        assert routed.job is not None
+        assert (routed.job.kind, routed.job.trigger) == ("staging", QUEUES_STAGING[name])
+        assert routed.job.repository == payload["repository"]["full_name"]
+    else:
+        assert (routed.outcome, routed.job) == ("ignored", None)
+
+
+def test_pull_request_job_keys_come_from_the_payload() -> None:
+    d = deliveries()["pull_request.synchronize.1"]
+    pr = d.payload()["pull_request"]
+    job = route(d.guid, d.event, d.body, None).job
+    assert job is not None
+    assert (job.pr_number, job.head_sha) == (pr["number"], pr["head"]["sha"])
+
+
+def test_payload_without_installation_still_routes() -> None:
+    d = deliveries()["pull_request.ready_for_review.1"]
+    routed = route(d.guid, d.event, d.body, CORPUS_APP_ID)
+    assert routed.installation_id is None and routed.job is not None
+    assert routed.job.installation_id is None
+
+
+def test_merged_pull_request_queues_production_for_the_merge_commit() -> None:
+    merge_sha = "f" * 40
+    d = derive("pull_request.opened.1", {"pull_request": {"merged": True, "merge_commit_sha": merge_sha,
+                                                          "state": "closed"}}, action="closed")
+    job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
+    assert job is not None
+    assert (job.kind, job.head_sha, job.trigger) == ("production", merge_sha, "pull_request.merged")
+
+
+def test_closed_unmerged_and_other_base_are_ignored() -> None:
+    closed = derive("pull_request.opened.1", {"pull_request": {"merged": False, "state": "closed"}},
+                    action="closed")
+    other_base = derive("pull_request.opened.1", {"pull_request": {"base": {"ref": "release"}}})
+    for d in (closed, other_base):
+        assert route(d.guid, d.event, d.body, CORPUS_APP_ID).job is None
+
+
+def _pr_comment(body: str, user_type: str = "User", login: str = "octocat"):  # type: ignore[no-untyped-def]
+    return derive(
+        "issue_comment.created.4",
+        {"issue": {"pull_request": {"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/1"}},
+         "comment": {"body": body, "user": {"type": user_type, "login": login}},
+         "sender": {"type": user_type, "login": login}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "queues"),
+    [
+        ("/retrain", True),
+        ("looks good\n/retrain\nthanks", True),
+        ("/retrain --force", True),
+        ("please /retrain this", False),
+        ("> /retrain", False),
+        ("```\n/retrain\n```", False),
+        ("/retraining", False),
+        ("", False),
+    ],
+)
+def test_retrain_comment_lines(body: str, queues: bool) -> None:
+    d = _pr_comment(body)
+    job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
+    assert (job is not None) is queues
+    if job is not None:
+        assert (job.kind, job.head_sha, job.details["author"]) == ("staging", None, "octocat")
+
+
+def test_bot_comments_and_plain_issue_comments_never_queue() -> None:
+    bot = _pr_comment("/retrain", user_type="Bot", login="modelgate[bot]")
+    plain = derive("issue_comment.created.4", {"comment": {"body": "/retrain"}})
+    for d in (bot, plain):
+        assert route(d.guid, d.event, d.body, CORPUS_APP_ID).job is None
+
+
+def test_check_run_buttons_only_for_our_app() -> None:
+    ours = derive("check_run.requested_action.1", {"check_run": {"app": {"id": CORPUS_APP_ID}},
+                                                   "requested_action": {"identifier": "retrain"}})
+    job = route(ours.guid, ours.event, ours.body, CORPUS_APP_ID).job
+    assert job is not None and job.trigger == "check_run.requested_action"
+    rerun = derive("check_run.rerequested.1", {"check_run": {"app": {"id": CORPUS_APP_ID}}})
+    job = route(rerun.guid, rerun.event, rerun.body, CORPUS_APP_ID).job
+    assert job is not None and job.head_sha == rerun.payload()["check_run"]["head_sha"]
+    theirs = deliveries()["check_run.rerequested.1"]  # App 2
+    assert route(theirs.guid, theirs.event, theirs.body, CORPUS_APP_ID).job is None
+
+
+@pytest.mark.parametrize(
+    ("event", "body", "message"),
+    [
+        ("pull_request", b"[1, 2]", "not a JSON object"),
+        ("ping", b'"text"', "not a JSON object"),
+        ("ping", b"{not json", "not valid JSON"),
+        ("pull_request", b'{"action": "opened"}', "pull_request payload: pull_request: Field required"),
+        ("push", b'{"ref": 5}', "push payload: ref"),
+    ],
+)
+def test_malformed_payloads_name_the_problem(event: str, body: bytes, message: str) -> None:
+    with pytest.raises(PayloadError, match=message):
+        parse(event, body)
+
+
+def test_unknown_event_parses_as_envelope() -> None:
+    routed = route("g", "sponsorship", b'{"action": "created", "sender": {"login": "x"}}', 1)
+    assert routed.outcome == "ignored" and routed.summary == {"sender": "x"}
