@@ -89,7 +89,8 @@ def test_redelivery_is_answered_and_creates_nothing_even_after_restart(
         assert (response.status_code, response.json()["outcome"]) == (200, "duplicate")
         assert second.services.deliveries.count() == 1
         assert second.services.runs.list_runs() == runs_before
-        assert second.metric('modelgate_webhook_deliveries_total{event="pull_request",outcome="duplicate"}') >= 1
+        duplicates = 'modelgate_webhook_deliveries_total{event="pull_request",outcome="duplicate"}'
+        assert second.metric(duplicates) >= 1
 
 
 def test_unhandled_events_are_counted_as_ignored(intake: Intake) -> None:
