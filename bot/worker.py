@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.metrics import RUN_SECONDS
-from bot.store import RunRecord, RunState, RunStore
+from bot.store import InvalidTransition, RunRecord, RunState, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,12 @@ class WorkerPool:
         finally:
             with self._active_lock:
                 self._active.discard(run.id)
-        finished = self._runs.finish(run.id, outcome.state, result=outcome.result, error=outcome.error)
+        try:
+            finished = self._runs.finish(run.id, outcome.state, result=outcome.result, error=outcome.error)
+        except InvalidTransition:
+            # our lease expired meanwhile and recovery handed the run to another worker
+            log.warning("run %d was taken back from this worker; its outcome is dropped", run.id)
+            return self._runs.get(run.id)
         RUN_SECONDS.labels(kind=run.kind, state=str(outcome.state)).observe(time.monotonic() - started)
         log.info("run %d (%s %s) finished: %s", run.id, run.kind, run.repository, outcome.state)
         return finished
