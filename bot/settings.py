@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from cryptography.hazmat.primitives import serialization
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -89,9 +90,11 @@ class Settings(BaseSettings):
             if self.app_id is None:
                 raise SettingsError("MODELGATE_APP_ID is required: the GitHub App's numeric id")
             key = self.app_private_key()
-            if "PRIVATE KEY-----" not in key:
+            try:
+                serialization.load_pem_private_key(key.encode(), password=None)
+            except (ValueError, TypeError):
                 name = "MODELGATE_PRIVATE_KEY" if self.private_key else "MODELGATE_PRIVATE_KEY_PATH"
-                raise SettingsError(f"{name}: not a PEM private key")
+                raise SettingsError(f"{name}: not a PEM private key") from None
         return self
 
 

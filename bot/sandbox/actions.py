@@ -197,6 +197,12 @@ def merge(state: SandboxState, issue: Issue, merged_by: str, *, sha: str | None 
     return result
 
 
+def merge_answer(result: PushResult) -> dict[str, Any]:
+    """GitHub's 200 body for a successful merge."""
+    return {"sha": result.commit.sha, "merged": True,
+            "message": "Pull Request successfully merged"}
+
+
 def pull_stats(state: SandboxState, issue: Issue) -> tuple[int, int, int, int]:
     """(commits, additions, deletions, changed_files) of a pull request."""
     pull = issue.pull

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ class SandboxConfig:
     installation_id: int = 1
     public_url: str | None = None  # base URL used in bodies; default: the request's own
     webhook_timeout: float = 10.0  # GitHub gives a receiver 10 s
+    required_contexts: tuple[str, ...] = ("modelgate/staging",)  # default-branch protection
     app_private_key_pem: str | None = None
 
     @classmethod
@@ -61,10 +62,6 @@ class SandboxConfig:
         pem = _read_pem(public_key)
         serialization.load_pem_public_key(pem.encode())  # fail early on garbage
         return cls(app_public_key_pem=pem, **kwargs)
-
-    def with_changes(self, **changes: Any) -> SandboxConfig:
-        """A copy with some fields replaced."""
-        return replace(self, **changes)
 
     @property
     def bot_login(self) -> str:

@@ -7,14 +7,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.sandbox import actions
-from bot.sandbox.errors import GitHubError, invalid, not_found
+from bot.sandbox.errors import invalid, not_found, validation_failed
 from bot.sandbox.models import Comment, Reaction
 from bot.sandbox.rest import (
-    Ctx, int_param, json_body, json_response, paginate, repo_of, rest_route,
+    Ctx,
+    int_param,
+    json_body,
+    json_response,
+    paginate,
+    repo_of,
+    rest_route,
 )
 from bot.sandbox.shapes import REACTIONS
 from bot.sandbox.state import now_iso
-from bot.sandbox.webhooks import deliver_later, pull_request_event, push_events
+from bot.sandbox.webhooks import deliver_later, merge_events
 
 MERGE_METHODS = ("merge", "squash", "rebase")
 
@@ -39,11 +45,9 @@ async def merge_pull(request: Request, ctx: Ctx) -> Response:
         result = actions.merge(ctx.state, issue, ctx.bot, sha=body.get("sha"), method=method,
                                title=body.get("commit_title"),
                                message=body.get("commit_message"))
-        events = [pull_request_event(ctx.view, "closed", issue, ctx.bot),
-                  *push_events(ctx.view, result)]
+        events = merge_events(ctx.view, issue, result, ctx.bot)
     deliver_later(ctx.state, events)
-    return json_response({"sha": result.commit.sha, "merged": True,
-                          "message": "Pull Request successfully merged"})
+    return json_response(actions.merge_answer(result))
 
 
 async def list_comments(request: Request, ctx: Ctx) -> Response:
@@ -88,8 +92,7 @@ async def update_comment(request: Request, ctx: Ctx) -> Response:
     body = await json_body(request)
     text = body.get("body")
     if not isinstance(text, str) or not text:
-        raise GitHubError(422, "Validation Failed", errors=[
-            {"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+        raise validation_failed("IssueComment", "body", "missing_field")
     async with ctx.state.lock:
         comment = _comment(request, ctx)
         comment.body, comment.updated_at = text, now_iso()

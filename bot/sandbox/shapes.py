@@ -43,7 +43,7 @@ _REPO_TEMPLATES = {
 
 def node_id(kind: str, id_: int) -> str:
     """GitHub's legacy global id, e.g. ``node_id("User", 1)`` → ``MDQ6VXNlcjE=``."""
-    return base64.b64encode(f"{len(kind):02d}:{kind}{id_}".encode()).decode()
+    return base64.b64encode(f"0{len(kind)}:{kind}{id_}".encode()).decode()
 
 
 class View:

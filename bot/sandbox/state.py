@@ -15,8 +15,17 @@ from bot.sandbox import git
 from bot.sandbox.config import SandboxConfig
 from bot.sandbox.errors import GitHubError, not_found
 from bot.sandbox.models import (
-    CheckRun, Comment, Commit, CommitStatus, Deployment, DeploymentStatus, Fault, Issue,
-    Reaction, Repo, User,
+    CheckRun,
+    Comment,
+    Commit,
+    CommitStatus,
+    Deployment,
+    DeploymentStatus,
+    Fault,
+    Issue,
+    Reaction,
+    Repo,
+    User,
 )
 
 TOKEN_TTL = 3600
@@ -110,19 +119,18 @@ class SandboxState:
         repo = Repo(owner, name, self.next_id("repo"), default_branch, stamp, stamp,
                     fork_of=fork_of.key if fork_of else None)
         if fork_of is None:
-            repo.protection[default_branch] = ["modelgate/staging"]
+            repo.protection[default_branch] = list(self.config.required_contexts)
         self.repos[repo.key] = repo
         return repo
 
     def commit(self, repo: Repo, branch: str, changes: Mapping[str, str | bytes | None],
-               message: str, author: str, *, replace_tree: bool = False,
-               parent: str | None = None) -> tuple[str, Commit]:
+               message: str, author: str, *, replace_tree: bool = False) -> tuple[str, Commit]:
         """Make a commit on ``branch`` (new branches start at the default branch).
 
         Returns ``(before, commit)`` where ``before`` is the old branch tip (or 40 zeros).
         """
         before = repo.branches.get(branch)
-        start = parent or before or repo.branches.get(repo.default_branch)
+        start = before or repo.branches.get(repo.default_branch)
         base_tree = {} if replace_tree or start is None else self.commits[start].tree
         tree = git.apply_changes(base_tree, changes)
         stamp = now_iso()

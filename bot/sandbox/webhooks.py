@@ -62,6 +62,11 @@ def push_events(view: View, result: PushResult) -> list[Event]:
     return events
 
 
+def merge_events(view: View, issue: Issue, result: PushResult, sender: str) -> list[Event]:
+    """What a merge sends: ``pull_request.closed`` (merged) then the base branch's ``push``."""
+    return [pull_request_event(view, "closed", issue, sender), *push_events(view, result)]
+
+
 def _push_payload(view: View, result: PushResult) -> dict[str, Any]:
     state, repo = view.state, result.repo
     web = f"{view.base}/{repo.full_name}"

@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.store import create_db_engine
 from bot.webhooks.ingest import MAX_BODY_BYTES
 from tests.corpus import CORPUS_APP_ID, SECRET, Delivery, deliveries, derive
-from tests.servers import serve
+from bot.serving import serve
 from tests.webhooks.test_routing import QUEUES_STAGING
 
 PATH = "/api/github/webhooks"

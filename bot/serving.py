@@ -1,4 +1,4 @@
-"""Run an ASGI app under a real uvicorn server on a free loopback port, in a thread."""
+"""Run an ASGI app under a real uvicorn server on a loopback port, in a thread (demo, tests)."""
 
 from __future__ import annotations
 

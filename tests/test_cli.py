@@ -1,0 +1,81 @@
+"""The console script: configuration errors are one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def _modelgate(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MODELGATE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=clean | env, cwd=cwd,
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({}, "MODELGATE_WEBHOOK_SECRET"),
+        ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_PORT": "http"}, "MODELGATE_PORT='http'"),
+        ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "abc"}, "MODELGATE_APP_ID='abc'"),
+        ({"MODELGATE_WEBHOOK_SECRET": "s"}, "MODELGATE_APP_ID is required"),
+        ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5"}, "MODELGATE_PRIVATE_KEY"),
+        (
+            {"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5",
+             "MODELGATE_PRIVATE_KEY_PATH": "/nope.pem"},
+            "MODELGATE_PRIVATE_KEY_PATH=/nope.pem: cannot read it",
+        ),
+        (
+            {"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5",
+             "MODELGATE_PRIVATE_KEY": "garbage"},
+            "MODELGATE_PRIVATE_KEY: not a PEM private key",
+        ),
+        ({"MODELGATE_GITHUB_API_URL": "api.github.com"}, "MODELGATE_GITHUB_API_URL='api.github.com'"),
+    ],
+)
+def test_serve_refuses_bad_settings_with_one_line(
+    env: dict[str, str], names: str, tmp_path: Path
+) -> None:
+    result = _modelgate("serve", env=env | {"MODELGATE_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("modelgate: configuration error: ") and names in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_secrets_are_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELGATE_WEBHOOK_SECRET", "x" * 10)
+    monkeypatch.setenv("MODELGATE_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\\nabc")
+    monkeypatch.setenv("MODELGATE_APP_ID", "7")
+    settings = load_settings()
+    assert settings.app_private_key() == "-----BEGIN RSA PRIVATE KEY-----\nabc"  # "\n" escapes
+    assert "xxxxxxxxxx" not in repr(settings)
+    with pytest.raises(SettingsError, match="not a PEM private key"):
+        settings.require("github")
+
+
+def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text(
+        "MODELGATE_APP_ID=42\nMODELGATE_GITHUB_API_URL=https://ghe.example.com/api/v3/\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.app_id == 42
+    assert settings.github_api_url == "https://ghe.example.com/api/v3"
+    assert settings.db_url == f"sqlite:///{tmp_path / '.modelgate' / 'modelgate.db'}"
+
+
+def test_migrate_creates_the_database(tmp_path: Path) -> None:
+    result = _modelgate("migrate", env={"MODELGATE_DATA_DIR": str(tmp_path / "d")}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "d" / "modelgate.db").exists()
+    assert "up to date" in result.stdout
