@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -23,7 +24,8 @@ def _setup_logging(level: str) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {k: v for k in ("host", "port", "workers") if (v := getattr(args, k, None)) is not None}
+    names = ("host", "port", "workers", "processes")
+    overrides = {k: v for k in names if (v := getattr(args, k, None)) is not None}
     settings = load_settings(**overrides)
     _setup_logging(settings.log_level)
     return settings
@@ -36,11 +38,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.server import build_services, create_app
 
     settings = _settings(args).require("webhooks")
-    app = create_app(build_services(settings))
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        access_log=False, log_level=settings.log_level.lower(), lifespan="on",
-    )
+    if settings.workers > 0:
+        settings.require("github")
+    options: dict[str, Any] = {
+        "host": settings.host, "port": settings.port, "loop": "uvloop", "http": "httptools",
+        "access_log": False, "log_level": settings.log_level.lower(), "lifespan": "on",
+    }
+    if settings.processes == 1:
+        uvicorn.run(create_app(build_services(settings)), **options)
+        return 0
+    # each process reads the same settings from the environment, with the CLI's overrides
+    for name in ("host", "port", "workers"):
+        os.environ[f"MODELGATE_{name.upper()}"] = str(getattr(settings, name))
+    migrate_once(settings)
+    uvicorn.run("bot.server:app_from_environment", factory=True, workers=settings.processes, **options)
     return 0
 
 
@@ -61,13 +72,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    """Create or upgrade the database schema."""
+def migrate_once(settings: Settings) -> None:
+    """Create or upgrade the database schema of ``settings``."""
     from bot.store import create_db_engine, migrate
 
-    settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(create_db_engine(settings.db_url))
+    engine = create_db_engine(settings.db_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the database schema."""
+    settings = _settings(args)
+    migrate_once(settings)
     print(f"database at {settings.db_url} is up to date")
     return 0
 
@@ -97,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help=cmd_serve.__doc__)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, help="run-worker threads (0: intake only)")
+    serve.add_argument("--workers", type=int, help="run-worker threads per process (0: intake only)")
+    serve.add_argument("--processes", type=int, help="HTTP server processes sharing the port")
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help=cmd_worker.__doc__)
     worker.add_argument("--workers", type=int)

@@ -20,8 +20,8 @@ from bot.lifecycle import Pipeline, RunProcessor, pipeline_not_installed
 from bot.metrics import REGISTRY, register_run_counts
 from bot.settings import Settings
 from bot.store import DeliveryStore, RunStore, create_db_engine, migrate, ping
-from bot.webhooks.ingest import IngestConfig, make_endpoint
-from bot.webhooks.writer import GroupCommitWriter
+from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
+from bot.webhooks.writer import DeliveryWriter, writer_for
 from bot.worker import PoolOptions, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Services:
     engine: Engine
     deliveries: DeliveryStore
     runs: RunStore
-    writer: GroupCommitWriter
+    writer: DeliveryWriter
     pool: WorkerPool | None
 
 
@@ -46,7 +46,7 @@ def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.db_url)
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
-    writer = GroupCommitWriter(deliveries.record_many)
+    writer = writer_for(engine.dialect.name, deliveries.record_many)
     size = settings.workers if workers is None else workers
     pool = None
     if size > 0:
@@ -80,10 +80,10 @@ def running(services: Services) -> Iterator[Services]:
         services.engine.dispose()
 
 
-def create_app(services: Services) -> Starlette:
+def create_app(services: Services) -> WebhookFastPath:
     """The ASGI app; its lifespan starts and stops ``services``."""
     settings = services.settings
-    ingest = make_endpoint(IngestConfig(settings.secret().encode(), settings.app_id), services.writer)
+    ingest = WebhookIngest(IngestConfig(settings.secret().encode(), settings.app_id), services.writer)
 
     async def healthz(request: Request) -> Response:
         ok = await run_in_threadpool(ping, services.engine)
@@ -102,8 +102,30 @@ def create_app(services: Services) -> Starlette:
             yield
 
     routes = [
-        Route("/api/github/webhooks", ingest, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return WebhookFastPath(Starlette(routes=routes, lifespan=lifespan), ingest)
+
+
+class WebhookFastPath:
+    """Sends ``/api/github/webhooks`` straight to the ingest handler; the rest to Starlette."""
+
+    path = "/api/github/webhooks"
+
+    def __init__(self, app: Starlette, ingest: WebhookIngest) -> None:
+        self.app = app
+        self.ingest = ingest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            await self.ingest(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)  # type: ignore[arg-type]
+
+
+def app_from_environment() -> WebhookFastPath:
+    """uvicorn factory for multi-process serving: each process builds its own services."""
+    from bot.settings import load_settings
+
+    return create_app(build_services(load_settings().require("webhooks")))

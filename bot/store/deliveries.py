@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from bot.store.engine import write_transaction
+from bot.store.engine import is_postgres, write_transaction
 from bot.store.jobs import enqueue_jobs, upsert_insert
 from bot.store.models import deliveries
 from bot.store.types import DeliveryRecord, IncomingDelivery, JobRequest, utc, utc_now
@@ -44,8 +46,7 @@ class DeliveryStore:
             for d in sorted((batch[i] for i in first.values()), key=lambda d: d.guid)
         ]
         with write_transaction(self._engine) as conn:
-            stmt = upsert_insert(conn, deliveries).on_conflict_do_nothing(index_elements=["guid"])
-            inserted = set(conn.execute(stmt.returning(deliveries.c.guid), rows).scalars())
+            inserted = _insert_new(conn, rows)
             jobs: list[tuple[JobRequest, str | None]] = [
                 (job, guid)
                 for guid, i in first.items()
@@ -68,3 +69,34 @@ class DeliveryStore:
         """How many deliveries are stored."""
         with self._engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(deliveries)).scalar_one()
+
+
+_COLUMNS = ("guid", "event", "action", "installation_id", "repository", "outcome", "summary", "received_at")
+_SQLITE_INSERT = (
+    f"INSERT INTO deliveries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose GUID is not stored yet; returns the GUIDs inserted.
+
+    PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING RETURNING guid`` (replicas may race).
+    SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so look up the known
+    GUIDs and insert the rest with one ``executemany`` of pre-bound values — this is the
+    hot path of webhook intake and SQLAlchemy's per-row processing would dominate it.
+    """
+    if is_postgres(conn):
+        stmt = upsert_insert(conn, deliveries).on_conflict_do_nothing(index_elements=["guid"])
+        return set(conn.execute(stmt.returning(deliveries.c.guid), rows).scalars())
+    guids = [row["guid"] for row in rows]
+    known = set(conn.execute(select(deliveries.c.guid).where(deliveries.c.guid.in_(guids))).scalars())
+    fresh = [row for row in rows if row["guid"] not in known]
+    if fresh:
+        bind_time = deliveries.c.received_at.type.bind_processor(conn.dialect)
+        received = bind_time(fresh[0]["received_at"]) if bind_time else fresh[0]["received_at"]
+        values = [
+            (*(row[name] for name in _COLUMNS[:6]), json.dumps(row["summary"]), received)
+            for row in fresh
+        ]
+        conn.exec_driver_sql(_SQLITE_INSERT, values)
+    return {row["guid"] for row in fresh}

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from bot.server import Services, build_services, create_app
+from bot.serving import serve
 from bot.settings import Settings
 from bot.store import create_db_engine
 from bot.webhooks.ingest import MAX_BODY_BYTES
 from tests.corpus import CORPUS_APP_ID, SECRET, Delivery, deliveries, derive
-from bot.serving import serve
 from tests.webhooks.test_routing import QUEUES_STAGING
 
 PATH = "/api/github/webhooks"
@@ -190,3 +191,13 @@ def test_metrics_expose_deliveries_and_runs(intake: Intake) -> None:
     assert 'modelgate_runs{kind="staging",state="queued"} 1.0' in text
     assert "modelgate_webhook_ingest_seconds_bucket" in text
     assert "modelgate_github_api_calls_total" in text or "modelgate_github_api_seconds" in text
+
+
+def test_a_failing_database_gets_503_so_github_shows_it_failed(intake: Intake) -> None:
+    with intake.services.engine.begin() as conn:
+        conn.execute(text("DROP TABLE promotions"))
+        conn.execute(text("DROP TABLE runs"))
+        conn.execute(text("DROP TABLE deliveries"))
+    response = intake.post(deliveries()["pull_request.opened.1"])
+    assert response.status_code == 503
+    assert "redeliver" in response.json()["error"]

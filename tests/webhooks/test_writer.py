@@ -1,0 +1,80 @@
+"""Group commit on real databases: both strategies batch, deduplicate and fail loudly."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import Engine, text
+
+from bot.store import DeliveryStore, IncomingDelivery, JobRequest, RunStore
+from bot.webhooks.writer import (
+    DeliveryWriter,
+    InlineGroupCommit,
+    ThreadedGroupCommit,
+    WriterStopped,
+    writer_for,
+)
+
+
+def _delivery(guid: str | None = None, pr: int = 1) -> IncomingDelivery:
+    job = JobRequest("staging", "octo/wine", 1, pr, "a" * 40, "pull_request.opened", {})
+    return IncomingDelivery(guid or str(uuid.uuid4()), "pull_request", "opened", 1, "octo/wine",
+                            "accepted", {"pr": pr}, job)
+
+
+@pytest.fixture(params=["inline", "threaded"])
+def writer(request: pytest.FixtureRequest, engine: Engine) -> DeliveryWriter:
+    kind = InlineGroupCommit if request.param == "inline" else ThreadedGroupCommit
+    return kind(DeliveryStore(engine).record_many)
+
+
+def test_concurrent_submits_share_commits_and_dedupe(writer: DeliveryWriter, engine: Engine) -> None:
+    batches: list[int] = []
+    writer.on_committed(lambda fresh: batches.append(len(fresh)))
+    repeated = _delivery("same-guid")
+
+    async def main() -> list[bool]:
+        writer.start()
+        try:
+            jobs = [writer.submit(_delivery(pr=n % 5)) for n in range(100)]
+            jobs += [writer.submit(repeated), writer.submit(repeated)]
+            return list(await asyncio.gather(*jobs))
+        finally:
+            writer.stop()
+
+    results = asyncio.run(main())
+    assert results[:100] == [True] * 100
+    assert sorted(results[100:]) == [False, True]  # the second copy of a GUID is a duplicate
+    assert DeliveryStore(engine).count() == 101 and sum(batches) == 101
+    assert len(batches) < 101  # grouped: fewer commits than deliveries
+    assert len(RunStore(engine).list_runs()) == 5  # coalesced by (PR, SHA)
+
+
+def test_a_database_failure_reaches_every_waiter(writer: DeliveryWriter, engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE promotions"))
+        conn.execute(text("DROP TABLE runs"))
+        conn.execute(text("DROP TABLE deliveries"))
+
+    async def main() -> list[BaseException | bool]:
+        writer.start()
+        try:
+            return list(await asyncio.gather(*(writer.submit(_delivery()) for _ in range(5)),
+                                             return_exceptions=True))
+        finally:
+            writer.stop()
+
+    results = asyncio.run(main())
+    assert all(isinstance(r, Exception) for r in results)
+
+
+def test_a_stopped_writer_refuses(writer: DeliveryWriter) -> None:
+    with pytest.raises(WriterStopped):
+        asyncio.run(writer.submit(_delivery()))
+
+
+def test_strategy_follows_the_database() -> None:
+    assert isinstance(writer_for("sqlite", lambda batch: []), InlineGroupCommit)
+    assert isinstance(writer_for("postgresql", lambda batch: []), ThreadedGroupCommit)
