@@ -165,3 +165,13 @@ def test_a_run_abandoned_by_dead_workers_fails_visibly(sandbox: SandboxHandle, t
     assert (check["status"], check["conclusion"]) == ("completed", "failure")
     statuses = [s for s in sandbox.client.state()["statuses"] if s["sha"] == sha]
     assert [(s["context"], s["state"]) for s in statuses] == [("modelgate/staging", "error")]
+
+
+def test_redelivering_a_webhook_changes_nothing(sandbox: SandboxHandle, app: App) -> None:
+    _, pull = _open_pr(sandbox)
+    [delivery] = pull["deliveries"]
+    app.wait_for_runs(1)
+    again = sandbox.client.redeliver(delivery["guid"])
+    assert (again["guid"], again["redelivery"], again["status"]) == (delivery["guid"], True, 200)
+    assert len(app.services.runs.list_runs(repository=FULL)) == 1
+    assert app.services.deliveries.get(delivery["guid"]) is not None

@@ -92,6 +92,10 @@ def _pull_request_story(github: SandboxClient, services: Services) -> Scenario:
         return story
     assert run is not None
     story.staging = "recorded"
+    again = github.redeliver(opened["deliveries"][0]["guid"])
+    runs = services.runs.list_runs(repository=f"{OWNER}/{REPO}")
+    story.check("redelivery deduplicated", again["status"] == 200 and len(runs) == 1,
+                f"same delivery again answered {again['status']}; still {len(runs)} run")
     checks = [c for c in github.state()["check_runs"] if c["head_sha"] == head["sha"]]
     story.check(
         "check run reported",

@@ -105,6 +105,10 @@ class SandboxClient:
         """Send webhooks to ``url`` from now on (None: record them as undeliverable)."""
         return self._call("PUT", "/config", {"webhook_url": url})
 
+    def redeliver(self, guid: str) -> Any:
+        """Send delivery ``guid`` again with the same GUID and bytes, as GitHub's Redeliver."""
+        return self._call("POST", f"/deliveries/{guid}/redeliver")
+
     def state(self) -> Any:
         """Everything the sandbox holds."""
         return self._call("GET", "/state")

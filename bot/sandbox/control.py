@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.sandbox import actions, git
-from bot.sandbox.errors import FAULT_STATUSES, GitHubError, parse_json_body
+from bot.sandbox.errors import FAULT_STATUSES, GitHubError, not_found, parse_json_body
 from bot.sandbox.rest import Ctx, base_url, int_param, repo_of, state_of
 from bot.sandbox.shapes import View
 from bot.sandbox.webhooks import (
@@ -26,6 +26,7 @@ from bot.sandbox.webhooks import (
     merge_events,
     pull_request_event,
     push_events,
+    redeliver,
 )
 
 Result = tuple[int, dict[str, Any], list[Event]]
@@ -219,6 +220,14 @@ def control_route(path: str, methods: list[str], handler: ControlHandler,
     return Route("/_sandbox" + path, endpoint, methods=methods, name=handler.__name__)
 
 
+async def redeliver_endpoint(request: Request) -> Response:
+    """``POST /_sandbox/deliveries/{guid}/redeliver``: GitHub's "Redeliver" button."""
+    record = await redeliver(state_of(request), request.path_params["guid"])
+    if record is None:
+        return not_found().response()
+    return JSONResponse(record)
+
+
 REPO = "/repos/{owner}/{repo}"
 ROUTES: list[Route] = [
     control_route("/repos", ["POST"], create_repo, sends=True),
@@ -235,4 +244,5 @@ ROUTES: list[Route] = [
     control_route("/state", ["GET"], get_state),
     control_route("/reset", ["POST"], reset),
     control_route("/config", ["GET", "PUT"], config),
+    Route("/_sandbox/deliveries/{guid}/redeliver", redeliver_endpoint, methods=["POST"]),
 ]

@@ -70,6 +70,7 @@ class SandboxState:
         self.faults: dict[str, deque[Fault]] = {}
         self.requests: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
+        self.sent: dict[str, tuple[str, bytes]] = {}  # guid → (event, body), for redelivery
         self.bot = self.user(self.config.bot_login, "Bot")
 
     # ids, users, tokens -------------------------------------------------------------------

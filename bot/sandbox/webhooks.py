@@ -122,31 +122,44 @@ def _headers(state: SandboxState, event: str, guid: str, body: bytes) -> dict[st
 async def deliver(state: SandboxState, events: list[Event]) -> list[dict[str, Any]]:
     """POST each event to the webhook URL in order; record (never retry) each answer."""
     records: list[dict[str, Any]] = []
-    if not events:
-        return records
-    async with state.delivery_lock, httpx.AsyncClient(
-        timeout=state.config.webhook_timeout, trust_env=False
-    ) as client:
+    async with state.delivery_lock:
         for event, payload in events:
             body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
             guid = str(uuid.uuid4())
-            record: dict[str, Any] = {"guid": guid, "event": event,
-                                      "action": payload.get("action"),
-                                      "url": state.webhook_url, "status": None, "error": None}
-            started = time.perf_counter()
-            if state.webhook_url is None:
-                record["error"] = "no webhook_url configured"
-            else:
-                try:
-                    answer = await client.post(state.webhook_url, content=body,
-                                               headers=_headers(state, event, guid, body))
-                    record["status"] = answer.status_code
-                except httpx.HTTPError as exc:
-                    record["error"] = f"{type(exc).__name__}: {exc}"
-            record["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            state.deliveries.append(record)
-            records.append(record)
+            state.sent[guid] = (event, body)
+            records.append(await _send(state, event, guid, body))
     return records
+
+
+async def redeliver(state: SandboxState, guid: str) -> dict[str, Any] | None:
+    """Send a delivery again, same GUID and bytes (GitHub's "Redeliver"); None if unknown."""
+    if guid not in state.sent:
+        return None
+    event, body = state.sent[guid]
+    async with state.delivery_lock:
+        return await _send(state, event, guid, body, redelivery=True)
+
+
+async def _send(
+    state: SandboxState, event: str, guid: str, body: bytes, redelivery: bool = False
+) -> dict[str, Any]:
+    record: dict[str, Any] = {"guid": guid, "event": event,
+                              "action": json.loads(body).get("action"), "redelivery": redelivery,
+                              "url": state.webhook_url, "status": None, "error": None}
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=state.config.webhook_timeout, trust_env=False) as client:
+        if state.webhook_url is None:
+            record["error"] = "no webhook_url configured"
+        else:
+            try:
+                answer = await client.post(state.webhook_url, content=body,
+                                           headers=_headers(state, event, guid, body))
+                record["status"] = answer.status_code
+            except httpx.HTTPError as exc:
+                record["error"] = f"{type(exc).__name__}: {exc}"
+    record["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    state.deliveries.append(record)
+    return record
 
 
 def deliver_later(state: SandboxState, events: list[Event]) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
+from bot.sandbox import SandboxError
 from tests.fixtures_sandbox import SandboxHandle, WebhookReceiver
 from tests.sandbox.helpers import corpus, seed
 
@@ -143,3 +146,18 @@ def test_failed_deliveries_are_recorded_not_retried(sandbox: SandboxHandle,
     result = sandbox.client.commit("octo", "hello", {"a": "3"})
     assert result["deliveries"][0]["error"] == "no webhook_url configured"
     assert len(sandbox.client.state()["deliveries"]) == 3
+
+
+def test_redelivery_sends_the_same_guid_and_bytes(sandbox: SandboxHandle,
+                                                  webhook_receiver: WebhookReceiver) -> None:
+    sandbox.set_webhook_url(webhook_receiver.url)
+    created = sandbox.client.create_repo("octo", "again", files={"a.txt": "a"})
+    [first] = created["deliveries"]
+    again = sandbox.client.redeliver(first["guid"])
+    assert again["redelivery"] is True and again["status"] == 200
+    original, repeat = webhook_receiver.deliveries[-2:]
+    assert repeat.headers["x-github-delivery"] == original.headers["x-github-delivery"] == first["guid"]
+    assert repeat.body == original.body and repeat.signature_valid
+    with pytest.raises(SandboxError) as missing:
+        sandbox.client.redeliver("no-such-guid")
+    assert missing.value.status == 404
