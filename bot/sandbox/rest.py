@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -87,6 +87,22 @@ async def json_body(request: Request) -> dict[str, Any]:
 def repo_of(request: Request, ctx: Ctx) -> Repo:
     """The repository named by the ``owner``/``repo`` path parameters (or 404)."""
     return ctx.state.repo(request.path_params["owner"], request.path_params["repo"])
+
+
+class _RepoOwned(Protocol):
+    repo: str
+
+
+Owned = TypeVar("Owned", bound=_RepoOwned)
+
+
+def owned_item(request: Request, ctx: Ctx, items: Mapping[int, Owned], param: str) -> Owned:
+    """The item whose id is path parameter ``param``, if it belongs to the path's repo (or 404)."""
+    repo = repo_of(request, ctx)
+    item = items.get(int_param(request, param))
+    if item is None or item.repo != repo.key:
+        raise not_found()
+    return item
 
 
 def int_param(request: Request, name: str) -> int:

@@ -10,13 +10,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.sandbox import shapes_ci
-from bot.sandbox.errors import GitHubError, invalid, not_found, validation_failed
+from bot.sandbox.errors import GitHubError, invalid, validation_failed
 from bot.sandbox.models import CheckRun, CommitStatus, Repo
 from bot.sandbox.rest import (
     Ctx,
-    int_param,
     json_body,
     json_response,
+    owned_item,
     paginate,
     repo_of,
     rest_route,
@@ -189,11 +189,7 @@ async def create_check_run(request: Request, ctx: Ctx) -> Response:
 
 
 def _run(request: Request, ctx: Ctx) -> CheckRun:
-    repo = repo_of(request, ctx)
-    run = ctx.state.check_runs.get(int_param(request, "check_run_id"))
-    if run is None or run.repo != repo.key:
-        raise not_found()
-    return run
+    return owned_item(request, ctx, ctx.state.check_runs, "check_run_id")
 
 
 async def update_check_run(request: Request, ctx: Ctx) -> Response:

@@ -10,13 +10,13 @@ from starlette.routing import Route
 
 from bot.sandbox import shapes_ci
 from bot.sandbox.actions import context_state
-from bot.sandbox.errors import GitHubError, not_found, validation_failed
+from bot.sandbox.errors import GitHubError, validation_failed
 from bot.sandbox.models import Deployment, DeploymentStatus
 from bot.sandbox.rest import (
     Ctx,
-    int_param,
     json_body,
     json_response,
+    owned_item,
     paginate,
     repo_of,
     rest_route,
@@ -75,11 +75,7 @@ async def list_deployments(request: Request, ctx: Ctx) -> Response:
 
 
 def _deployment(request: Request, ctx: Ctx) -> Deployment:
-    repo = repo_of(request, ctx)
-    item = ctx.state.deployments.get(int_param(request, "deployment_id"))
-    if item is None or item.repo != repo.key:
-        raise not_found()
-    return item
+    return owned_item(request, ctx, ctx.state.deployments, "deployment_id")
 
 
 async def get_deployment(request: Request, ctx: Ctx) -> Response:

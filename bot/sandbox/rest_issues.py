@@ -7,13 +7,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.sandbox import actions
-from bot.sandbox.errors import invalid, not_found, validation_failed
+from bot.sandbox.errors import invalid, validation_failed
 from bot.sandbox.models import Comment, Reaction
 from bot.sandbox.rest import (
     Ctx,
     int_param,
     json_body,
     json_response,
+    owned_item,
     paginate,
     repo_of,
     rest_route,
@@ -74,11 +75,7 @@ async def create_comment(request: Request, ctx: Ctx) -> Response:
 
 
 def _comment(request: Request, ctx: Ctx) -> Comment:
-    repo = repo_of(request, ctx)
-    comment = ctx.state.comments.get(int_param(request, "comment_id"))
-    if comment is None or comment.repo != repo.key:
-        raise not_found()
-    return comment
+    return owned_item(request, ctx, ctx.state.comments, "comment_id")
 
 
 async def get_comment(request: Request, ctx: Ctx) -> Response:

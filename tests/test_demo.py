@@ -1,0 +1,17 @@
+"""``modelgate demo`` runs offline and says, as its last line, how every scenario ended."""
+
+import json
+
+import pytest
+
+from bot.demo import run_demo
+
+
+def test_demo_ends_as_designed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_demo(json_output=True) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = json.loads(last)
+    assert summary["ok"] is True
+    [scenario] = summary["scenarios"]
+    outcome = (scenario["staging"], scenario["merge"], scenario["production"])
+    assert outcome == ("recorded", "blocked", "skipped")
