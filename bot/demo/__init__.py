@@ -19,13 +19,14 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+import pipelines
 from bot.sandbox import SandboxClient, SandboxConfig, SandboxError, create_sandbox_app
 from bot.server import Services, build_services, create_app
 from bot.serving import free_port, serve
 from bot.settings import Settings
 from bot.store import TERMINAL, RunRecord
 
-PROJECT = Path(__file__).with_name("project")
+PROJECT = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, REPO = "acme", "wine-classifier"
 APP_ID = 1
 PIPELINES_NOTE = (
