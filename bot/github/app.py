@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
 from githubkit.retry import RetryOption
 
@@ -92,6 +93,7 @@ class GitHubApp:
             auto_retry=retry or RetryPolicy(),
             timeout=timeout,
             http_cache=False,
+            cache_strategy=MemCacheStrategy(),  # tokens cached per App object, not per process
             user_agent="modelgate",
             event_hooks={"request": [_record_request], "response": [_record_response]},
         )
