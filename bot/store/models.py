@@ -83,6 +83,7 @@ class Run(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(Json)
     github_refs: Mapped[dict[str, Any]] = mapped_column(Json)
     details: Mapped[dict[str, Any]] = mapped_column(Json)
+    cancel_requested: Mapped[str | None] = mapped_column(Text)  # why the worker must stop it
 
 
 class Promotion(Base):

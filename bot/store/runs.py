@@ -125,8 +125,9 @@ class RunStore:
     ) -> tuple[list[RunRecord], list[RunRecord]]:
         """Supersede the queued runs of a PR whose head SHA is not ``keep_head_sha``.
 
-        Returns (the runs now superseded, the running runs at another SHA); the caller
-        stops the running ones and then calls ``finish(id, RunState.SUPERSEDED)``.
+        Returns (the runs now superseded, the running runs at another SHA). The running
+        ones get ``cancel_requested`` set: their workers stop them and finish them as
+        superseded (see ``cancel_reason``), whichever process they run in.
         """
         other = and_(
             runs.c.kind == kind,
@@ -138,8 +139,29 @@ class RunStore:
         values = {"finished_at": self._now(), "error": reason}
         with write_transaction(self._engine) as conn:
             superseded = self._move_all(conn, other, RunState.SUPERSEDED, values)
-            running = select(runs).where(other, runs.c.state == RUNNING).order_by(runs.c.id)
-            return superseded, [run_record(row) for row in conn.execute(running)]
+            running = (
+                sql_update(runs)
+                .where(other, runs.c.state == RUNNING)
+                .values(cancel_requested=reason)
+                .returning(*runs.c)
+            )
+            stopping = sorted((run_record(row) for row in conn.execute(running)), key=lambda r: r.id)
+            return superseded, stopping
+
+    def request_cancel(self, run_id: int, reason: str) -> bool:
+        """Ask the worker of a running run to stop it; False if it is not running."""
+        stmt = (
+            sql_update(runs)
+            .where(runs.c.id == run_id, runs.c.state == RUNNING)
+            .values(cancel_requested=reason)
+        )
+        with write_transaction(self._engine) as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def cancel_reason(self, run_id: int) -> str | None:
+        """Why the run must stop, if someone asked (None: carry on)."""
+        with self._engine.connect() as conn:
+            return conn.execute(select(runs.c.cancel_requested).where(runs.c.id == run_id)).scalar()
 
     def recover_stale(
         self, lease_seconds: float, max_attempts: int, now: datetime | None = None

@@ -124,6 +124,7 @@ class RunRecord:
     result: dict[str, Any] | None
     github_refs: dict[str, Any]
     details: dict[str, Any]
+    cancel_requested: str | None = None
 
     @property
     def terminal(self) -> bool:

@@ -136,6 +136,9 @@ def test_supersede(runs: RunStore) -> None:
     assert {r.state for r in superseded} == {RunState.SUPERSEDED}
     assert superseded[0].error == "superseded by ccccccc"
     assert [(r.id, r.state) for r in still_running] == [(running.id, RunState.RUNNING)]
+    assert still_running[0].cancel_requested == "superseded by ccccccc"
+    assert runs.cancel_reason(running.id) == "superseded by ccccccc"
+    assert runs.cancel_reason(keep.id) is None
     assert runs.finish(running.id, RunState.SUPERSEDED).state == RunState.SUPERSEDED
     for run in [keep, *untouched]:
         assert runs.get(run.id).state == RunState.QUEUED  # type: ignore[union-attr]
@@ -206,3 +209,11 @@ def test_times_are_stored_and_returned_as_utc(engine: Engine) -> None:
     run = store.enqueue(job())
     assert run.created_at == moment and run.created_at.tzinfo == UTC
     assert run.created_at.hour == 13
+
+
+def test_request_cancel_only_reaches_running_runs(runs: RunStore) -> None:
+    queued = runs.enqueue(job(pr=7))
+    assert runs.request_cancel(queued.id, "closed") is False
+    running = runs.claim("w")
+    assert running is not None and runs.request_cancel(running.id, "pull request closed") is True
+    assert runs.cancel_reason(running.id) == "pull request closed"
