@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
@@ -102,6 +103,34 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of .modelgate.yml."""
+    import json
+
+    from pipelines.config import config_json_schema
+
+    print(json.dumps(config_json_schema(), indent=2))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a pipeline on a local checkout (no GitHub): exit 0 passed, 1 failed, 2 error."""
+    import json
+
+    from pipelines.local import cli_json, exit_code, gate_table, run_local
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    assert settings.mlflow_tracking_uri is not None
+    result = run_local(Path(args.path).resolve(), args.kind, settings.mlflow_tracking_uri,
+                       Path(args.output).resolve() if args.output else None, use_cache=not args.force)
+    if args.json:
+        print(json.dumps(cli_json(result)))
+    else:
+        print(gate_table(result))
+    return exit_code(result)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the offline demo against the sandbox."""
     from bot.demo import run_demo
@@ -129,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(sandbox)
     sandbox.set_defaults(func=cmd_sandbox)
+    sub.add_parser("schema", help=cmd_schema.__doc__).set_defaults(func=cmd_schema)
+    run = sub.add_parser("run", help=cmd_run.__doc__)
+    run.add_argument("kind", choices=["staging", "production"])
+    run.add_argument("path", nargs="?", default=".", help="the repository checkout (default: .)")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument("--output", help="also write result.json (and later the report) here")
+    run.add_argument("--force", action="store_true", help="retrain even if a cached result matches")
+    run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     demo.add_argument("--keep", action="store_true", help="keep the demo's working directory")

@@ -16,13 +16,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.github import GitHubApp
-from bot.lifecycle import Pipeline, RunProcessor, pipeline_not_installed
+from bot.lifecycle import RecordOnly, RunProcessor
 from bot.metrics import REGISTRY, register_run_counts
 from bot.settings import Settings
+from bot.staging import StagingOptions, StagingRun
 from bot.store import DeliveryStore, RunStore, create_db_engine, migrate, ping
 from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
 from bot.webhooks.writer import DeliveryWriter, writer_for
-from bot.worker import PoolOptions, WorkerPool
+from bot.worker import PoolOptions, RunHandler, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,22 @@ class Services:
     pool: WorkerPool | None
 
 
-def build_services(
-    settings: Settings, workers: int | None = None, pipeline: Pipeline | None = None
-) -> Services:
+def handlers(settings: Settings, github: GitHubApp, runs: RunStore) -> dict[str, RunHandler]:
+    """The handler of each run kind."""
+    from pipelines.executor import LocalExecutor
+
+    executor = LocalExecutor(
+        max_concurrency=settings.pipeline_concurrency, workdir=settings.data_dir / "jobs"
+    )
+    assert settings.mlflow_tracking_uri is not None  # derived in Settings
+    options = StagingOptions(
+        workdir=settings.data_dir / "runs", tracking_uri=settings.mlflow_tracking_uri,
+        public_url=settings.public_url,
+    )
+    return {"staging": StagingRun(github, runs, executor, options), "production": RecordOnly(github, runs)}
+
+
+def build_services(settings: Settings, workers: int | None = None) -> Services:
     """Create the engine, stores, writer and (when ``workers`` > 0) the worker pool."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.db_url)
@@ -53,7 +67,7 @@ def build_services(
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
-        processor = RunProcessor(github, runs, pipeline or pipeline_not_installed)
+        processor = RunProcessor(github, handlers(settings, github, runs))
         options = PoolOptions(
             size=size, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts
         )

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     workers: int = Field(default=2, ge=0, le=64)
     processes: int = Field(default=1, ge=1, le=64)
+    pipeline_concurrency: int = Field(default=2, ge=1, le=64)
     max_attempts: int = Field(default=3, ge=1, le=20)
     lease_seconds: float = Field(default=60.0, gt=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

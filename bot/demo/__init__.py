@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import pipelines
+from bot.demo.variants import BETTER_MODEL, WORSE_MODEL
 from bot.sandbox import SandboxClient, SandboxConfig, SandboxError, create_sandbox_app
 from bot.server import Services, build_services, create_app
 from bot.serving import free_port, serve
@@ -29,10 +30,6 @@ from bot.store import TERMINAL, RunRecord
 PROJECT = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, REPO = "acme", "wine-classifier"
 APP_ID = 1
-PIPELINES_NOTE = (
-    "This build has no staging/production pipelines yet: runs are recorded and their check "
-    "runs close as 'neutral', so branch protection keeps the merge blocked."
-)
 
 
 @dataclass
@@ -78,40 +75,55 @@ def _wait_for_run(services: Services, pr: int, timeout: float = 60.0) -> RunReco
     return None
 
 
-def _pull_request_story(github: SandboxClient, services: Services) -> Scenario:
-    story = Scenario("pull request is received, recorded and gated")
-    github.create_repo(OWNER, REPO, path=PROJECT)
-    head = github.commit(OWNER, REPO, {"model.py": (PROJECT / "model.py").read_text().replace(
-        "max_iter=1000", "max_iter=2000, C=0.5")}, branch="tune-regularisation", author="ada")
-    opened = github.open_pull(OWNER, REPO, "tune-regularisation", title="Tune regularisation",
-                              author="ada")
+def _open(github: SandboxClient, branch: str, files: dict[str, str | None], title: str) -> dict[str, Any]:
+    head = github.commit(OWNER, REPO, files, branch=branch, author="ada")
+    return github.open_pull(OWNER, REPO, branch, title=title, author="ada") | {"sha": head["sha"]}
+
+
+def _staging(story: Scenario, github: SandboxClient, services: Services, opened: dict[str, Any]) -> None:
+    """Wait for the staging run of a just-opened PR and record its verdict."""
     answers = [d.get("status") for d in opened.get("deliveries", [])]
     story.check("webhook accepted", answers == [202], f"pull_request.opened answered {answers}")
     run = _wait_for_run(services, opened["number"])
-    if not story.check("run processed", run is not None and run.state == "succeeded",
-                       f"run {run.id if run else '?'}: {run.state if run else 'still pending'}"):
-        return story
-    assert run is not None
-    story.staging = "recorded"
-    again = github.redeliver(opened["deliveries"][0]["guid"])
-    runs = services.runs.list_runs(repository=f"{OWNER}/{REPO}")
-    story.check("redelivery deduplicated", again["status"] == 200 and len(runs) == 1,
-                f"same delivery again answered {again['status']}; still {len(runs)} run")
-    checks = [c for c in github.state()["check_runs"] if c["head_sha"] == head["sha"]]
-    story.check(
-        "check run reported",
-        [(c["name"], c["status"], c["conclusion"]) for c in checks]
-        == [("modelgate / staging", "completed", "neutral")],
-        f"{len(checks)} check run(s) on {head['sha'][:7]}: "
-        + ", ".join(f"{c['name']} {c['conclusion']}" for c in checks),
-    )
+    verdict = (run.result or {}).get("verdict") if run else None
+    story.staging = {"passed": "passed", "failed": "failed"}.get(str(verdict), "error")
+    sha = opened["sha"]
+    statuses = [s for s in github.state()["statuses"] if s["sha"] == sha]
+    final = statuses[-1] if statuses else {}
+    story.check("staging verdict", run is not None and run.state in TERMINAL,
+                f"modelgate/staging = {final.get('state')}: {final.get('description')}")
+
+
+def _merge(story: Scenario, github: SandboxClient, number: int) -> None:
     try:
-        github.merge(OWNER, REPO, opened["number"], author="maintainer")
+        github.merge(OWNER, REPO, number, author="maintainer")
         story.merge = "merged"
     except SandboxError as refused:
         story.merge = "blocked"
-        story.check("merge blocked by branch protection", refused.status == 405,
+        story.check("merge refused by branch protection", refused.status == 405,
                     f"merge answered {refused.status}: {refused.body.get('message', '')}")
+
+
+def _good_pr(github: SandboxClient, services: Services) -> Scenario:
+    story = Scenario("a better model passes staging and merges")
+    opened = _open(github, "tune-regularisation", {"model.py": BETTER_MODEL}, "Tune regularisation")
+    _staging(story, github, services, opened)
+    again = github.redeliver(opened["deliveries"][0]["guid"])
+    runs = services.runs.list_runs(repository=f"{OWNER}/{REPO}", pr_number=opened["number"])
+    story.check("redelivery deduplicated", again["status"] == 200 and len(runs) == 1,
+                f"the same delivery again answered {again['status']}; still {len(runs)} run")
+    story.check("staging passed", story.staging == "passed", f"staging {story.staging}")
+    _merge(story, github, opened["number"])
+    story.check("merged", story.merge == "merged", f"merge {story.merge}")
+    return story
+
+
+def _bad_pr(github: SandboxClient, services: Services) -> Scenario:
+    story = Scenario("a worse model fails staging and is blocked")
+    opened = _open(github, "simplify-model", {"model.py": WORSE_MODEL}, "Simplify the model")
+    _staging(story, github, services, opened)
+    story.check("staging failed", story.staging == "failed", f"staging {story.staging}")
+    _merge(story, github, opened["number"])
     return story
 
 
@@ -130,11 +142,11 @@ def run_demo(json_output: bool = False, keep: bool = False) -> int:
     )
     services = build_services(settings)
     print(f"modelgate demo: GitHub stand-in on :{sandbox_port}, App on :{app_port}, data in {workdir}")
-    print(PIPELINES_NOTE)
     try:
         with serve(create_sandbox_app(sandbox_config), port=sandbox_port) as sandbox_url, \
                 serve(create_app(services), port=app_port), SandboxClient(sandbox_url) as github:
-            scenarios = [_pull_request_story(github, services)]
+            github.create_repo(OWNER, REPO, path=PROJECT)
+            scenarios = [_good_pr(github, services), _bad_pr(github, services)]
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -121,7 +121,8 @@ class RunStore:
             return self._move_all(conn, and_(*where), RunState.CANCELLED, values)
 
     def supersede(
-        self, kind: str, repository: str, pr_number: int | None, keep_head_sha: str | None
+        self, kind: str, repository: str, pr_number: int | None, keep_head_sha: str | None,
+        except_run: int | None = None,
     ) -> tuple[list[RunRecord], list[RunRecord]]:
         """Supersede the queued runs of a PR whose head SHA is not ``keep_head_sha``.
 
@@ -134,6 +135,7 @@ class RunStore:
             runs.c.repository == repository,
             runs.c.pr_number.is_not_distinct_from(pr_number),
             runs.c.head_sha.is_distinct_from(keep_head_sha),
+            runs.c.id != (except_run if except_run is not None else -1),
         )
         reason = f"superseded by {keep_head_sha[:7]}" if keep_head_sha else "superseded"
         values = {"finished_at": self._now(), "error": reason}

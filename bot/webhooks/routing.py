@@ -23,7 +23,7 @@ from bot.webhooks.models import (
 )
 
 STAGING_PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
-RETRAIN_LINE = re.compile(r"^/retrain(?:\s|$)", re.MULTILINE)
+RETRAIN_LINE = re.compile(r"^/retrain(?P<args>[ \t][^\r\n]*)?\r?$", re.MULTILINE)
 CODE_FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 RETRAIN_ACTION = "retrain"
 
@@ -93,7 +93,8 @@ def _pull_request(payload: Envelope, app_id: int | None) -> Routed:
     if default and pr.base.ref != default:
         return None, summary | {"reason": f"base {pr.base.ref} is not the default branch"}
     if payload.action in STAGING_PR_ACTIONS:
-        return _job(payload, pr.number, pr.head.sha, f"pull_request.{payload.action}"), summary
+        trigger = f"pull_request.{payload.action}"
+        return _job(payload, pr.number, pr.head.sha, trigger, draft=bool(pr.draft)), summary
     if payload.action == "closed" and pr.merged and pr.merge_commit_sha:
         job = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged")
         return job, summary | {"merge_sha": pr.merge_commit_sha}
@@ -113,10 +114,13 @@ def _issue_comment(payload: Envelope, app_id: int | None) -> Routed:
     author = comment.user or payload.sender
     if _is_bot(author) or _is_bot(payload.sender):
         return None, summary | {"reason": "comment by a bot"}
-    if not RETRAIN_LINE.search(CODE_FENCE.sub("", comment.body or "")):
+    command = RETRAIN_LINE.search(CODE_FENCE.sub("", comment.body or ""))
+    if command is None:
         return None, summary
     login = author.login if author else None
-    job = _job(payload, issue.number, None, "issue_comment.retrain", comment_id=comment.id, author=login)
+    force = "--force" in (command.group("args") or "").split()
+    job = _job(payload, issue.number, None, "issue_comment.retrain", comment_id=comment.id, author=login,
+               force=force)
     return job, summary
 
 

@@ -85,6 +85,7 @@ def _pr_comment(body: str, user_type: str = "User", login: str = "octocat"):  # 
         ("/retrain", True),
         ("looks good\n/retrain\nthanks", True),
         ("/retrain --force", True),
+        ("thanks!\r\n/retrain\r\n", True),
         ("please /retrain this", False),
         ("> /retrain", False),
         ("```\n/retrain\n```", False),
@@ -98,6 +99,19 @@ def test_retrain_comment_lines(body: str, queues: bool) -> None:
     assert (job is not None) is queues
     if job is not None:
         assert (job.kind, job.head_sha, job.details["author"]) == ("staging", None, "octocat")
+
+
+def test_retrain_force_skips_the_cache() -> None:
+    forced = _pr_comment("/retrain --force")
+    plain = _pr_comment("/retrain")
+    assert route(forced.guid, forced.event, forced.body, 1).job.details["force"] is True  # type: ignore[union-attr]
+    assert route(plain.guid, plain.event, plain.body, 1).job.details["force"] is False  # type: ignore[union-attr]
+
+
+def test_draft_pull_requests_carry_the_flag() -> None:
+    d = derive("pull_request.opened.1", {"pull_request": {"draft": True}})
+    job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
+    assert job is not None and job.details == {"draft": True}
 
 
 def test_bot_comments_and_plain_issue_comments_never_queue() -> None:

@@ -1,0 +1,81 @@
+"""A run's check run and commit status on GitHub, kept in step.
+
+``start`` puts both in progress (the check run is created once per run and SHA, remembered
+in the run's ``github_refs``); ``finish`` completes both. Whatever happens to a run,
+the processor calls ``finish`` exactly once after ``start``, so nothing stays pending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.github import InstallationAPI, Repo
+from bot.store import RunRecord, RunStore
+
+CHECK_NAME = {"staging": "modelgate / staging", "production": "modelgate / production"}
+STATUS_CONTEXT = {"staging": "modelgate/staging", "production": "modelgate/production"}
+TITLE_LIMIT = 255
+
+
+def external_id(run: RunRecord) -> str:
+    """The check run's ``external_id``: ties a GitHub check run to one of our runs."""
+    return f"modelgate-run-{run.id}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """How a run ended, for GitHub: check conclusion, status state and their texts."""
+
+    conclusion: str  # success | failure | neutral | cancelled | skipped | timed_out
+    status: str  # success | failure | error
+    title: str
+    summary: str
+    description: str
+    text: str | None = None
+
+
+class RunReporter:
+    """The check run and commit status of one run on one SHA."""
+
+    def __init__(
+        self, api: InstallationAPI, repo: Repo, runs: RunStore, run: RunRecord, sha: str,
+        details_url: str | None = None,
+    ) -> None:
+        self.api, self.repo, self.runs, self.run, self.sha = api, repo, runs, run, sha
+        self.details_url = details_url
+        self.check_id: int | None = None
+
+    @property
+    def context(self) -> str:
+        """The commit status context, e.g. ``modelgate/staging``."""
+        return STATUS_CONTEXT[self.run.kind]
+
+    def start(self, description: str) -> None:
+        """Check run ``in_progress`` and commit status ``pending``."""
+        refs = self.run.github_refs
+        fields = {"status": "in_progress", "output": {"title": description, "summary": description}}
+        if self.details_url:
+            fields["details_url"] = self.details_url
+        if refs.get("check_run_id") is not None and refs.get("sha") == self.sha:
+            self.check_id = int(refs["check_run_id"])
+            self.api.update_check_run(self.repo, self.check_id, **fields)
+        else:
+            self.check_id = self.api.create_check_run(
+                self.repo, name=CHECK_NAME[self.run.kind], head_sha=self.sha,
+                external_id=external_id(self.run), **fields,
+            )
+            self.runs.remember(self.run.id, "sha", self.sha)
+            self.runs.remember(self.run.id, "check_run_id", self.check_id)
+        self.api.set_status(self.repo, self.sha, state="pending", context=self.context,
+                            description=description, target_url=self.details_url)
+
+    def finish(self, report: Report) -> None:
+        """Complete the check run and set the final commit status."""
+        output = {"title": report.title[:TITLE_LIMIT], "summary": report.summary}
+        if report.text:
+            output["text"] = report.text
+        if self.check_id is not None:
+            self.api.update_check_run(self.repo, self.check_id, status="completed",
+                                      conclusion=report.conclusion, output=output)
+        self.api.set_status(self.repo, self.sha, state=report.status, context=self.context,
+                            description=report.description, target_url=self.details_url)

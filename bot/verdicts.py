@@ -1,0 +1,54 @@
+"""Pure mapping from a pipeline's result (or a refusal) to what GitHub shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.reporter import Report
+from reports.checks import check_summary, check_title, escape
+
+CONFIG_HELP = "See the README's `.modelgate.yml` section, or run `modelgate schema`."
+
+
+def report_for(result: dict[str, Any], summary_line: str) -> Report:
+    """The check conclusion and commit status for a finished pipeline.
+
+    passed → success/success; gates failed → failure/failure; a timeout or an invalid
+    configuration → failure/failure (the code did run or was refused: it is the PR's
+    verdict); any other error (crash, exception in train or data) → failure/error.
+    """
+    summary = check_summary(result, summary_line)
+    title = check_title(result, summary_line)
+    status = result.get("status")
+    if status == "passed":
+        return Report("success", "success", title, summary, summary_line)
+    if status == "failed":
+        return Report("failure", "failure", title, summary, summary_line)
+    kind = result.get("error_kind")
+    error = str(result.get("error") or "the pipeline failed")
+    if kind == "timeout":
+        return Report("timed_out", "failure", title, summary, f"timed out: {error}")
+    if kind == "config":
+        return Report("failure", "failure", title, summary, "invalid .modelgate.yml")
+    return Report("failure", "error", title, summary, f"error: {error}")
+
+
+def config_report(messages: Sequence[str]) -> Report:
+    """A missing or invalid ``.modelgate.yml``: every validation message, verbatim."""
+    listed = "\n".join(f"- {escape(m)}" for m in messages)
+    summary = f"**modelgate could not read `.modelgate.yml`.**\n\n{listed}\n\n{CONFIG_HELP}"
+    return Report("failure", "failure", "Invalid .modelgate.yml", summary, "invalid .modelgate.yml")
+
+
+def stopped_report(reason: str, superseded: bool) -> Report:
+    """A run stopped before its verdict: a newer push, a closed PR, a cancel."""
+    summary = f"This run was stopped: {reason}."
+    conclusion = "cancelled" if superseded or "closed" in reason else "neutral"
+    return Report(conclusion, "error", f"Stopped: {reason}", summary, reason)
+
+
+def crash_report(error: str) -> Report:
+    """modelgate itself failed while handling the run (never leaves the status pending)."""
+    summary = f"modelgate could not finish this run: `{escape(error)}`. Comment `/retrain` to try again."
+    return Report("failure", "error", "modelgate error", summary, f"modelgate error: {error}")

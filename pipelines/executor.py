@@ -1,0 +1,300 @@
+"""Where pipeline runs execute: the ``Executor`` protocol and ``LocalExecutor`` (bounded subprocesses).
+
+Each job gets ``<workdir>/<job_id>/`` holding ``job.json``, ``pipeline.log`` and ``result.json``,
+and runs ``python -P -m pipelines.entry job.json`` in its own process group with an environment
+built from scratch. Job failures (timeout, cancel, crash) come back as error results, never raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import pipelines
+from pipelines.entry import RESULT_FILE
+from pipelines.result import LOG_TAIL_LINES, PipelineResult
+from pipelines.tracking import TELEMETRY_OFF, absolute_tracking_uri
+
+JOB_FILE = "job.json"
+LOG_FILE = "pipeline.log"
+_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class PipelineJob:
+    """One pipeline run to execute; ``env`` is added to the child's scrubbed environment."""
+
+    job_id: str
+    repo_dir: Path
+    kind: str
+    tracking_uri: str
+    timeout_seconds: float
+    tags: dict[str, str]
+    use_cache: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class JobState(StrEnum):
+    """Lifecycle of a job; SUCCEEDED means a result was produced (whatever its verdict)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+
+TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.TIMED_OUT})
+
+
+class Executor(Protocol):
+    """What the bot needs from a place that runs pipelines (local subprocesses now, Ray Jobs next)."""
+
+    def submit(self, job: PipelineJob) -> str: ...
+
+    def status(self, job_id: str) -> JobState: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def logs(self, job_id: str) -> str: ...
+
+    def result(self, job_id: str, timeout: float | None = None) -> PipelineResult: ...
+
+
+@dataclass
+class _Job:
+    spec: PipelineJob
+    directory: Path
+    state: JobState = JobState.QUEUED
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    cancel_requested: bool = False
+    result: PipelineResult | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class LocalExecutor:
+    """At most ``max_concurrency`` pipeline subprocesses; further jobs wait QUEUED, first in first out."""
+
+    def __init__(self, workdir: Path, max_concurrency: int = 2, kill_grace_seconds: float = 5.0) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1 (got {max_concurrency})")
+        self.workdir = Path(workdir)
+        self.max_concurrency = max_concurrency
+        self.kill_grace_seconds = kill_grace_seconds
+        self._lock = threading.Lock()
+        self._jobs: dict[str, _Job] = {}
+        self._queue: deque[str] = deque()
+        self._running = 0
+
+    def submit(self, job: PipelineJob) -> str:
+        """Queue a job (started at once when a slot is free); returns its id."""
+        if not _JOB_ID.fullmatch(job.job_id):
+            raise ValueError(f"job_id {job.job_id!r} must be 1-128 letters, digits, '.', '_' or '-'")
+        with self._lock:
+            if job.job_id in self._jobs:
+                raise ValueError(f"job {job.job_id!r} was already submitted")
+            directory = self.workdir / job.job_id
+            shutil.rmtree(directory, ignore_errors=True)  # leftovers of an earlier process
+            (directory / "tmp").mkdir(parents=True)
+            (directory / JOB_FILE).write_text(json.dumps(_job_document(job), indent=2), encoding="utf-8")
+            self._jobs[job.job_id] = _Job(job, directory)
+            self._queue.append(job.job_id)
+            self._start_ready()
+        return job.job_id
+
+    def status(self, job_id: str) -> JobState:
+        """The job's current state."""
+        with self._lock:
+            return self._get(job_id).state
+
+    def cancel(self, job_id: str) -> None:
+        """Stop a job: a queued one at once, a running one by killing its process group."""
+        with self._lock:
+            job = self._get(job_id)
+            if job.state == JobState.QUEUED:
+                self._queue.remove(job_id)
+                self._finish(job, JobState.CANCELLED, _cancelled(job.spec.kind, []))
+            elif job.state == JobState.RUNNING:
+                job.cancel_requested = True
+
+    def logs(self, job_id: str) -> str:
+        """Everything the job's process wrote to stdout and stderr so far."""
+        with self._lock:
+            path = self._get(job_id).directory / LOG_FILE
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def result(self, job_id: str, timeout: float | None = None) -> PipelineResult:
+        """Wait for the job's result; raises TimeoutError only if ``timeout`` passes first."""
+        with self._lock:
+            job = self._get(job_id)
+        if not job.done.wait(timeout):
+            raise TimeoutError(f"job {job_id} still {job.state} after {timeout} s")
+        assert job.result is not None  # set before done
+        return job.result
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Cancel every job that has not finished and wait for them."""
+        with self._lock:
+            ids = [job_id for job_id, job in self._jobs.items() if job.state not in TERMINAL_STATES]
+        for job_id in ids:
+            self.cancel(job_id)
+        for job_id in ids:
+            self.result(job_id, timeout)
+
+    def _get(self, job_id: str) -> _Job:
+        try:
+            return self._jobs[job_id]
+        except KeyError:
+            raise KeyError(f"unknown job {job_id!r}") from None
+
+    def _start_ready(self) -> None:
+        """Start queued jobs while slots are free (lock held)."""
+        while self._queue and self._running < self.max_concurrency:
+            job = self._jobs[self._queue.popleft()]
+            try:
+                job.process = _spawn(job.spec, job.directory)
+            except OSError as exc:
+                message = f"could not start the pipeline process: {exc}"
+                self._finish(job, JobState.FAILED, PipelineResult.failure(job.spec.kind, "crash", message))
+                continue
+            job.started, job.state = time.monotonic(), JobState.RUNNING
+            self._running += 1
+            name = f"job-{job.spec.job_id}"
+            threading.Thread(target=self._watch, args=(job,), name=name, daemon=True).start()
+
+    def _watch(self, job: _Job) -> None:
+        """Wait for the process, enforcing the timeout and cancel requests; then record the result."""
+        process = job.process
+        assert process is not None
+        deadline = job.started + job.spec.timeout_seconds
+        stopped: JobState | None = None
+        while process.poll() is None:
+            if job.cancel_requested:
+                stopped = JobState.CANCELLED
+            elif time.monotonic() >= deadline:
+                stopped = JobState.TIMED_OUT
+            if stopped is not None:
+                _terminate(process, self.kill_grace_seconds)
+                break
+            time.sleep(_POLL_SECONDS)
+        _signal_group(process.pid, signal.SIGKILL)  # whatever the job left running
+        state, result = _outcome(job, stopped, process.wait())
+        with self._lock:
+            self._running -= 1
+            self._finish(job, state, result)
+            self._start_ready()
+
+    def _finish(self, job: _Job, state: JobState, result: PipelineResult) -> None:
+        """Record the end of a job (lock held)."""
+        job.state, job.result = state, result
+        job.done.set()
+
+
+def _outcome(job: _Job, stopped: JobState | None, returncode: int) -> tuple[JobState, PipelineResult]:
+    """The state and result of a job whose process has ended."""
+    spec, tail = job.spec, _tail(job.directory / LOG_FILE)
+    if stopped == JobState.TIMED_OUT:
+        message = f"timed out after {spec.timeout_seconds:g} s"
+        return stopped, PipelineResult.failure(spec.kind, "timeout", message, tail)
+    if stopped == JobState.CANCELLED:
+        return stopped, _cancelled(spec.kind, tail)
+    try:
+        result = PipelineResult.from_json((job.directory / RESULT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        crash = PipelineResult.failure(spec.kind, "crash", _exit_description(returncode), tail)
+        return JobState.FAILED, crash
+    return (JobState.SUCCEEDED if returncode == 0 else JobState.FAILED), result
+
+
+def _cancelled(kind: str, tail: list[str]) -> PipelineResult:
+    return PipelineResult.failure(kind, "cancelled", "cancelled before a result", tail)
+
+
+def child_environment(job: PipelineJob, directory: Path) -> dict[str, str]:
+    """The job's whole environment: nothing of the parent's but PATH (no secrets), plus ``job.env``."""
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(directory),
+        "TMPDIR": str(directory / "tmp"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONPATH": str(Path(pipelines.__file__).resolve().parent.parent),
+        "PYTHONHASHSEED": "0",
+        "MLFLOW_TRACKING_URI": absolute_tracking_uri(job.tracking_uri),
+        **TELEMETRY_OFF,
+        **job.env,
+    }
+
+
+def _job_document(job: PipelineJob) -> dict[str, object]:
+    """job.json: no tracking URI and no env (either may hold credentials; they travel in the env)."""
+    return {"job_id": job.job_id, "repo_dir": str(Path(job.repo_dir).resolve()), "kind": job.kind,
+            "timeout_seconds": job.timeout_seconds, "tags": dict(job.tags), "use_cache": job.use_cache}
+
+
+def _spawn(job: PipelineJob, directory: Path) -> subprocess.Popen[bytes]:
+    # -P: the checkout (cwd) is not put on sys.path before our package; steps add it after startup.
+    command = [sys.executable, "-P", "-m", "pipelines.entry", str(directory / JOB_FILE)]
+    with (directory / LOG_FILE).open("ab") as log:
+        return subprocess.Popen(
+            command, cwd=job.repo_dir, env=child_environment(job, directory), stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+def _terminate(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
+    """SIGTERM the process group, SIGKILL it if anything in it is still alive after the grace period."""
+    _signal_group(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and (process.poll() is None or _group_alive(process.pid)):
+        time.sleep(_POLL_SECONDS)
+    _signal_group(process.pid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _exit_description(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"the pipeline process was killed by {name} without writing a result"
+    return f"the pipeline process exited with code {returncode} without writing a result"
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 256 * 1024))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]

@@ -1,0 +1,226 @@
+"""Every MLflow call of the pipelines: the champion, candidate runs and the result cache.
+
+mlflow is imported lazily (``Tracker()``), after the telemetry switches are set, so config
+errors and training never pay for it. One process talks to one tracking URI at a time
+(MLflow's fluent API is process-global).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pipelines.result import PipelineResult
+
+log = logging.getLogger(__name__)
+
+TELEMETRY_OFF = {
+    "MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_ENABLE_TELEMETRY": "false", "DO_NOT_TRACK": "true",
+}
+_QUIET = {"MLFLOW_RECORD_ENV_VARS_IN_MODEL_LOGGING": "false", "MLFLOW_PRINT_MODEL_URLS_ON_CREATION": "false"}
+CHAMPION_ALIAS = "champion"
+CACHE_TAG = "modelgate.cache_key"
+RESULT_TAG = "modelgate.result"
+MODEL_URI_TAG = "modelgate.model_uri"  # models:/m-… of the logged model: the source for registering it
+RESULT_ARTIFACT = "modelgate/result.json"
+PREDICTIONS_ARTIFACT = "modelgate/eval_predictions.csv"
+_RESULT_TAG_LIMIT = 5000  # MLflow tag values hold 8000 characters; larger results live only as the artifact
+_MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The registered model version behind the ``champion`` alias, loaded."""
+
+    version: int
+    model: Any
+    run_id: str | None
+
+
+def experiment_name(model_name: str) -> str:
+    """The MLflow experiment that holds a model's candidate runs."""
+    return f"modelgate/{model_name}"
+
+
+def absolute_tracking_uri(uri: str, base: Path | None = None) -> str:
+    """Make a relative ``sqlite:///file.db`` absolute (children run in another directory)."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri.startswith(prefix + "/") or uri == prefix:
+        return uri
+    return prefix + str(((base or Path.cwd()) / uri[len(prefix) :]).resolve())
+
+
+def default_artifact_root(uri: str) -> Path | None:
+    """Artifacts of a ``sqlite:////dir/mlflow.db`` store go to ``/dir/mlartifacts`` (None otherwise)."""
+    prefix = "sqlite:////"
+    if not uri.startswith(prefix):
+        return None
+    return Path(uri[len(prefix) - 1 :].split("?", 1)[0]).parent / "mlartifacts"
+
+
+def quiet_mlflow_environment() -> None:
+    """Telemetry off and no extra noise, before mlflow is imported."""
+    os.environ.update(TELEMETRY_OFF)
+    for key, value in _QUIET.items():
+        os.environ.setdefault(key, value)
+
+
+class Tracker:
+    """MLflow access for one tracking URI."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        quiet_mlflow_environment()
+        import mlflow
+
+        self.tracking_uri = tracking_uri
+        self._mlflow = mlflow
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+        self.client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def champion_version(self, model_name: str) -> int | None:
+        """The version behind the ``champion`` alias; None for an unknown model or no alias."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            version = self.client.get_model_version_by_alias(model_name, CHAMPION_ALIAS)
+        except MlflowException as exc:
+            if exc.error_code in _MISSING:
+                return None
+            raise
+        return int(version.version)
+
+    def load_champion(self, model_name: str, version: int | None = None) -> Champion | None:
+        """Load the champion (pinned to ``version`` when given, so the alias cannot move under us)."""
+        if version is None:
+            version = self.champion_version(model_name)
+            if version is None:
+                return None
+        import mlflow.sklearn
+
+        run_id = self.client.get_model_version(model_name, str(version)).run_id
+        model = mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
+        return Champion(version=version, model=model, run_id=run_id)
+
+    def find_cached(self, cache_key: str) -> dict[str, Any] | None:
+        """The stored result of the newest finished run with this cache key, over all experiments."""
+        experiments = [e.experiment_id for e in self.client.search_experiments()]
+        if not experiments:
+            return None
+        runs = self.client.search_runs(
+            experiments,
+            filter_string=f"tags.`{CACHE_TAG}` = '{cache_key}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if not runs:
+            return None
+        run = runs[0]
+        text = run.data.tags.get(RESULT_TAG)
+        if text is None:
+            import mlflow.artifacts
+
+            text = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/{RESULT_ARTIFACT}")
+        data: dict[str, Any] = json.loads(text)
+        data["mlflow_run_id"] = run.info.run_id
+        return data
+
+    def log_candidate(
+        self,
+        result: PipelineResult,
+        model: Any,
+        config_hash: str,
+        tags: Mapping[str, str],
+        predictions: Any = None,
+    ) -> PipelineResult:
+        """One MLflow run for the candidate; returns ``result`` with its run id (also stored in the run)."""
+        mlflow = self._mlflow
+        run_tags = {**tags, "modelgate.kind": result.kind}
+        if result.cache_key:
+            run_tags[CACHE_TAG] = result.cache_key
+        experiment_id = self._experiment_id(result.model_name or "unnamed")
+        with mlflow.start_run(experiment_id=experiment_id, tags=run_tags) as run:
+            run_id = run.info.run_id
+            mlflow.log_params({"modelgate.config_hash": config_hash, "modelgate.kind": result.kind,
+                               **model_params(model)})
+            champion = result.champion_metrics or {}
+            mlflow.log_metrics({**{f"candidate.{k}": v for k, v in result.candidate_metrics.items()},
+                                **{f"champion.{k}": v for k, v in champion.items()}})
+            with warnings.catch_warnings():  # MLflow's own type-hint notice about its sklearn wrapper
+                warnings.filterwarnings("ignore", message=".*inferred as AnyType", category=UserWarning)
+                mlflow.set_tag(MODEL_URI_TAG, _log_sklearn_model(model))
+            final = replace(result, mlflow_run_id=run_id)
+            if predictions is not None:
+                mlflow.log_text(predictions.to_csv(index=False), PREDICTIONS_ARTIFACT)
+                final = replace(final, eval_predictions=f"runs:/{run_id}/{PREDICTIONS_ARTIFACT}")
+            stored = json.dumps(final.as_dict(), separators=(",", ":"))
+            mlflow.log_text(stored, RESULT_ARTIFACT)
+            if len(stored) <= _RESULT_TAG_LIMIT:
+                mlflow.set_tag(RESULT_TAG, stored)
+        return final
+
+    def _experiment_id(self, model_name: str) -> str:
+        from mlflow.exceptions import MlflowException
+
+        name = experiment_name(model_name)
+        for _ in range(2):  # a concurrent job may create it between our get and create
+            experiment = self.client.get_experiment_by_name(name)
+            if experiment is not None:
+                if experiment.lifecycle_stage == "deleted":
+                    self.client.restore_experiment(experiment.experiment_id)
+                return str(experiment.experiment_id)
+            root = default_artifact_root(self.tracking_uri)
+            location = (root / name).as_uri() if root else None
+            try:
+                return str(self.client.create_experiment(name, artifact_location=location))
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+        raise RuntimeError(f"could not create the MLflow experiment {name!r}")
+
+
+def model_params(model: Any, limit: int = 500) -> dict[str, str | int | float | bool | None]:
+    """The model's ``get_params()`` values that are plain JSON scalars, keyed ``model.<name>``."""
+    get_params = getattr(model, "get_params", None)
+    if get_params is None:
+        return {}
+    try:
+        params = get_params()
+    except Exception:  # a model with a broken get_params still gets logged
+        return {}
+    return {
+        f"model.{key}"[:250]: value[:limit] if isinstance(value, str) else value
+        for key, value in params.items()
+        if value is None or isinstance(value, str | int | float | bool)
+    }
+
+
+def _log_sklearn_model(model: Any) -> str:
+    """Log with explicit requirements (no inference); skops first, cloudpickle for custom classes.
+
+    Returns the logged model's URI.
+    """
+    import mlflow.sklearn
+    import sklearn
+    from mlflow.exceptions import MlflowException
+
+    base = [f"scikit-learn=={sklearn.__version__}"]
+    try:
+        import skops
+
+        info = mlflow.sklearn.log_model(model, name="model", serialization_format="skops",
+                                        pip_requirements=[*base, f"skops=={skops.__version__}"])
+        return str(info.model_uri)
+    except (ImportError, MlflowException) as exc:
+        log.info("skops cannot store this model (%s); using cloudpickle", str(exc).splitlines()[0])
+    import cloudpickle
+
+    info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
+                                    pip_requirements=[*base, f"cloudpickle=={cloudpickle.__version__}"])
+    return str(info.model_uri)

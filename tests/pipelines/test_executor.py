@@ -1,0 +1,180 @@
+"""LocalExecutor with real subprocesses: results, timeouts, cancels, crashes, environment, the pool bound."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.executor import JobState, LocalExecutor, PipelineJob
+from tests.pipelines.conftest import EXAMPLE, write_model
+
+# Spawns a grandchild, records its pid beside the checkout, then blocks: only a group kill ends both.
+SPAWNING_SLEEPER = '''import subprocess
+from pathlib import Path
+
+
+def {function}(*args):
+    child = subprocess.Popen(["sleep", "60"])
+    (Path(__file__).parent.parent / "child.pid").write_text(str(child.pid))
+    child.wait()
+'''
+HARD_EXIT_MODEL = '''import os
+
+
+def train(X_train, y_train):
+    print("about to die", flush=True)
+    os._exit(7)
+'''
+# /proc/self/environ is the environment the process was started with (before imports add to it).
+ENV_RECORDING_DATA = '''from pathlib import Path
+
+from data_original import load_staging as _load_staging
+
+
+def load_staging():
+    (Path.home() / "environ").write_bytes(Path("/proc/self/environ").read_bytes())
+    return _load_staging()
+'''
+
+
+@pytest.fixture
+def executor(tmp_path: Path) -> Iterator[LocalExecutor]:
+    pool = LocalExecutor(workdir=tmp_path / "jobs", max_concurrency=2, kill_grace_seconds=2)
+    yield pool
+    pool.shutdown(timeout=30)
+
+
+def job(
+    repo: Path, tracking_uri: str, job_id: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> PipelineJob:
+    return PipelineJob(job_id=job_id, repo_dir=repo, kind="staging", tracking_uri=tracking_uri,
+                       timeout_seconds=timeout, tags={"modelgate.pr": "1"}, env=env or {})
+
+
+def wait_for(path: Path, seconds: float = 20) -> str:
+    deadline = time.monotonic() + seconds
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+    return path.read_text()
+
+
+def assert_gone(pid: int) -> None:
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        assert time.monotonic() < deadline, f"process {pid} survived its job"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory, tracking_uri: str) -> tuple[LocalExecutor, str, Path]:
+    """One real staging run through a subprocess, with the parent holding a secret in its environment."""
+    root = tmp_path_factory.mktemp("success")
+    repo = root / "repo"
+    shutil.copytree(EXAMPLE, repo)
+    (repo / "data.py").rename(repo / "data_original.py")
+    (repo / "data.py").write_text(ENV_RECORDING_DATA)
+    pool = LocalExecutor(workdir=root / "jobs", max_concurrency=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODELGATE_WEBHOOK_SECRET", "do-not-leak")
+        job_id = pool.submit(job(repo, tracking_uri, "ok-1", env={"EXTRA_SETTING": "1"}))
+    pool.result(job_id, timeout=60)
+    return pool, job_id, root / "jobs" / job_id
+
+
+def test_a_run_returns_its_result(finished: tuple[LocalExecutor, str, Path]) -> None:
+    pool, job_id, _ = finished
+    result = pool.result(job_id)
+    assert pool.status(job_id) == JobState.SUCCEEDED
+    assert result.status == "passed", result.error
+    assert result.mlflow_run_id and result.candidate_metrics["accuracy"] >= 0.85
+
+
+def test_the_child_sees_a_scrubbed_environment(finished: tuple[LocalExecutor, str, Path]) -> None:
+    _, _, directory = finished
+    environ = (directory / "environ").read_bytes().decode()
+    seen = {entry.partition("=")[0] for entry in environ.split("\0") if entry}
+    assert "do-not-leak" not in environ
+    assert seen == {
+        "PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONPATH", "PYTHONHASHSEED", "MLFLOW_TRACKING_URI",
+        "MLFLOW_DISABLE_TELEMETRY", "MLFLOW_ENABLE_TELEMETRY", "DO_NOT_TRACK", "EXTRA_SETTING",
+    }
+
+
+def test_logs_return_the_captured_output(finished: tuple[LocalExecutor, str, Path]) -> None:
+    pool, job_id, _ = finished
+    logs = pool.logs(job_id)
+    assert "step train: start" in logs and "gates passed" in logs
+    assert "do-not-leak" not in logs and "sqlite" not in logs
+
+
+def test_a_timeout_kills_the_whole_process_group(
+    executor: LocalExecutor, example_repo: Path, tracking_uri: str
+) -> None:
+    (example_repo / "data.py").write_text(SPAWNING_SLEEPER.format(function="load_staging"))
+    write_model(example_repo, SPAWNING_SLEEPER.format(function="train"))
+    job_id = executor.submit(job(example_repo, tracking_uri, "slow-1", timeout=2))
+    child = int(wait_for(example_repo.parent / "child.pid"))
+    result = executor.result(job_id, timeout=30)
+    assert executor.status(job_id) == JobState.TIMED_OUT
+    assert (result.status, result.error_kind, result.error) == ("error", "timeout", "timed out after 2 s")
+    assert_gone(child)
+
+
+def test_cancel_kills_a_training_job(executor: LocalExecutor, example_repo: Path, tracking_uri: str) -> None:
+    write_model(example_repo, SPAWNING_SLEEPER.format(function="train"))
+    job_id = executor.submit(job(example_repo, tracking_uri, "cancel-1"))
+    child = int(wait_for(example_repo.parent / "child.pid"))
+    assert executor.status(job_id) == JobState.RUNNING
+    executor.cancel(job_id)
+    result = executor.result(job_id, timeout=30)
+    assert executor.status(job_id) == JobState.CANCELLED
+    assert (result.status, result.error_kind) == ("error", "cancelled")
+    assert "step train: start" in "\n".join(result.log_tail)
+    assert_gone(child)
+
+
+def test_a_hard_exit_is_a_crash_with_the_log(
+    executor: LocalExecutor, example_repo: Path, tracking_uri: str
+) -> None:
+    write_model(example_repo, HARD_EXIT_MODEL)
+    job_id = executor.submit(job(example_repo, tracking_uri, "crash-1"))
+    result = executor.result(job_id, timeout=60)
+    assert executor.status(job_id) == JobState.FAILED
+    assert (result.status, result.error_kind) == ("error", "crash")
+    assert result.error == "the pipeline process exited with code 7 without writing a result"
+    assert result.log_tail[-1] == "about to die"
+
+
+def test_the_pool_bound_queues_extra_jobs(tmp_path: Path, example_repo: Path, tracking_uri: str) -> None:
+    pool = LocalExecutor(workdir=tmp_path / "jobs", max_concurrency=1)
+    try:
+        ids = [pool.submit(job(example_repo, tracking_uri, f"bound-{n}")) for n in range(3)]
+        assert [pool.status(i) for i in ids] == [JobState.RUNNING, JobState.QUEUED, JobState.QUEUED]
+        assert pool.logs(ids[1]) == ""
+        pool.cancel(ids[2])
+        assert pool.result(ids[2], timeout=1).error_kind == "cancelled"
+        pool.cancel(ids[0])
+        pool.result(ids[0], timeout=30)
+        assert pool.status(ids[1]) == JobState.RUNNING
+        with pytest.raises(TimeoutError):
+            pool.result(ids[1], timeout=0.01)
+    finally:
+        pool.shutdown(timeout=30)
+    assert [pool.status(i) for i in ids] == [JobState.CANCELLED] * 3
+
+
+def test_unknown_and_duplicate_jobs_are_refused(executor: LocalExecutor, example_repo: Path) -> None:
+    with pytest.raises(KeyError):
+        executor.status("nope")
+    with pytest.raises(ValueError, match="job_id"):
+        executor.submit(job(example_repo, "sqlite:///x.db", "../escape"))

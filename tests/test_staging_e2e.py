@@ -1,0 +1,174 @@
+"""Staging end to end: the stand-in sends real PR webhooks, ``serve`` runs the real pipeline
+(subprocess, scikit-learn, MLflow) and reports back; assertions read the stand-in's state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pipelines
+from bot.sandbox import SandboxError
+from bot.server import Services, build_services, create_app
+from bot.serving import serve
+from bot.settings import Settings
+from bot.store import TERMINAL, RunRecord
+from tests.fixtures_sandbox import SandboxHandle
+
+EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
+OWNER, NAME = "acme", "wine-classifier"
+FULL = f"{OWNER}/{NAME}"
+WORSE_MODEL = '''from sklearn.dummy import DummyClassifier
+
+
+def train(X_train, y_train):
+    return DummyClassifier(strategy="most_frequent").fit(X_train, y_train)
+'''
+CRASHING_MODEL = '''def train(X_train, y_train):
+    raise RuntimeError("feature store unreachable")
+'''
+SLOW_MODEL = '''import time
+
+from sklearn.linear_model import LogisticRegression
+
+
+def train(X_train, y_train):
+    time.sleep({seconds})
+    return LogisticRegression(max_iter=1000).fit(X_train, y_train)
+'''
+
+
+class Staging:
+    def __init__(self, sandbox: SandboxHandle, services: Services) -> None:
+        self.sandbox, self.services = sandbox, services
+        sandbox.client.create_repo(OWNER, NAME, path=EXAMPLE)
+
+    def open_pr(self, files: dict[str, str | None], branch: str = "change") -> tuple[str, int]:
+        head = self.sandbox.client.commit(OWNER, NAME, files, branch=branch, author="ada")
+        pull = self.sandbox.client.open_pull(OWNER, NAME, branch, author="ada", title=branch)
+        return head["sha"], int(pull["number"])
+
+    def runs(self, pr: int) -> list[RunRecord]:
+        return sorted(self.services.runs.list_runs(repository=FULL, pr_number=pr), key=lambda r: r.id)
+
+    def wait(self, pr: int, count: int = 1, timeout: float = 90) -> list[RunRecord]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = self.runs(pr)
+            if len(runs) >= count and all(r.state in TERMINAL for r in runs):
+                return runs
+            time.sleep(0.1)
+        raise AssertionError(f"runs of PR {pr} did not finish: {self.runs(pr)}")
+
+    def statuses(self, sha: str) -> list[dict[str, Any]]:
+        return [s for s in self.sandbox.client.state()["statuses"]
+                if s["sha"] == sha and s["context"] == "modelgate/staging"]
+
+    def check(self, sha: str) -> dict[str, Any]:
+        [check] = [c for c in self.sandbox.client.state()["check_runs"] if c["head_sha"] == sha]
+        return check
+
+
+@pytest.fixture
+def staging(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Staging]:
+    settings = Settings(
+        app_id=sandbox.app_id, private_key=sandbox.private_key_pem, webhook_secret=sandbox.webhook_secret,
+        github_api_url=sandbox.url, data_dir=tmp_path, workers=2,
+    )
+    services = build_services(settings)
+    with serve(create_app(services)) as url:
+        sandbox.set_webhook_url(url + "/api/github/webhooks")
+        yield Staging(sandbox, services)
+
+
+def test_a_good_pr_goes_pending_then_green_and_can_merge(staging: Staging) -> None:
+    sha, pr = staging.open_pr({"NOTES.md": "tuning later\n"})
+    [run] = staging.wait(pr)
+    assert run.state == "succeeded" and run.result is not None and run.result["verdict"] == "passed"
+    states = [s["state"] for s in staging.statuses(sha)]
+    assert states[0] == "pending" and states[-1] == "success"
+    description = staging.statuses(sha)[-1]["description"]
+    assert description.startswith("accuracy ") and "gates passed" in description
+    check = staging.check(sha)
+    assert (check["status"], check["conclusion"]) == ("completed", "success")
+    assert "| accuracy min" in check["output"]["summary"]
+    assert staging.sandbox.client.merge(OWNER, NAME, pr, author="maintainer")["merged"] is True
+
+
+def test_a_worse_model_fails_and_cannot_merge(staging: Staging) -> None:
+    sha, pr = staging.open_pr({"model.py": WORSE_MODEL})
+    [run] = staging.wait(pr)
+    assert run.result is not None and run.result["verdict"] == "failed"
+    assert staging.statuses(sha)[-1]["state"] == "failure"
+    assert staging.check(sha)["conclusion"] == "failure"
+    assert "❌" in staging.check(sha)["output"]["summary"]
+    with pytest.raises(SandboxError) as refused:
+        staging.sandbox.client.merge(OWNER, NAME, pr, author="maintainer")
+    assert refused.value.status == 405
+
+
+def test_a_broken_config_is_reported_not_crashed(staging: Staging) -> None:
+    sha, pr = staging.open_pr({".modelgate.yml": "model:\n  name: wine\n  task: clustering\n"})
+    [run] = staging.wait(pr)
+    assert run.state == "failed"
+    assert staging.statuses(sha)[-1]["state"] == "failure"
+    summary = staging.check(sha)["output"]["summary"]
+    assert "model.task" in summary and "data" in summary
+
+
+def test_a_crashing_train_is_an_error_with_the_log(staging: Staging) -> None:
+    sha, pr = staging.open_pr({"model.py": CRASHING_MODEL})
+    [run] = staging.wait(pr)
+    assert run.state == "failed"
+    final = staging.statuses(sha)[-1]
+    assert final["state"] == "error"
+    summary = staging.check(sha)["output"]["summary"]
+    assert "feature store unreachable" in summary and "```" in summary
+
+
+def test_a_timeout_fails_saying_so(staging: Staging) -> None:
+    config = (EXAMPLE / ".modelgate.yml").read_text().replace("timeout_seconds: 300", "timeout_seconds: 3")
+    sha, pr = staging.open_pr({"model.py": SLOW_MODEL.format(seconds=60), ".modelgate.yml": config})
+    [run] = staging.wait(pr)
+    assert run.state == "failed" and run.error is not None and "timed out" in run.error
+    assert staging.statuses(sha)[-1]["state"] == "failure"
+    assert "timed out" in staging.statuses(sha)[-1]["description"]
+    assert staging.check(sha)["conclusion"] == "timed_out"
+
+
+def test_a_new_push_supersedes_the_running_run(staging: Staging) -> None:
+    old_sha, pr = staging.open_pr({"model.py": SLOW_MODEL.format(seconds=60)})
+    deadline = time.monotonic() + 30
+    while not [s for s in staging.statuses(old_sha) if s["state"] == "pending"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    new = staging.sandbox.client.commit(OWNER, NAME, {"model.py": (EXAMPLE / "model.py").read_text()},
+                                        branch="change")
+    runs = staging.wait(pr, count=2)
+    assert [r.state for r in runs] == ["superseded", "succeeded"]
+    final_old = staging.statuses(old_sha)[-1]
+    assert (final_old["state"], final_old["description"]) == ("error", f"superseded by {new['sha'][:7]}")
+    assert staging.statuses(new["sha"])[-1]["state"] == "success"
+
+
+def test_an_unchanged_rerun_reuses_the_cached_result(staging: Staging) -> None:
+    sha, pr = staging.open_pr({"NOTES.md": "cache me\n"})
+    [first] = staging.wait(pr)
+    staging.sandbox.client.comment(OWNER, NAME, pr, "/retrain", author="ada")
+    runs = staging.wait(pr, count=2)
+    assert runs[1].result is not None and first.result is not None
+    assert runs[1].result["cached_from"] == first.result["mlflow_run_id"]
+    checks = [c for c in staging.sandbox.client.state()["check_runs"] if c["head_sha"] == sha]
+    assert "Reused the result of MLflow run" in checks[-1]["output"]["summary"]
+
+
+def test_drafts_wait_when_run_on_draft_is_false(staging: Staging) -> None:
+    config = (EXAMPLE / ".modelgate.yml").read_text() + "run_on_draft: false\n"
+    head = staging.sandbox.client.commit(OWNER, NAME, {".modelgate.yml": config}, branch="wip", author="ada")
+    pull = staging.sandbox.client.open_pull(OWNER, NAME, "wip", author="ada", title="WIP", draft=True)
+    [run] = staging.wait(int(pull["number"]))
+    assert (run.state, run.error) == ("cancelled", "draft pull request (run_on_draft: false)")
+    assert staging.statuses(head["sha"]) == []  # nothing pending on a draft that does not run
