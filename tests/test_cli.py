@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import pipelines
 from bot.settings import SettingsError, load_settings
+
+EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 
 
 def _modelgate(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -79,3 +84,26 @@ def test_migrate_creates_the_database(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "d" / "modelgate.db").exists()
     assert "up to date" in result.stdout
+
+
+def test_schema_prints_the_config_json_schema(tmp_path: Path) -> None:
+    result = _modelgate("schema", env={}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    schema = json.loads(result.stdout)
+    assert {"model", "data", "metrics", "gates"} <= set(schema["properties"])
+
+
+def test_run_staging_on_a_checkout_prints_json_and_exits_by_verdict(tmp_path: Path) -> None:
+    checkout = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, checkout)
+    env = {"MODELGATE_DATA_DIR": str(tmp_path / "data")}
+    passed = _modelgate("run", "staging", str(checkout), "--json", env=env, cwd=tmp_path)
+    assert passed.returncode == 0, passed.stderr
+    out = json.loads(passed.stdout.strip().splitlines()[-1])
+    assert list(out)[:4] == ["status", "metrics", "gates", "mlflow_run_id"]
+    assert out["status"] == "passed" and out["metrics"]["champion"] is None
+    assert {"metric", "rule", "threshold", "candidate", "champion", "passed"} <= set(out["gates"][0])
+    (checkout / ".modelgate.yml").write_text("model: [not, a, mapping]\n")
+    broken = _modelgate("run", "staging", str(checkout), "--json", env=env, cwd=tmp_path)
+    assert broken.returncode == 2
+    assert json.loads(broken.stdout.strip().splitlines()[-1])["status"] == "error"

@@ -1,0 +1,315 @@
+"""Staging pipeline wall time against a bare baseline doing the same work in one fresh Python process.
+
+Baseline: ``python -c`` in a copy of the example repository that imports its ``data`` and ``model``,
+loads the staging data, trains, predicts (+ predict_proba) and computes the configured metrics with
+scikit-learn; timed as the whole process (interpreter start included).
+
+modelgate: the same copy through ``LocalExecutor`` (one subprocess per job, as the bot runs it),
+``use_cache=False``, MLflow on a sqlite file in a temp dir; timed from submit to result. The store
+(tables and experiment) is created by one untimed warm-up job before measuring.
+
+Workloads: the example as-is (LogisticRegression) and a random forest at a light and a heavy
+``n_estimators``; the two forest points give the fitted scaling ratio and fixed overhead. Every
+measurement is repeated ``--reps`` times, interleaved (base, modelgate, base, modelgate, …); medians.
+
+Run: ``.venv/bin/python bench/staging_wall.py`` (prints the tables, rewrites its README section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from pipelines.executor import LocalExecutor, PipelineJob
+from pipelines.tracking import TELEMETRY_OFF
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "pipelines" / "examples" / "wine-classifier"
+README = ROOT / "bench" / "README.md"
+HEADING = "## Staging wall time vs a bare baseline"
+STEPS = ("config", "data", "cache", "train", "evaluate", "champion", "tracking")
+
+FOREST_MODEL = '''"""Benchmark model: a random forest whose size sets the training work."""
+
+from sklearn.ensemble import RandomForestClassifier
+
+
+def train(X_train, y_train):
+    """Fit and return the candidate model."""
+    return RandomForestClassifier(n_estimators={n}, random_state=0, n_jobs=1).fit(X_train, y_train)
+'''
+
+# The configured metrics as plain scikit-learn calls (what the pipeline's builtins compute).
+METRIC_CODE = {
+    "accuracy": "M.accuracy_score(ye, p)",
+    "f1_macro": "M.f1_score(ye, p, average='macro', zero_division=0)",
+    "roc_auc": "M.roc_auc_score(ye, s, multi_class='ovr', average='macro')",
+}
+
+# Where the fixed cost goes: one fresh process with the job's environment doing the pipeline's
+# MLflow work in the pipeline's order (after the data, model and metric imports both sides pay),
+# each part timed alone. The package scan is what mlflow's requirement check inside log_model
+# does on first use even with explicit pip_requirements; warming it here takes it out of log_model.
+PROBE = """
+import json, sys, time
+sys.path.insert(0, ".")
+import data, model, sklearn.metrics
+fitted = model.train(*data.load_staging()[:2])
+from pipelines.tracking import Tracker, _log_sklearn_model, quiet_mlflow_environment
+quiet_mlflow_environment()
+t = [time.perf_counter()]
+import mlflow
+t.append(time.perf_counter())
+tracker = Tracker(sys.argv[1])
+tracker.champion_version("wine-classifier")
+t.append(time.perf_counter())
+with mlflow.start_run(experiment_id=tracker._experiment_id("bench-probe")):
+    t.append(time.perf_counter())
+    import skops.io
+    t.append(time.perf_counter())
+    from mlflow.utils.requirements_utils import _init_modules_to_packages_map
+    _init_modules_to_packages_map()
+    t.append(time.perf_counter())
+    _log_sklearn_model(fitted)
+    t.append(time.perf_counter())
+names = ["import mlflow",
+         "sqlite store setup (SQLAlchemy store import, engine, schema check) + champion lookup",
+         "experiment lookup + start_run", "import skops.io (log_model)",
+         "installed-package scan of mlflow's requirement check (log_model)",
+         "rest of log_model (skops dump, MLmodel, files, logged-model rows)"]
+print(json.dumps({name: t[i + 1] - t[i] for i, name in enumerate(names)}))
+"""
+
+
+@dataclass
+class Workload:
+    """One target repository copy and its measurements."""
+
+    name: str
+    repo: Path
+    base: list[float] = field(default_factory=list)
+    mg: list[float] = field(default_factory=list)
+    steps: list[dict[str, float]] = field(default_factory=list)
+
+    def median(self, which: str) -> float:
+        """Median wall seconds of ``base`` or ``mg``."""
+        return statistics.median(getattr(self, which))
+
+    def step_median(self, step: str) -> float:
+        """Median seconds of one pipeline step (``durations``), 0 if absent."""
+        return statistics.median(d.get(step, 0.0) for d in self.steps)
+
+
+def plain_env(home: Path) -> dict[str, str]:
+    """A from-scratch environment like the job's (PATH, HOME, locale; no parent variables)."""
+    return {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0"}
+
+
+def baseline_code(repo: Path) -> str:
+    """The bare script: data, train, predict, predict_proba, the configured metrics; prints them."""
+    config = yaml.safe_load((repo / ".modelgate.yml").read_text(encoding="utf-8"))
+    unknown = [name for name in config["metrics"] if name not in METRIC_CODE]
+    if unknown:
+        raise SystemExit(f"no baseline code for metrics {unknown}")
+    metrics = ", ".join(f"{name!r}: {METRIC_CODE[name]}" for name in config["metrics"])
+    return ("import json, data, model\nfrom sklearn import metrics as M\n"
+            "X, y, Xe, ye = data.load_staging()\nm = model.train(X, y)\n"
+            "p = m.predict(Xe)\ns = m.predict_proba(Xe)\n"
+            f"print(json.dumps({{{metrics}}}))\n")
+
+
+def run_baseline(repo: Path, home: Path) -> tuple[float, dict[str, float]]:
+    """Wall seconds of one fresh ``python -c`` process, and the metrics it printed."""
+    code = baseline_code(repo)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, env=plain_env(home),
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"baseline failed in {repo}:\n{done.stderr}")
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_modelgate(
+    executor: LocalExecutor, repo: Path, uri: str, job_id: str
+) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Wall seconds from submit to result of one uncached staging job, its metrics and step durations."""
+    job = PipelineJob(job_id=job_id, repo_dir=repo, kind="staging", tracking_uri=uri,
+                      timeout_seconds=900, tags={"modelgate.bench": "staging_wall"}, use_cache=False)
+    started = time.perf_counter()
+    executor.submit(job)
+    result = executor.result(job_id)
+    wall = time.perf_counter() - started
+    if result.status == "error":
+        raise SystemExit(f"pipeline error in {repo}: {result.error}\n" + "\n".join(result.log_tail))
+    return wall, result.candidate_metrics, dict(result.durations)
+
+
+def run_probe(repo: Path, uri: str, home: Path) -> dict[str, float]:
+    """Seconds of the fixed-cost parts, measured in one fresh process."""
+    env = {**plain_env(home), "PYTHONPATH": str(ROOT), **TELEMETRY_OFF}
+    done = subprocess.run([sys.executable, "-P", "-c", PROBE, uri], cwd=repo, env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"probe failed:\n{done.stderr}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def make_repo(parent: Path, name: str, trees: int | None) -> Path:
+    """A copy of the example; with ``trees``, its model.py trains a forest of that many trees."""
+    repo = parent / name
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    if trees is not None:
+        (repo / "model.py").write_text(FOREST_MODEL.format(n=trees), encoding="utf-8")
+    return repo
+
+
+def same_metrics(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Both runs computed the same values (so they did the same work)."""
+    return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-9) for k in a)
+
+
+def tables(workloads: list[Workload], probe: dict[str, float]) -> str:
+    """The markdown tables and the fitted numbers (workloads: example, light forest, heavy forest)."""
+    plain, light, heavy = workloads
+    lines = ["| workload | baseline s | modelgate s | difference s |", "|---|---:|---:|---:|"]
+    for w in workloads:
+        base, mg = w.median("base"), w.median("mg")
+        lines.append(f"| {w.name} | {base:.2f} | {mg:.2f} | {mg - base:+.2f} |")
+    ratio = (heavy.median("mg") - light.median("mg")) / (heavy.median("base") - light.median("base"))
+    fixed = light.median("mg") - ratio * light.median("base")
+    lines += ["", f"Fitted on the two forest points: **ratio = {ratio:.2f}** (target ≤ 1.2), "
+              f"**fixed overhead = {fixed:.2f} s** (target ≤ 3 s).", ""]
+    # Same fit without the tracking step (MLflow run + log_model), to show what scales with the work.
+    mg_light = light.median("mg") - light.step_median("tracking")
+    mg_heavy = heavy.median("mg") - heavy.step_median("tracking")
+    ratio_nt = (mg_heavy - mg_light) / (heavy.median("base") - light.median("base"))
+    lines += [f"The tracking step (MLflow run, `log_model` with skops and explicit `pip_requirements`, "
+              f"artifacts) takes {light.step_median('tracking'):.2f} s with the light forest and "
+              f"{heavy.step_median('tracking'):.2f} s with the heavy one: it grows with the model's size. "
+              f"The same fit without that step: ratio = {ratio_nt:.2f}, "
+              f"fixed = {mg_light - ratio_nt * light.median('base'):.2f} s.", ""]
+    parts = {"`cache` step (import mlflow, sqlite store, champion lookup, fingerprints)": plain.step_median(
+        "cache"), "`tracking` step": plain.step_median("tracking"),
+        "outside `run_pipeline`": plain.median("mg") - plain.step_median("total")}
+    listed = ", ".join(f"{name} {value:.2f} s" for name, value in parts.items())
+    lines += [f"modelgate-only parts of the example's run: {listed}; together {sum(parts.values()):.2f} s "
+              f"against a difference of {plain.median('mg') - plain.median('base'):.2f} s (\"outside\" "
+              "includes the interpreter start the baseline pays too).", ""]
+    lines += ["Where modelgate's time goes (median seconds; steps from the result's `durations`, "
+              "\"outside\" = wall − `total`: interpreter start, imports, result file, executor polling):", ""]
+    names = [w.name for w in workloads]
+    lines += ["| part | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for step in (*STEPS, "total"):
+        lines.append(f"| {step} | " + " | ".join(f"{w.step_median(step):.2f}" for w in workloads) + " |")
+    outside = [w.median("mg") - w.step_median("total") for w in workloads]
+    lines.append("| outside | " + " | ".join(f"{value:.2f}" for value in outside) + " |")
+    lines += ["", "modelgate's fixed MLflow parts timed one by one in a fresh process with the job's "
+              "environment, in the pipeline's order (median seconds; the example's model):", "",
+              "| part | s |", "|---|---:|"]
+    lines += [f"| {name} | {value:.2f} |" for name, value in probe.items()]
+    return "\n".join(lines)
+
+
+def readme_section(body: str, args: argparse.Namespace, cpus: int) -> str:
+    """The README section: date, what was measured, the command, the tables."""
+    today = datetime.date.today().isoformat()
+    return f"""{HEADING}
+
+`bench/staging_wall.py` times one uncached staging run of the example repository
+(`pipelines/examples/wine-classifier`) through `LocalExecutor` — a fresh subprocess per job, exactly
+what the bot runs, `use_cache=False`, MLflow on a sqlite file in a temp dir, wall time from `submit`
+to `result` — against a bare baseline doing the same work in one fresh Python process (`python -c`
+importing the example's `data` and `model`: load staging data, train, `predict` + `predict_proba`,
+the configured metrics with scikit-learn; whole process wall time, interpreter start included). Both
+compute identical metric values (checked). The MLflow store (tables and experiment) is created by
+one untimed warm-up job, so table creation is not counted. Workloads: the example as-is
+(LogisticRegression) and copies whose `model.py` trains `RandomForestClassifier(n_estimators=N,
+random_state=0, n_jobs=1)` for N = {args.light} and N = {args.heavy}; the two forest points give
+`ratio = (mg_heavy − mg_light) / (base_heavy − base_light)` and `fixed = mg_light − ratio · base_light`.
+{args.reps} repetitions, interleaved (base, modelgate, base, modelgate, …), medians.
+
+```bash
+.venv/bin/python bench/staging_wall.py   # ~4 min; prints the tables and rewrites this section
+```
+
+Run of {today} on this project's {cpus}-core machine:
+
+{body}
+"""
+
+
+def write_readme(section: str) -> None:
+    """Replace this benchmark's section of bench/README.md (or append it); other sections stay as they are."""
+    text = README.read_text(encoding="utf-8")
+    start = text.find(HEADING)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(HEADING))
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+    README.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    """Measure, print the tables, update the README section."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--light", type=int, default=100, help="trees of the light forest")
+    parser.add_argument("--heavy", type=int, default=16000, help="trees of the heavy forest")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--no-readme", action="store_true", help="print only")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="modelgate-staging-wall-") as temp:
+        tmp = Path(temp)
+        (tmp / "home").mkdir()
+        uri = f"sqlite:///{tmp / 'mlflow.db'}"
+        executor = LocalExecutor(workdir=tmp / "jobs", max_concurrency=1)
+        workloads = [Workload("example (LogisticRegression)", make_repo(tmp, "plain", None)),
+                     Workload(f"forest, {args.light} trees", make_repo(tmp, "light", args.light)),
+                     Workload(f"forest, {args.heavy} trees", make_repo(tmp, "heavy", args.heavy))]
+        plain = workloads[0]
+
+        # Untimed warm-up: creates the store's tables and the experiment, warms the page cache.
+        run_baseline(plain.repo, tmp / "home")
+        run_modelgate(executor, plain.repo, uri, "warmup")
+
+        probes: list[dict[str, float]] = []
+        for rep in range(args.reps):
+            for index, w in enumerate(workloads):
+                base, base_metrics = run_baseline(w.repo, tmp / "home")
+                mg, mg_metrics, durations = run_modelgate(executor, w.repo, uri, f"r{rep}-w{index}")
+                if not same_metrics(base_metrics, mg_metrics):
+                    raise SystemExit(f"{w.name}: metrics differ: {base_metrics} vs {mg_metrics}")
+                w.base.append(base)
+                w.mg.append(mg)
+                w.steps.append(durations)
+                print(f"rep {rep + 1} {w.name}: baseline {base:.2f} s, modelgate {mg:.2f} s", flush=True)
+            probes.append(run_probe(plain.repo, uri, tmp / "home"))
+        probe = {name: statistics.median(p[name] for p in probes) for name in probes[0]}
+        executor.shutdown(timeout=60)
+
+    body = tables(workloads, probe)
+    print()
+    print(body)
+    if not args.no_readme:
+        write_readme(readme_section(body, args, os.cpu_count() or 0))
+        print(f"\nwrote the section to {README.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
