@@ -18,6 +18,8 @@ from starlette.routing import Route
 from bot.github import GitHubApp
 from bot.lifecycle import RecordOnly, RunProcessor
 from bot.metrics import REGISTRY, register_run_counts
+from bot.publishing import ReportPublisher
+from bot.report_files import ReportFiles
 from bot.settings import Settings
 from bot.staging import StagingOptions, StagingRun
 from bot.store import DeliveryStore, RunStore, create_db_engine, migrate, ping
@@ -34,13 +36,16 @@ class Services:
 
     settings: Settings
     engine: Engine
+    reports: ReportFiles
     deliveries: DeliveryStore
     runs: RunStore
     writer: DeliveryWriter
     pool: WorkerPool | None
 
 
-def handlers(settings: Settings, github: GitHubApp, runs: RunStore) -> dict[str, RunHandler]:
+def handlers(
+    settings: Settings, github: GitHubApp, runs: RunStore, reports: ReportFiles
+) -> dict[str, RunHandler]:
     """The handler of each run kind."""
     from pipelines.executor import LocalExecutor
 
@@ -52,7 +57,11 @@ def handlers(settings: Settings, github: GitHubApp, runs: RunStore) -> dict[str,
         workdir=settings.data_dir / "runs", tracking_uri=settings.mlflow_tracking_uri,
         public_url=settings.public_url,
     )
-    return {"staging": StagingRun(github, runs, executor, options), "production": RecordOnly(github, runs)}
+    publisher = ReportPublisher(reports, runs, settings.mlflow_ui_url)
+    return {
+        "staging": StagingRun(github, runs, executor, options, publisher),
+        "production": RecordOnly(github, runs),
+    }
 
 
 def build_services(settings: Settings, workers: int | None = None) -> Services:
@@ -60,6 +69,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.db_url)
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
+    reports = ReportFiles(settings.data_dir / "reports", settings.public_url, settings.report_retention_days)
     writer = writer_for(engine.dialect.name, deliveries.record_many)
     size = settings.workers if workers is None else workers
     pool = None
@@ -67,13 +77,13 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
-        processor = RunProcessor(github, handlers(settings, github, runs))
+        processor = RunProcessor(github, handlers(settings, github, runs, reports))
         options = PoolOptions(
             size=size, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts
         )
         pool = WorkerPool(runs, processor, options, on_abandoned=processor.report_abandoned)
         writer.on_committed(lambda fresh: pool.wake() if any(d.job for d in fresh) else None)
-    return Services(settings, engine, deliveries, runs, writer, pool)
+    return Services(settings, engine, reports, deliveries, runs, writer, pool)
 
 
 @contextlib.contextmanager
@@ -118,6 +128,7 @@ def create_app(services: Services) -> WebhookFastPath:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        services.reports.route(),
     ]
     return WebhookFastPath(Starlette(routes=routes, lifespan=lifespan), ingest)
 

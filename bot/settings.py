@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     mlflow_tracking_uri: str | None = None
     public_url: str | None = None
+    mlflow_ui_url: str | None = None
+    report_retention_days: float = Field(default=30.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=3000, ge=1, le=65535)
     workers: int = Field(default=2, ge=0, le=64)
@@ -41,7 +43,7 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=60.0, gt=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("github_api_url", "public_url")
+    @field_validator("github_api_url", "public_url", "mlflow_ui_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

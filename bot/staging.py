@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bot.github import GitHubApp, InstallationAPI, Repo
+from bot.publishing import ReportPublisher
 from bot.reporter import Report, RunReporter
 from bot.store import RunRecord, RunState, RunStore
 from bot.verdicts import config_report, crash_report, report_for, stopped_report
@@ -46,6 +47,15 @@ class StagingOptions:
     public_url: str | None = None
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What a run works on: the commit, whether its PR is a draft, the commit's web page."""
+
+    sha: str
+    draft: bool
+    commit_url: str | None
+
+
 class _Stop(Exception):
     """The run ends early with ``state`` and, if anything was started on GitHub, ``report``."""
 
@@ -59,9 +69,11 @@ class StagingRun:
     """Handles claimed staging runs (a ``RunHandler`` for the worker pool)."""
 
     def __init__(
-        self, github: GitHubApp, runs: RunStore, executor: Executor, options: StagingOptions
+        self, github: GitHubApp, runs: RunStore, executor: Executor, options: StagingOptions,
+        publisher: ReportPublisher,
     ) -> None:
         self._github, self._runs, self._executor, self._options = github, runs, executor, options
+        self._publisher = publisher
 
     def __call__(self, run: RunRecord) -> RunOutcome:
         repo = Repo.parse(run.repository)
@@ -70,7 +82,8 @@ class StagingRun:
         if run.head_sha and not run.details.get("draft"):
             reporter = self._start(api, repo, run, run.head_sha)
         try:
-            sha, draft = self._resolve(api, repo, run)
+            target = self._resolve(api, repo, run)
+            sha, draft = target.sha, target.draft
             if not draft and (reporter is None or reporter.sha != sha):
                 reporter = self._start(api, repo, run, sha)
             try:
@@ -82,10 +95,12 @@ class StagingRun:
                 raise _Stop(RunState.CANCELLED, "draft pull request (run_on_draft: false)", SKIPPED_DRAFT)
             if reporter is None or reporter.sha != sha:
                 reporter = self._start(api, repo, run, sha)
-            return self._execute(api, repo, run, sha, config, reporter)
+            return self._execute(api, repo, run, target, config, reporter)
         except _Stop as stop:
             if reporter is not None:
                 reporter.finish(stop.report)
+                if stop.state == RunState.FAILED:  # a verdict on the PR (e.g. invalid config)
+                    self._publisher.comment(api, repo, run, stop.report.summary)
             return RunOutcome(stop.state, error=stop.reason)
         except Exception as exc:
             if reporter is not None:
@@ -99,9 +114,9 @@ class StagingRun:
         reporter.start("modelgate is training and evaluating the candidate")
         return reporter
 
-    def _resolve(self, api: InstallationAPI, repo: Repo, run: RunRecord) -> tuple[str, bool]:
+    def _resolve(self, api: InstallationAPI, repo: Repo, run: RunRecord) -> _Target:
         """The commit to run on and whether the PR is a draft; _Stop if the PR moved on."""
-        sha, draft = run.head_sha, bool(run.details.get("draft"))
+        sha, draft, web = run.head_sha, bool(run.details.get("draft")), None
         if run.pr_number is not None:
             pull = api.get_pull(repo, run.pr_number)
             head = str(pull["head"]["sha"])
@@ -110,10 +125,11 @@ class StagingRun:
             if sha is not None and sha != head:
                 raise _Stop(RunState.SUPERSEDED, f"superseded by {head[:7]}")
             sha, draft = head, bool(pull.get("draft"))
+            web = str(((pull.get("base") or {}).get("repo") or {}).get("html_url") or "") or None
             self._supersede_older(run, head)
         if sha is None:
             raise _Stop(RunState.CANCELLED, "no commit to run on")
-        return sha, draft
+        return _Target(sha, draft, f"{web}/commit/{sha}" if web else None)
 
     def _config(self, api: InstallationAPI, repo: Repo, sha: str) -> ModelgateConfig:
         raw = api.get_file(repo, CONFIG_FILE, sha)
@@ -133,14 +149,16 @@ class StagingRun:
                 log.info("run %d superseded by run %d (%s)", other.id, run.id, head[:7])
 
     def _execute(
-        self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
+        self, api: InstallationAPI, repo: Repo, run: RunRecord, target: _Target, config: ModelgateConfig,
         reporter: RunReporter,
     ) -> RunOutcome:
+        sha = target.sha
         source = fetch_source(api, repo, sha, self._run_dir(run) / "src")
+        output = self._run_dir(run) / "report"
         job = PipelineJob(
             job_id=f"run-{run.id}-{run.attempts}", repo_dir=source, kind="staging",
             tracking_uri=self._options.tracking_uri, timeout_seconds=float(config.timeout_seconds),
-            tags=self._tags(run, sha), use_cache=not run.details.get("force", False),
+            tags=self._tags(run, sha), use_cache=not run.details.get("force", False), output_dir=output,
         )
         job_id = self._executor.submit(job)
         while self._executor.status(job_id) in ACTIVE:
@@ -151,7 +169,10 @@ class StagingRun:
                 raise _Stop(state, reason)
             time.sleep(self._options.poll_seconds)
         result = self._executor.result(job_id)
-        reporter.finish(report_for(result.as_dict(), result.summary_line()))
+        report = report_for(result.as_dict(), result.summary_line())
+        rendered = self._publisher.render(output, self._executor.logs(job_id), target.commit_url)
+        reporter.finish(replace(report, text=rendered.check_text) if rendered else report)
+        self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)
         state = RunState.FAILED if result.status == "error" else RunState.SUCCEEDED
         return RunOutcome(state, result=_stored(result, sha), error=result.error)
 

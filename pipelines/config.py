@@ -3,26 +3,26 @@
 `python -m pipelines.config` prints the JSON Schema (pinned in tests/pipelines/golden/config.schema.json).
 """
 
-import difflib
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
-from pydantic_core import ErrorDetails
 
-from pipelines.metrics import builtin_metrics
+from pipelines.config_problems import CrossFieldErrors, cross_field_problems, error_messages, yaml_problem
 
 CONFIG_FILE = ".modelgate.yml"
 FUNCTION_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 
 Task = Literal["classification", "regression"]
-RuleKind = Literal["min", "max", "max_regression", "must_beat"]
-RULE_KINDS: tuple[RuleKind, ...] = ("min", "max", "max_regression", "must_beat")
-RELATIVE_RULES: tuple[RuleKind, ...] = ("max_regression", "must_beat")
+RuleKind = Literal["min", "max", "max_regression", "must_beat", "max_slice_regression"]
+RULE_KINDS: tuple[RuleKind, ...] = ("min", "max", "max_regression", "must_beat", "max_slice_regression")
+RELATIVE_RULES: tuple[RuleKind, ...] = ("max_regression", "must_beat")  # the rules `significant` applies to
+SLICE_RULE: RuleKind = "max_slice_regression"
+DEFAULT_MIN_ROWS = 10
 
 
 class ConfigError(Exception):
@@ -40,20 +40,32 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _gate_rule_schema(schema: dict[str, Any]) -> None:
-    """Thresholds are plain numbers in the schema, and exactly one of them is required."""
-    for kind in RULE_KINDS:
-        prop = schema["properties"][kind]
-        number = next(branch for branch in prop.pop("anyOf") if branch.get("type") == "number")
-        prop.pop("default")
-        prop.update(number)
-    schema["oneOf"] = [{"required": [kind]} for kind in RULE_KINDS]
+def _exactly_one_schema(keys: Sequence[str]) -> Callable[[dict[str, Any]], None]:
+    """Schema hook: the optional ``keys`` are plain values (no null), and exactly one of them is required."""
+
+    def hook(schema: dict[str, Any]) -> None:
+        for key in keys:
+            prop = schema["properties"][key]
+            value = next(branch for branch in prop.pop("anyOf") if branch.get("type") != "null")
+            prop.pop("default")
+            prop.update(value)
+        schema["oneOf"] = [{"required": [key]} for key in keys]
+
+    return hook
+
+
+def _exactly_one(section: BaseModel, keys: Sequence[str]) -> str:
+    """The one key of ``keys`` that is set; ValueError naming the keys otherwise."""
+    chosen = [key for key in keys if getattr(section, key) is not None]
+    if len(chosen) != 1:
+        raise ValueError(f"set exactly one of {', '.join(keys)} (got {' and '.join(chosen) or 'none'})")
+    return chosen[0]
 
 
 class GateRule(_Section):
-    """One promotion gate: a metric and exactly one of min, max, max_regression, must_beat."""
+    """One gate: a metric and one of min, max, max_regression, must_beat, max_slice_regression."""
 
-    model_config = ConfigDict(json_schema_extra=_gate_rule_schema)
+    model_config = ConfigDict(json_schema_extra=_exactly_one_schema(RULE_KINDS))
 
     metric: str = Field(description="Name of a configured metric (builtin name or custom metric name).")
     min: float | None = Field(None, allow_inf_nan=False, description="Absolute: candidate >= min.")
@@ -66,27 +78,36 @@ class GateRule(_Section):
     must_beat: float | None = Field(
         None, ge=0, allow_inf_nan=False, description="Relative: better than the champion by this margin."
     )
+    max_slice_regression: float | None = Field(
+        None, ge=0, allow_inf_nan=False,
+        description="Per slice: no slice may be more than this much worse than the champion on that slice.",
+    )
     significant: bool = Field(
-        False, description="Also require statistical significance (only with max_regression or must_beat)."
+        False, description="Judge the 95% bootstrap confidence bound of the improvement instead of the "
+        "point estimate (only with max_regression or must_beat).",
+    )
+    slice: str | None = Field(
+        None, min_length=1,
+        description="Only with max_slice_regression: judge this slice set alone (default: every slice set).",
+    )
+    min_rows: int = Field(
+        DEFAULT_MIN_ROWS, ge=1,
+        description="Only with max_slice_regression: ignore slice values with fewer evaluation rows.",
     )
 
     @model_validator(mode="after")
     def _exactly_one_rule(self) -> Self:
-        kinds = self._set_kinds()
-        if len(kinds) != 1:
-            got = " and ".join(kinds) or "none"
-            raise ValueError(f"set exactly one of {', '.join(RULE_KINDS)} (got {got})")
-        if self.significant and kinds[0] not in RELATIVE_RULES:
-            raise ValueError(f"significant applies only to max_regression or must_beat (got {kinds[0]})")
+        kind = _exactly_one(self, RULE_KINDS)
+        if self.significant and kind not in RELATIVE_RULES:
+            raise ValueError(f"significant applies only to max_regression or must_beat (got {kind})")
+        if kind != SLICE_RULE and (self.slice is not None or "min_rows" in self.model_fields_set):
+            raise ValueError(f"slice and min_rows apply only to max_slice_regression (got {kind})")
         return self
-
-    def _set_kinds(self) -> list[RuleKind]:
-        return [kind for kind in RULE_KINDS if getattr(self, kind) is not None]
 
     @property
     def rule(self) -> RuleKind:
         """Which threshold this gate sets."""
-        return self._set_kinds()[0]
+        return next(kind for kind in RULE_KINDS if getattr(self, kind) is not None)
 
     @property
     def threshold(self) -> float:
@@ -141,6 +162,25 @@ class GatesSection(_Section):
     production: list[GateRule] = Field(default_factory=list, description="Gates to pass for production.")
 
 
+class SliceSpec(_Section):
+    """A slice set: evaluation rows grouped by a column of X_eval or by a function of the repository."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one_schema(("column", "function")))
+
+    name: str = Field(min_length=1, description="Name shown in reports and used by gates' slice key.")
+    column: str | None = Field(
+        None, min_length=1, description="Column of X_eval (a data frame) whose values are the slices."
+    )
+    function: FunctionRef | None = Field(
+        None, description="'module:function' in the repository: function(X_eval) -> one slice label per row."
+    )
+
+    @model_validator(mode="after")
+    def _column_or_function(self) -> Self:
+        _exactly_one(self, ("column", "function"))
+        return self
+
+
 class ModelgateConfig(_Section):
     """modelgate configuration (.modelgate.yml at the repository root)."""
 
@@ -155,14 +195,19 @@ class ModelgateConfig(_Section):
         "{name, function, higher_is_better}.",
     )
     gates: GatesSection = Field(default_factory=GatesSection, title="Gates", description="Gates per stage.")
+    slices: list[SliceSpec] = Field(
+        default_factory=list,
+        description="Slice sets: metrics per group of evaluation rows, reported and gated by "
+        "max_slice_regression.",
+    )
     timeout_seconds: int = Field(900, ge=1, le=86400, description="Time limit of one pipeline run.")
     run_on_draft: bool = Field(True, description="Also run the pipelines on draft pull requests.")
 
     @model_validator(mode="after")
     def _cross_check(self) -> Self:
-        problems = _cross_field_problems(self)
+        problems = cross_field_problems(self)
         if problems:
-            raise _CrossFieldErrors(problems)
+            raise CrossFieldErrors(problems)
         return self
 
     def metric_names(self) -> list[str]:
@@ -175,48 +220,12 @@ class ModelgateConfig(_Section):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class _CrossFieldErrors(ValueError):
-    """Problems spanning several keys; each entry already names its location."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-def _cross_field_problems(config: ModelgateConfig) -> list[str]:
-    task = config.model.task
-    builtins = list(builtin_metrics(task))
-    problems: list[str] = []
-    seen: dict[str, None] = {}  # ordered set
-    for index, (entry, name) in enumerate(zip(config.metrics, config.metric_names(), strict=True)):
-        if isinstance(entry, str) and name not in builtins:
-            close = difflib.get_close_matches(name, builtins, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            problems.append(
-                f"metrics[{index}]: unknown {task} metric {name!r} ({hint}builtin {task} metrics: "
-                f"{', '.join(builtins)}; define others as a custom metric with name and function)"
-            )
-        elif not isinstance(entry, str) and name in builtins:
-            problems.append(f"metrics[{index}].name: {name!r} is a builtin {task} metric; rename it")
-        if name in seen:
-            problems.append(f"metrics[{index}]: metric {name!r} is listed twice")
-        seen[name] = None
-    for stage in ("staging", "production"):
-        for index, gate in enumerate(getattr(config.gates, stage)):
-            if gate.metric not in seen:
-                problems.append(
-                    f"gates.{stage}[{index}].metric: {gate.metric!r} is not a configured metric "
-                    f"(configured: {', '.join(seen)})"
-                )
-    return problems
-
-
 def parse_config(text: str, source: str = CONFIG_FILE) -> ModelgateConfig:
     """Parse and validate the YAML text of a configuration; raises ConfigError naming every problem."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{source}: {_yaml_problem(exc)}"]) from exc
+        raise ConfigError([f"{source}: {yaml_problem(exc)}"]) from exc
     if data is None:
         raise ConfigError([f"{source}: the file is empty (expected the keys model, data and metrics)"])
     if not isinstance(data, dict):
@@ -224,7 +233,7 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> ModelgateConfig:
     try:
         return ModelgateConfig.model_validate(data)
     except ValidationError as exc:
-        messages = [message for error in exc.errors() for message in _error_messages(source, error)]
+        messages = [msg for error in exc.errors() for msg in error_messages(source, error, ModelgateConfig)]
         raise ConfigError(messages) from exc
 
 
@@ -243,67 +252,6 @@ def load_config(repo_dir: Path) -> ModelgateConfig:
 def config_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of `.modelgate.yml`, for editors and documentation."""
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **ModelgateConfig.model_json_schema()}
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"line {mark.line + 1}, column {mark.column + 1}: could not parse YAML: {exc.problem}"
-    return f"could not parse YAML: {str(exc).splitlines()[0]}"  # e.g. a control character
-
-
-_MESSAGES = {  # pydantic's wording where it names Python rather than YAML
-    "missing": "required key is missing",
-    "model_type": "expected a mapping",
-    "list_type": "expected a list",
-    "string_pattern_mismatch": "expected 'module:function' such as 'model:train'",
-}
-
-
-def _error_messages(source: str, error: ErrorDetails) -> list[str]:
-    """One pydantic error as located messages: "<source>: <location>: <problem> (got <value>)"."""
-    cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, _CrossFieldErrors):
-        return [f"{source}: {problem}" for problem in cause.problems]
-    loc, kind, value = error["loc"], error["type"], error["input"]
-    if loc[:1] == ("metrics",) and len(loc) > 2:
-        loc = loc[:2] + loc[3:]  # drop the union tag ("builtin"/"custom") after the list index
-    if kind == "extra_forbidden":
-        parent, key = loc[:-1], loc[-1]
-        allowed = ", ".join(_model_at(parent).model_fields)
-        return [f"{source}: {_location(parent) or 'top level'}: unknown key {key!r} (allowed: {allowed})"]
-    if kind == "invalid_key":
-        where = _location(loc[:-1]) or "top level"
-        return [f"{source}: {where}: key {value!r} is not a string (quote it: YAML reads yes/no as booleans)"]
-    message = str(cause) if isinstance(cause, ValueError) else _MESSAGES.get(kind, error["msg"])
-    if kind != "missing" and (isinstance(value, str | int | float | bool) or value is None):
-        message += f" (got {_shorten(repr(value))})"
-    return [f"{source}: {_location(loc) or 'top level'}: {message}"]
-
-
-def _location(loc: Sequence[int | str]) -> str:
-    """('gates', 'staging', 0, 'min') -> 'gates.staging[0].min'."""
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
-
-
-def _model_at(loc: Sequence[int | str]) -> type[BaseModel]:
-    """The model class validating the mapping at a location (list indexes skipped)."""
-    model: type[BaseModel] = ModelgateConfig
-    for part in loc:
-        if isinstance(part, str):
-            annotation = model.model_fields[part].annotation
-            model = next(t for t in _types_in(annotation) if isinstance(t, type) and issubclass(t, BaseModel))
-    return model
-
-
-def _types_in(annotation: Any) -> Iterator[Any]:
-    yield annotation
-    for arg in get_args(annotation):
-        yield from _types_in(arg)
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """``python -m pipelines.entry JOB_JSON``: one pipeline run in its own process.
 
-Reads the job (``repo_dir``, ``kind``, ``tags``, ``use_cache``; the tracking URI from the job or
-``MLFLOW_TRACKING_URI``), runs it and writes ``result.json`` atomically next to the job file.
+Reads the job (``repo_dir``, ``kind``, ``tags``, ``use_cache``, ``output_dir``; the tracking URI from
+the job or ``MLFLOW_TRACKING_URI``), runs it and writes ``result.json`` atomically next to the job
+file, and the report into ``output_dir`` when the job names one (for a crash too).
 Exit codes: 0 a result was written (whatever its status), 2 usage, 3 crash (an error result is
 still written). Never logs the environment or the tracking URI (they may carry credentials).
 """
@@ -35,25 +36,28 @@ def write_atomic(path: Path, text: str) -> None:
 
 def run_job(job_path: Path) -> int:
     """Run the job described by ``job_path``; returns the exit code."""
-    from pipelines.steps import run_pipeline
+    from pipelines.steps import run_pipeline, write_error_report
 
-    kind = "staging"
+    kind, output_dir, tags = "staging", None, {}
     try:
         job = json.loads(job_path.read_text(encoding="utf-8"))
-        kind = str(job.get("kind", kind))
+        kind, tags = str(job.get("kind", kind)), dict(job.get("tags") or {})
+        output_dir = Path(job["output_dir"]) if job.get("output_dir") else None
         tracking_uri = job.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI")
         if not tracking_uri:
             raise ValueError("no tracking URI: set tracking_uri in the job or MLFLOW_TRACKING_URI")
         log.info("job %s: %s pipeline of %s", job.get("job_id", "?"), kind, job["repo_dir"])
         result = run_pipeline(
-            Path(job["repo_dir"]), kind, tracking_uri, tags=job.get("tags") or {},
-            use_cache=bool(job.get("use_cache", True)),
+            Path(job["repo_dir"]), kind, tracking_uri, tags=tags,
+            use_cache=bool(job.get("use_cache", True)), output_dir=output_dir,
         )
         code = 0
     except Exception as exc:
         log.exception("the pipeline process crashed")
         lines = "".join(traceback.format_exception(exc)).splitlines()
         result = PipelineResult.failure(kind, "crash", f"{type(exc).__name__}: {exc}", lines)
+        if output_dir is not None:
+            result = write_error_report(result, output_dir, tags)
         code = CRASH_EXIT
     write_atomic(job_path.with_name(RESULT_FILE), result.to_json())
     log.info("result: %s", result.summary_line())

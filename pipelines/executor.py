@@ -36,7 +36,8 @@ _POLL_SECONDS = 0.05
 
 @dataclass(frozen=True)
 class PipelineJob:
-    """One pipeline run to execute; ``env`` is added to the child's scrubbed environment."""
+    """One pipeline run to execute; ``env`` joins the child's scrubbed environment, the report goes to
+    ``output_dir`` (report.md, PNGs, report.json; no report if None)."""
 
     job_id: str
     repo_dir: Path
@@ -46,6 +47,7 @@ class PipelineJob:
     tags: dict[str, str]
     use_cache: bool = True
     env: dict[str, str] = field(default_factory=dict)
+    output_dir: Path | None = None
 
 
 class JobState(StrEnum):
@@ -244,8 +246,10 @@ def child_environment(job: PipelineJob, directory: Path) -> dict[str, str]:
 
 def _job_document(job: PipelineJob) -> dict[str, object]:
     """job.json: no tracking URI and no env (either may hold credentials; they travel in the env)."""
+    output_dir = None if job.output_dir is None else str(Path(job.output_dir).resolve())
     return {"job_id": job.job_id, "repo_dir": str(Path(job.repo_dir).resolve()), "kind": job.kind,
-            "timeout_seconds": job.timeout_seconds, "tags": dict(job.tags), "use_cache": job.use_cache}
+            "timeout_seconds": job.timeout_seconds, "tags": dict(job.tags), "use_cache": job.use_cache,
+            "output_dir": output_dir}
 
 
 def _spawn(job: PipelineJob, directory: Path) -> subprocess.Popen[bytes]:

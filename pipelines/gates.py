@@ -5,23 +5,33 @@ Rules (see pipelines.config.GateRule):
 - max_regression: improvement over the champion >= -threshold.
 - must_beat: improvement > 0 when the threshold is 0 ("must beat" means strictly better),
   otherwise improvement >= threshold (beating by exactly the margin is enough).
+- significant (with max_regression / must_beat): the same comparison on the low bound of the 95%
+  bootstrap CI of the improvement instead of the point estimate; no interval fails the gate.
+- max_slice_regression: on every slice value with at least min_rows rows (of one slice set if
+  `slice` is given) the improvement >= -threshold; the worst slice is named.
 Improvement follows the metric's direction (for rmse, lower is better). Values within 1e-12
 (absolute or relative) count as equal, so 0.85 >= 0.85 holds even after arithmetic.
-Relative rules pass when there is no champion, or the champion has no usable value of the metric:
-the candidate is then judged by the absolute gates alone. A candidate metric that is missing or
-NaN fails its gate. `significant` is accepted by the configuration but not used here yet.
+Relative and slice rules pass when there is no champion, or the champion has no usable value of the
+metric: the candidate is then judged by the absolute gates alone. A candidate metric that is missing
+or NaN fails its gate.
 """
+
+from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from functools import partial
-from typing import Any, Literal, assert_never
+from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from pipelines.config import GateRule
 
+if TYPE_CHECKING:
+    from pipelines.slices import SliceRow
+
 TOLERANCE = 1e-12
+NO_CHAMPION = "no champion yet: judged by absolute gates alone"
 
 
 class Verdict(StrEnum):
@@ -33,7 +43,11 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate applied to the candidate; reason is one human sentence."""
+    """One gate applied to the candidate; reason is one human sentence.
+
+    ci_low/ci_high: the 95% CI of the improvement (relative gates, when known); slice: the worst
+    slice ("region=north") of a slice gate.
+    """
 
     metric: str
     rule: str
@@ -42,9 +56,13 @@ class GateResult:
     champion: float | None
     passed: bool
     reason: str
+    significant: bool = False
+    ci_low: float | None = None
+    ci_high: float | None = None
+    slice: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict: metric, rule, threshold, candidate, champion, passed, reason."""
+        """Plain dict of every field."""
         return asdict(self)
 
 
@@ -80,9 +98,17 @@ def evaluate_gates(
     candidate: Mapping[str, float],
     champion: Mapping[str, float] | None,
     higher_is_better: Mapping[str, bool],
+    intervals: Mapping[str, tuple[float, float]] | None = None,
+    slices: Sequence[SliceRow] | None = None,
 ) -> GateDecision:
-    """Apply every rule to the candidate's metrics (and the champion's, for relative rules)."""
-    results = tuple(_evaluate(rule, candidate, champion, higher_is_better) for rule in rules)
+    """Apply every rule to the candidate's metrics (and the champion's, for relative rules).
+
+    ``intervals``: metric -> 95% CI (low, high) of the improvement, for ``significant`` gates;
+    ``slices``: the per-slice metrics, for max_slice_regression gates.
+    """
+    results = tuple(
+        _evaluate(rule, candidate, champion, higher_is_better, intervals or {}, slices) for rule in rules
+    )
     verdict = Verdict.PASSED if all(result.passed for result in results) else Verdict.FAILED
     return GateDecision(verdict, results)
 
@@ -92,6 +118,8 @@ def _evaluate(
     candidate: Mapping[str, float],
     champion: Mapping[str, float] | None,
     higher_is_better: Mapping[str, bool],
+    intervals: Mapping[str, tuple[float, float]],
+    slices: Sequence[SliceRow] | None,
 ) -> GateResult:
     metric, kind, threshold = rule.metric, rule.rule, rule.threshold
     value = candidate.get(metric)
@@ -104,13 +132,23 @@ def _evaluate(
     match kind:
         case "min" | "max":
             return result(*_absolute(kind, metric, threshold, value))
+        case "max_regression" | "must_beat" | "max_slice_regression" if champion is None:
+            return result(True, NO_CHAMPION, significant=rule.significant)
         case "max_regression" | "must_beat":
-            if champion is None:
-                return result(True, "no champion yet: judged by absolute gates alone")
             if base is None or math.isnan(base):
-                return result(True, f"the champion has no {metric} value: relative gate skipped")
+                reason = f"the champion has no {metric} value: relative gate skipped"
+                return result(True, reason, significant=rule.significant)
             improvement = _improvement(metric, value, base, higher_is_better)
+            interval = intervals.get(metric)
+            low, high = interval if interval is not None else (None, None)
+            result = partial(result, significant=rule.significant, ci_low=low, ci_high=high)
+            if rule.significant:
+                return result(*_significant(kind, metric, threshold, value, base, improvement, interval))
             return result(*_relative(kind, metric, threshold, value, base, improvement))
+        case "max_slice_regression":
+            if slices is None:
+                raise ValueError(f"the max_slice_regression gate on {metric!r} needs the slice metrics")
+            return _slice_gate(rule, slices, higher_is_better)
         case _:
             assert_never(kind)
 
@@ -135,13 +173,63 @@ def _relative(
     improvement: float,
 ) -> tuple[bool, str]:
     """(passed, reason), e.g. "f1_macro 0.900 is 0.030 worse than the champion's 0.930 (...)"."""
-    if kind == "max_regression":
-        passed, limit = _at_least(improvement, -threshold), f"max regression {threshold:g}"
-    elif _equal(threshold, 0.0):
-        passed, limit = improvement > 0 and not _equal(improvement, 0.0), "must be strictly better"
-    else:
-        passed, limit = _at_least(improvement, threshold), f"must be at least {threshold:g} better"
+    passed, limit = _judge(kind, threshold, improvement)
     return passed, _versus(metric, value, base, improvement, threshold, limit)
+
+
+def _significant(
+    kind: Literal["max_regression", "must_beat"],
+    metric: str,
+    threshold: float,
+    value: float,
+    base: float,
+    improvement: float,
+    interval: tuple[float, float] | None,
+) -> tuple[bool, str]:
+    """(passed, reason) judged on the low bound of the improvement's 95% CI."""
+    versus = f"{metric} {_show(value, base)} vs the champion's {_show(base, value)}"
+    if interval is None:
+        return False, f"{versus}: no confidence interval of the improvement, so it cannot be significant"
+    low, high = interval
+    passed, limit = _judge(kind, threshold, low)
+    ci = f"95% CI [{_signed(low, threshold)}, {_signed(high, threshold)}]"
+    return passed, (
+        f"{versus}: improvement {_signed(improvement, threshold)}, {ci}, judged on the CI low bound ({limit})"
+    )
+
+
+def _judge(
+    kind: Literal["max_regression", "must_beat"], threshold: float, improvement: float
+) -> tuple[bool, str]:
+    """(passed, limit text) of a relative rule for an improvement (point estimate or CI bound)."""
+    if kind == "max_regression":
+        return _at_least(improvement, -threshold), f"max regression {threshold:g}"
+    if _equal(threshold, 0.0):
+        return improvement > 0 and not _equal(improvement, 0.0), "must be strictly better"
+    return _at_least(improvement, threshold), f"must be at least {threshold:g} better"
+
+
+def _slice_gate(
+    rule: GateRule, slices: Sequence[SliceRow], higher_is_better: Mapping[str, bool]
+) -> GateResult:
+    """The worst eligible slice value against max_slice_regression, e.g. "region=north: f1_macro ..."."""
+    metric, threshold = rule.metric, rule.threshold
+    eligible: list[tuple[float, float, float, SliceRow]] = []  # (improvement, candidate, champion, row)
+    for row in slices:
+        value, base = row.candidate, row.champion
+        chosen = row.metric == metric and rule.slice in (None, row.slice) and row.rows >= rule.min_rows
+        if chosen and value is not None and base is not None and not math.isnan(value + base):
+            eligible.append((_improvement(metric, value, base, higher_is_better), value, base, row))
+    if not eligible:
+        reason = f"no slice has {rule.min_rows}+ rows and {metric} for both models: slice gate skipped"
+        return GateResult(metric, rule.rule, threshold, None, None, True, reason)
+    improvement, value, base, worst = min(eligible, key=lambda entry: entry[0])
+    reason = (
+        f"{worst.label}: {metric} {_show(value, base)} vs champion {_show(base, value)} "
+        f"({_signed(improvement, threshold)}, max {threshold:g})"
+    )
+    passed = _at_least(improvement, -threshold)
+    return GateResult(metric, rule.rule, threshold, value, base, passed, reason, slice=worst.label)
 
 
 def _improvement(metric: str, value: float, base: float, higher_is_better: Mapping[str, bool]) -> float:
@@ -166,6 +254,12 @@ def _equal(a: float, b: float) -> bool:
 
 def _at_least(a: float, b: float) -> bool:
     return a >= b or _equal(a, b)
+
+
+def _signed(value: float, other: float) -> str:
+    """value with its sign ("+0.020", "−0.090"), digits as in _show."""
+    shown = _show(abs(value), other)
+    return shown if _equal(value, 0.0) else ("+" if value > 0 else "\u2212") + shown
 
 
 def _show(value: float, other: float) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from pipelines.entry import write_atomic
+from pipelines.entry import RESULT_FILE, write_atomic
 from pipelines.result import PipelineResult
 from pipelines.steps import run_pipeline
 
@@ -19,12 +19,15 @@ _CLI_GATE_KEYS = ("metric", "rule", "threshold", "candidate", "champion", "passe
 def run_local(
     path: Path, kind: str, tracking_uri: str, output: Path | None = None, use_cache: bool = True
 ) -> PipelineResult:
-    """Run the ``kind`` pipeline of the checkout at ``path``; write result.json to ``output`` if given."""
+    """Run the ``kind`` pipeline of the checkout at ``path``.
+
+    ``output`` is a directory: it receives the report (report.md, PNGs, report.json) and result.json.
+    """
     tags = {"modelgate.trigger": "local"}
-    result = run_pipeline(Path(path), kind, tracking_uri, tags=tags, use_cache=use_cache)
+    result = run_pipeline(Path(path), kind, tracking_uri, tags=tags, use_cache=use_cache, output_dir=output)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(output, result.to_json())
+        output.mkdir(parents=True, exist_ok=True)
+        write_atomic(output / RESULT_FILE, result.to_json())
     return result
 
 

@@ -4,7 +4,9 @@ scikit-learn and numpy are imported on first computation, so parsing a configura
 builtin names here) never loads them.
 """
 
+import math
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -139,3 +141,45 @@ def compute_metrics(metrics: Sequence[Metric], y_true: Any, y_pred: Any, y_score
             raise MetricError(f"metric {metric.name!r} returned {value!r}, expected a number")
         values[metric.name] = float(value)
     return values
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One model on the evaluation rows: metric values, predictions, scores (predict_proba) and classes_."""
+
+    values: dict[str, float]
+    y_pred: Any
+    y_score: Any = None
+    classes: Any = None
+
+
+def finite(*values: float | None) -> bool:
+    """Every value is a number other than NaN or infinity (None is not)."""
+    return all(value is not None and math.isfinite(value) for value in values)
+
+
+def take(data: Any, rows: Any) -> Any:
+    """The given rows (positions) of an array, data frame or series."""
+    import numpy as np
+
+    if data is None:
+        return None
+    if hasattr(data, "iloc"):
+        return data.iloc[rows]
+    return np.asarray(data)[rows]
+
+
+def metric_on_rows(metric: Metric, y_true: Any, evaluation: Evaluation, rows: Any) -> float | None:
+    """The metric on a subset of rows; None when it is undefined there (error, NaN or no scores)."""
+    if metric.needs_score and evaluation.y_score is None:
+        return None
+    parts = (take(part, rows) for part in (y_true, evaluation.y_pred, evaluation.y_score))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. UndefinedMetricWarning on a one-class subset
+        try:
+            value = metric.compute(*parts)
+        except Exception:
+            return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        return None
+    return float(value)

@@ -39,6 +39,7 @@ class PipelineResult:
     log_tail: list[str] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=dict)
     eval_predictions: str | None = None
+    report_files: list[str] = field(default_factory=list)  # written into the job's output directory
 
     @classmethod
     def failure(

@@ -1,4 +1,5 @@
-"""One pipeline run, in process: config → data → cache → train → evaluate → champion → gates → MLflow.
+"""One pipeline run, in process: config → data → cache → train → evaluate → champion → analysis
+(bootstrap, slices) → gates → MLflow (with the report, when an output directory is given).
 
 Every failure becomes an error ``PipelineResult`` with its ``error_kind``; nothing raises out of
 ``run_pipeline`` for problems of the repository under test.
@@ -7,31 +8,24 @@ Every failure becomes an error ``PipelineResult`` with its ``error_kind``; nothi
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
-import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
+from pipelines.checkout import StepError, import_function, repo_imports
 from pipelines.fingerprint import code_fingerprint, data_fingerprint
 from pipelines.result import LOG_TAIL_LINES, PipelineResult
 
+__all__ = ["StepError", "import_function", "repo_imports", "run_pipeline"]
+
 log = logging.getLogger(__name__)
-
-
-class StepError(Exception):
-    """A step failed: ``kind`` is the result's error_kind, ``tail`` extra log lines (a traceback)."""
-
-    def __init__(self, kind: str, message: str, tail: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.kind, self.message, self.tail = kind, message, tail or []
 
 
 class _LogTail(logging.Handler):
@@ -52,9 +46,11 @@ def run_pipeline(
     tracking_uri: str,
     tags: Mapping[str, str] | None = None,
     use_cache: bool = True,
+    output_dir: Path | None = None,
 ) -> PipelineResult:
     """Run the ``kind`` ("staging"/"production") pipeline of the repository checked out at ``repo_dir``.
 
+    With ``output_dir``, the report (report.md, PNGs, report.json) is written there, for errors too.
     Not thread-safe: it changes sys.path/sys.modules and MLflow's process-wide tracking URI.
     """
     if kind not in ("staging", "production"):
@@ -65,7 +61,8 @@ def run_pipeline(
     package_log = logging.getLogger("pipelines")
     if package_log.level == logging.NOTSET:  # progress lines are INFO; keep a level someone chose
         package_log.setLevel(logging.INFO)
-    pipeline = _Pipeline(Path(repo_dir).resolve(), kind, tracking_uri, dict(tags or {}), use_cache)
+    output = None if output_dir is None else Path(output_dir).resolve()
+    pipeline = _Pipeline(Path(repo_dir).resolve(), kind, tracking_uri, dict(tags or {}), use_cache, output)
     started = time.perf_counter()
     try:
         with repo_imports(pipeline.repo_dir):
@@ -76,6 +73,8 @@ def run_pipeline(
             kind, exc.kind, exc.message, [*tail.lines, *exc.tail],
             model_name=pipeline.model_name, cache_key=pipeline.cache_key,
         )
+        if output is not None:
+            result = write_error_report(result, output, pipeline.tags, pipeline.task)
     finally:
         root.removeHandler(tail)
     durations = {**pipeline.durations, "total": round(time.perf_counter() - started, 3)}
@@ -86,15 +85,18 @@ class _Pipeline:
     """The state of one run; each method is one step."""
 
     def __init__(
-        self, repo_dir: Path, kind: str, tracking_uri: str, tags: dict[str, str], use_cache: bool
+        self, repo_dir: Path, kind: str, tracking_uri: str, tags: dict[str, str], use_cache: bool,
+        output_dir: Path | None,
     ) -> None:
         self.repo_dir, self.kind, self.tracking_uri = repo_dir, kind, tracking_uri
-        self.tags, self.use_cache = tags, use_cache
+        self.tags, self.use_cache, self.output_dir = tags, use_cache, output_dir
         self.durations: dict[str, float] = {}
         self.model_name: str | None = None
+        self.task: str | None = None
         self.cache_key: str | None = None
 
     def run(self) -> PipelineResult:
+        from pipelines.evaluation import evaluate, evaluate_champion, predictions_frame
         from pipelines.gates import evaluate_gates
 
         with self._step("config", "config"):
@@ -109,32 +111,80 @@ class _Pipeline:
             self.cache_key = self._cache_key(config.config_hash(), version, X_train, y_train, X_eval, y_eval)
             cached = tracker.find_cached(self.cache_key) if self.use_cache and self.cache_key else None
         if cached is not None:
-            earlier = PipelineResult.from_dict(cached)
-            log.info("cache hit: reusing MLflow run %s (same inputs)", earlier.mlflow_run_id)
-            return replace(earlier, cached_from=earlier.mlflow_run_id, cache_key=self.cache_key, log_tail=[])
+            with self._step("restore", "crash"):
+                reused = self._reuse(tracker, PipelineResult.from_dict(cached))
+            if reused is not None:
+                return reused
         with self._step("train", "train"):
             model = self._train(config.model.train, X_train, y_train)
         with self._step("evaluate", "evaluate"):
-            candidate, candidate_pred = self._evaluate("candidate", model, metrics, X_eval, y_eval)
+            candidate = evaluate("candidate", model, metrics, X_eval, y_eval, self.task)
         with self._step("champion", "crash"):
-            champion, champion_pred, champion_error = self._champion(
-                tracker, config.model.name, version, metrics, X_eval, y_eval
+            champion, champion_error = evaluate_champion(
+                tracker, config.model.name, version, metrics, X_eval, y_eval, self.task
             )
+        with self._step("analysis", "crash"):
+            analysis = self._analyse(config, metrics, X_eval, y_eval, candidate, champion)
         higher = {metric.name: metric.higher_is_better for metric in metrics}
-        decision = evaluate_gates(getattr(config.gates, self.kind), candidate, champion, higher)
+        champion_values = None if champion is None else champion.values
+        decision = evaluate_gates(getattr(config.gates, self.kind), candidate.values, champion_values, higher,
+                                  intervals=analysis.bounds(), slices=analysis.slices)
         log.info("gates %s: %d/%d passed", decision.verdict, decision.passed_count, decision.total)
         result = PipelineResult(
             status=str(decision.verdict), kind=self.kind, model_name=config.model.name,
-            metrics={"candidate": candidate, "champion": champion},
+            metrics={"candidate": candidate.values, "champion": champion_values},
             gates=[gate.as_dict() for gate in decision.results], higher_is_better=higher,
             champion_version=version if champion is not None else None, champion_error=champion_error,
             cache_key=self.cache_key, durations=dict(self.durations),
         )
         with self._step("tracking", "crash"):
-            predictions = _predictions_frame(y_eval, candidate_pred, champion_pred)
-            result = tracker.log_candidate(result, model, config.config_hash(), self.tags, predictions)
+            champion_pred = None if champion is None else champion.y_pred
+            predictions = predictions_frame(y_eval, candidate.y_pred, champion_pred)
+            writer = self._report_writer(tracker, config, analysis)
+            result = tracker.log_candidate(result, model, config.config_hash(), self.tags, predictions,
+                                           report=writer)
         log.info("logged MLflow run %s", result.mlflow_run_id)
         return result
+
+    def _reuse(self, tracker: Any, earlier: PipelineResult) -> PipelineResult | None:
+        """The cached result, with the earlier run's report restored into the output directory.
+
+        None (run again) when a report is wanted but the earlier run stored none.
+        """
+        from pipelines.reporting import restore_report
+
+        run_id = str(earlier.mlflow_run_id)
+        files: list[str] = []
+        if self.output_dir is not None:
+            files = restore_report(tracker, run_id, self.output_dir, self.tags)
+            if not files:
+                log.info("cache hit on MLflow run %s, but it stored no report: running again", run_id)
+                return None
+        log.info("cache hit: reusing MLflow run %s (same inputs)", run_id)
+        return replace(earlier, cached_from=run_id, cache_key=self.cache_key, log_tail=[], report_files=files)
+
+    def _analyse(
+        self, config: Any, metrics: list[Any], X_eval: Any, y_eval: Any, candidate: Any, champion: Any
+    ) -> Any:
+        """Intervals, slices and (with an output directory) plot data; a slice problem is a data error."""
+        from pipelines.analysis import analyse
+        from pipelines.slices import SliceError
+
+        try:
+            return analyse(config, metrics, X_eval, y_eval, candidate, champion, import_function,
+                           plots=self.output_dir is not None)
+        except SliceError as exc:
+            raise StepError("data", str(exc)) from exc
+
+    def _report_writer(self, tracker: Any, config: Any, analysis: Any) -> Any:
+        """The report writer for log_candidate, or None without an output directory."""
+        from pipelines.reporting import report_writer
+
+        if self.output_dir is None:
+            return None
+        first = config.metric_names()[0]
+        return report_writer(self.output_dir, self.tags, config.model.task, analysis,
+                             lambda: tracker.model_history(config.model.name, first))
 
     @contextmanager
     def _step(self, name: str, error_kind: str) -> Iterator[None]:
@@ -157,7 +207,7 @@ class _Pipeline:
 
         try:
             config = load_config(self.repo_dir)
-            self.model_name = config.model.name
+            self.model_name, self.task = config.model.name, config.model.task
             metrics = resolve_metrics(config, import_function)
         except ConfigError as exc:
             raise StepError("config", "; ".join(exc.messages)) from exc
@@ -198,83 +248,16 @@ class _Pipeline:
         log.info("train: fitted %s", type(model).__name__)
         return model
 
-    def _evaluate(
-        self, who: str, model: Any, metrics: list[Any], X_eval: Any, y_eval: Any
-    ) -> tuple[dict[str, float], Any]:
-        from pipelines.metrics import MetricError, compute_metrics
 
-        y_pred = model.predict(X_eval)
-        needs_score = any(metric.needs_score for metric in metrics)
-        y_score = model.predict_proba(X_eval) if needs_score and hasattr(model, "predict_proba") else None
-        try:
-            values = compute_metrics(metrics, y_eval, y_pred, y_score)
-        except MetricError as exc:
-            raise StepError("evaluate", str(exc)) from exc
-        log.info("%s: %s", who, ", ".join(f"{name} {value:.4f}" for name, value in values.items()))
-        return values, y_pred
+def write_error_report(
+    result: PipelineResult, output_dir: Path, tags: Mapping[str, str], task: str | None = None
+) -> PipelineResult:
+    """Write the report of an error result into ``output_dir``; the result with its report files."""
+    from pipelines.report_data import report_data
+    from pipelines.reporting import write_report_safely
 
-    def _champion(
-        self, tracker: Any, model_name: str, version: int | None, metrics: list[Any], X_eval: Any, y_eval: Any
-    ) -> tuple[dict[str, float] | None, Any, str | None]:
-        """The champion's metrics on the same rows, or (None, None, reason) when it cannot be used."""
-        if version is None:
-            log.info("champion: none yet, judging by absolute gates alone")
-            return None, None, None
-        try:
-            champion = tracker.load_champion(model_name, version)
-            values, y_pred = self._evaluate(f"champion v{version}", champion.model, metrics, X_eval, y_eval)
-        except Exception as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-            reason = f"champion version {version} could not be evaluated on this data: {problem}"
-            log.warning("%s; judging by absolute gates alone", reason)
-            return None, None, " ".join(reason.split())
-        return values, y_pred, None
-
-
-def import_function(ref: str) -> Callable[..., Any]:
-    """Import "module:function" (from the repository, first on sys.path); StepError("config") if absent."""
-    module_name, _, attribute = ref.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (module_name + ".").startswith(exc.name + "."):
-            raise StepError("config", f"{ref}: module {module_name!r} not found in the repository") from exc
-        raise
-    function = getattr(module, attribute, None)
-    if function is None:
-        raise StepError("config", f"{ref}: module {module_name!r} has no attribute {attribute!r}")
-    if not callable(function):
-        raise StepError("config", f"{ref}: {attribute!r} is a {type(function).__name__}, not a function")
-    return cast(Callable[..., Any], function)
-
-
-@contextmanager
-def repo_imports(repo_dir: Path) -> Iterator[None]:
-    """Make the repository's top-level modules importable, fresh, and forget them afterwards."""
-    root = str(repo_dir)
-    names = _top_level_names(repo_dir)
-    saved = {name: module for name, module in sys.modules.items() if name.partition(".")[0] in names}
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, root)
-    write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the checkout
-    importlib.invalidate_caches()
-    try:
-        yield
-    finally:
-        sys.dont_write_bytecode = write_bytecode
-        with suppress(ValueError):
-            sys.path.remove(root)
-        for name in [name for name in sys.modules if name.partition(".")[0] in names]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-
-
-def _top_level_names(repo_dir: Path) -> set[str]:
-    """Module names the repository defines at its root (never our own ``pipelines`` package)."""
-    names = {path.stem for path in repo_dir.glob("*.py")}
-    names |= {path.name for path in repo_dir.iterdir() if path.is_dir() and path.name.isidentifier()}
-    return names - {"pipelines"}
+    files = write_report_safely(report_data(result, tags, task), output_dir)
+    return replace(result, report_files=files)
 
 
 def _rows(data: Any) -> int:
@@ -285,15 +268,3 @@ def _rows(data: Any) -> int:
         return len(data)
     except TypeError as exc:
         raise StepError("data", f"expected arrays or data frames, got {type(data).__name__}") from exc
-
-
-def _predictions_frame(y_true: Any, candidate: Any, champion: Any) -> Any:
-    """y_true / candidate / champion predictions per evaluation row (None for multi-output targets)."""
-    import numpy as np
-    import pandas as pd
-
-    columns = {"y_true": y_true, "candidate": candidate, "champion": champion}
-    arrays = {name: np.asarray(values) for name, values in columns.items() if values is not None}
-    if any(array.ndim != 1 for array in arrays.values()):
-        return None
-    return pd.DataFrame(arrays)

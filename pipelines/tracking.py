@@ -11,9 +11,10 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.result import PipelineResult
@@ -30,8 +31,14 @@ RESULT_TAG = "modelgate.result"
 MODEL_URI_TAG = "modelgate.model_uri"  # models:/m-… of the logged model: the source for registering it
 RESULT_ARTIFACT = "modelgate/result.json"
 PREDICTIONS_ARTIFACT = "modelgate/eval_predictions.csv"
+REPORT_ARTIFACTS = "modelgate/report"  # the rendered report's files (report.md, PNGs, report.json)
+HISTORY_VERSIONS = 50  # newest registered versions shown in a report's history
 _RESULT_TAG_LIMIT = 5000  # MLflow tag values hold 8000 characters; larger results live only as the artifact
 _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+
+
+# Renders the report of a logged result; returns the directory and the files written (relative names).
+ReportWriter = Callable[[PipelineResult], tuple[Path, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,33 @@ class Tracker:
         model = mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
         return Champion(version=version, model=model, run_id=run_id)
 
+    def model_history(
+        self, model_name: str, metric: str, limit: int = HISTORY_VERSIONS
+    ) -> list[dict[str, Any]]:
+        """``[{version, when, metric, value}]`` of the registered versions (newest ``limit``, oldest first).
+
+        Every registered version counts (versions are registered when promoted); ``value`` is
+        ``candidate.<metric>`` of the version's source run, and versions without it are left out.
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            versions = self.client.search_model_versions(f"name = '{model_name}'")
+        except MlflowException as exc:
+            log.warning("no history for %s: %s", model_name, str(exc).splitlines()[0])
+            return []
+        history = []
+        for version in sorted(versions, key=lambda v: int(v.version))[-limit:]:
+            try:
+                value = self.client.get_run(version.run_id).data.metrics.get(f"candidate.{metric}")
+            except MlflowException:  # a deleted source run
+                value = None
+            if value is not None:
+                when = datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC).isoformat()
+                point = {"version": int(version.version), "when": when, "metric": metric, "value": value}
+                history.append(point)
+        return history
+
     def find_cached(self, cache_key: str) -> dict[str, Any] | None:
         """The stored result of the newest finished run with this cache key, over all experiments."""
         experiments = [e.experiment_id for e in self.client.search_experiments()]
@@ -138,8 +172,12 @@ class Tracker:
         config_hash: str,
         tags: Mapping[str, str],
         predictions: Any = None,
+        report: ReportWriter | None = None,
     ) -> PipelineResult:
-        """One MLflow run for the candidate; returns ``result`` with its run id (also stored in the run)."""
+        """One MLflow run for the candidate; returns ``result`` with its run id (also stored in the run).
+
+        ``report`` renders the report of the logged result; its files go to ``modelgate/report/``.
+        """
         mlflow = self._mlflow
         run_tags = {**tags, "modelgate.kind": result.kind}
         if result.cache_key:
@@ -159,6 +197,12 @@ class Tracker:
             if predictions is not None:
                 mlflow.log_text(predictions.to_csv(index=False), PREDICTIONS_ARTIFACT)
                 final = replace(final, eval_predictions=f"runs:/{run_id}/{PREDICTIONS_ARTIFACT}")
+            if report is not None:
+                directory, names = report(final)
+                for name in names:
+                    folder = PurePosixPath(REPORT_ARTIFACTS, name).parent.as_posix()
+                    mlflow.log_artifact(str(directory / name), artifact_path=folder)
+                final = replace(final, report_files=names)
             stored = json.dumps(final.as_dict(), separators=(",", ":"))
             mlflow.log_text(stored, RESULT_ARTIFACT)
             if len(stored) <= _RESULT_TAG_LIMIT:
@@ -202,25 +246,19 @@ def model_params(model: Any, limit: int = 500) -> dict[str, str | int | float | 
 
 
 def _log_sklearn_model(model: Any) -> str:
-    """Log with explicit requirements (no inference); skops first, cloudpickle for custom classes.
+    """Log with explicit requirements (no inference), in MLflow's default cloudpickle format.
 
+    skops was tried first and dropped: skops 0.16 saves tree ensembles in time quadratic in
+    the number of trees (182 s for a 16,000-tree forest that trains in 10 s; bench/README.md).
+    Pickle adds no trust boundary here: the models are written and read by modelgate's own
+    tracking store, inside the job process that already runs the repository's code.
     Returns the logged model's URI.
     """
+    import cloudpickle
     import mlflow.sklearn
     import sklearn
-    from mlflow.exceptions import MlflowException
 
-    base = [f"scikit-learn=={sklearn.__version__}"]
-    try:
-        import skops
-
-        info = mlflow.sklearn.log_model(model, name="model", serialization_format="skops",
-                                        pip_requirements=[*base, f"skops=={skops.__version__}"])
-        return str(info.model_uri)
-    except (ImportError, MlflowException) as exc:
-        log.info("skops cannot store this model (%s); using cloudpickle", str(exc).splitlines()[0])
-    import cloudpickle
-
+    requirements = [f"scikit-learn=={sklearn.__version__}", f"cloudpickle=={cloudpickle.__version__}"]
     info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
-                                    pip_requirements=[*base, f"cloudpickle=={cloudpickle.__version__}"])
+                                    pip_requirements=requirements)
     return str(info.model_uri)

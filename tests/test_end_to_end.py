@@ -88,7 +88,7 @@ def test_a_pull_request_gets_a_check_run_and_a_status(sandbox: SandboxHandle, ap
     statuses = [(s["state"], s["description"]) for s in sandbox.client.state()["statuses"] if s["sha"] == sha]
     assert statuses[0][0] == "pending" and statuses[-1] == ("failure", "invalid .modelgate.yml")
     assert check["external_id"] == f"modelgate-run-{run.id}"
-    assert run.github_refs == {"sha": sha, "check_run_id": check["id"]}
+    assert run.github_refs["sha"] == sha and run.github_refs["check_run_id"] == check["id"]
     # a push to the PR: a second run, and the installation token is reused, not re-minted
     second = sandbox.client.commit(OWNER, NAME, {"model.py": "C = 0.25\n"}, branch="tune")
     runs = app.wait_for_runs(2)

@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import pipelines
 from bot.sandbox import SandboxError
 from bot.server import Services, build_services, create_app
-from bot.serving import serve
+from bot.serving import free_port, serve
 from bot.settings import Settings
 from bot.store import TERMINAL, RunRecord
 from tests.fixtures_sandbox import SandboxHandle
@@ -74,12 +76,13 @@ class Staging:
 
 @pytest.fixture
 def staging(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Staging]:
+    port = free_port()
     settings = Settings(
         app_id=sandbox.app_id, private_key=sandbox.private_key_pem, webhook_secret=sandbox.webhook_secret,
-        github_api_url=sandbox.url, data_dir=tmp_path, workers=2,
+        github_api_url=sandbox.url, data_dir=tmp_path, workers=2, public_url=f"http://127.0.0.1:{port}",
     )
     services = build_services(settings)
-    with serve(create_app(services)) as url:
+    with serve(create_app(services), port=port) as url:
         sandbox.set_webhook_url(url + "/api/github/webhooks")
         yield Staging(sandbox, services)
 
@@ -172,3 +175,22 @@ def test_drafts_wait_when_run_on_draft_is_false(staging: Staging) -> None:
     [run] = staging.wait(int(pull["number"]))
     assert (run.state, run.error) == ("cancelled", "draft pull request (run_on_draft: false)")
     assert staging.statuses(head["sha"]) == []  # nothing pending on a draft that does not run
+
+
+def test_one_sticky_comment_with_served_plots_is_edited_on_each_run(staging: Staging) -> None:
+    sha, pr = staging.open_pr({"NOTES.md": "first\n"})
+    staging.wait(pr)
+    staging.sandbox.client.commit(OWNER, NAME, {"NOTES.md": "second\n"}, branch="change")
+    staging.wait(pr, count=2)
+    comments = [c for c in staging.sandbox.client.state()["comments"] if c["issue_number"] == pr]
+    [comment] = comments  # edited in place, never a second one
+    body = comment["body"]
+    assert body.startswith("<!-- modelgate:staging -->")
+    assert body.count("<details>") == 1 and "Previous run" in body
+    images = re.findall(r"!\[[^\]]*\]\((http://127\.0\.0\.1:\d+/reports/[0-9a-f]{32}/[a-z_]+\.png)\)", body)
+    assert len(images) >= 4
+    for url in images[:4]:
+        png = httpx.get(url)
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    check = staging.check(sha)
+    assert check["output"]["text"] and "/reports/" in check["output"]["text"]

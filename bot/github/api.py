@@ -111,14 +111,16 @@ class InstallationAPI:
         self._gh.rest.checks.update(repo.owner, repo.name, check_run_id, data=fields)
 
     def find_comment(self, repo: Repo, number: int, marker: str) -> dict[str, Any] | None:
-        """The first comment on issue/PR ``number`` whose body contains ``marker``."""
+        """The first comment by a bot on issue/PR ``number`` whose body contains ``marker``
+        (a person quoting the marker never takes over the sticky comment)."""
         page = 1
         while True:
             comments = self._gh.rest.issues.list_comments(
                 repo.owner, repo.name, number, per_page=PAGE_SIZE, page=page
             ).json()
             for comment in comments:
-                if marker in (comment.get("body") or ""):
+                by_bot = (comment.get("user") or {}).get("type") == "Bot"
+                if by_bot and marker in (comment.get("body") or ""):
                     return comment
             if len(comments) < PAGE_SIZE:
                 return None

@@ -110,6 +110,7 @@ def test_the_demo_project_config_loads() -> None:
         ({"max": 1}, "max", 1.0),
         ({"max_regression": 0.02, "significant": True}, "max_regression", 0.02),
         ({"must_beat": 0}, "must_beat", 0.0),
+        ({"max_slice_regression": 0.05, "slice": "region"}, "max_slice_regression", 0.05),
     ],
 )
 def test_gate_rule_kind_and_threshold(gate: dict[str, Any], rule: str, threshold: float) -> None:
@@ -118,10 +119,41 @@ def test_gate_rule_kind_and_threshold(gate: dict[str, Any], rule: str, threshold
     assert isinstance(parsed.threshold, float)
 
 
+SLICED = """\
+slices:
+  - {name: region, column: region}
+  - {name: big_orders, function: "slices:big_orders"}
+"""
+
+
+def test_slices_and_slice_gates_parse() -> None:
+    text = EXAMPLE.replace(
+        "    - {metric: f1_macro, max_regression: 0.02}\n",
+        "    - {metric: f1_macro, max_regression: 0.02, significant: true}\n"
+        "    - {metric: f1_macro, max_slice_regression: 0.05}\n"
+        "    - {metric: accuracy, max_slice_regression: 0.1, slice: region, min_rows: 20}\n",
+    ) + SLICED
+    config = parse_config(text)
+    assert [(s.name, s.column, s.function) for s in config.slices] == [
+        ("region", "region", None),
+        ("big_orders", None, "slices:big_orders"),
+    ]
+    significant, every_slice, one_slice = config.gates.staging[1:]
+    assert (significant.rule, significant.significant) == ("max_regression", True)
+    assert (every_slice.rule, every_slice.threshold, every_slice.slice, every_slice.min_rows) == (
+        "max_slice_regression", 0.05, None, 10,
+    )
+    assert (one_slice.slice, one_slice.min_rows) == ("region", 20)
+    assert parse_config(EXAMPLE).slices == []
+    jsonschema.Draft202012Validator(config_json_schema()).validate(yaml.safe_load(text))
+
+
 STAGING0 = "gates.staging.0"
 BUILTINS = "accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss"
-GATE_KEYS = "metric, min, max, max_regression, must_beat, significant"
-TOP_KEYS = "model, data, metrics, gates, timeout_seconds, run_on_draft"
+GATE_KEYS = "metric, min, max, max_regression, must_beat, max_slice_regression, significant, slice, min_rows"
+TOP_KEYS = "model, data, metrics, gates, slices, timeout_seconds, run_on_draft"
+RULES = "min, max, max_regression, must_beat, max_slice_regression"
+SLICE_GATE = {"metric": "f1_macro", "max_slice_regression": 0.05}
 F1_NOT_CONFIGURED = "'f1_macro' is not a configured metric (configured: accuracy, f1-macro, roc_auc)"
 
 BROKEN: list[tuple[str, str, list[str]]] = [
@@ -177,17 +209,73 @@ BROKEN: list[tuple[str, str, list[str]]] = [
     (
         "two thresholds in one gate",
         variant(STAGING0, {"metric": "accuracy", "min": 0.8, "max": 0.99}),
-        ["gates.staging[0]: set exactly one of min, max, max_regression, must_beat (got min and max)"],
+        [f"gates.staging[0]: set exactly one of {RULES} (got min and max)"],
     ),
     (
         "no threshold",
         variant(STAGING0, {"metric": "accuracy"}),
-        ["gates.staging[0]: set exactly one of min, max, max_regression, must_beat (got none)"],
+        [f"gates.staging[0]: set exactly one of {RULES} (got none)"],
     ),
     (
         "significant on an absolute gate",
         variant(STAGING0, {"metric": "accuracy", "min": 0.8, "significant": True}),
         ["gates.staging[0]: significant applies only to max_regression or must_beat (got min)"],
+    ),
+    (
+        "slice options on a non-slice gate",
+        variant(STAGING0, {"metric": "accuracy", "min": 0.8, "min_rows": 5}),
+        ["gates.staging[0]: slice and min_rows apply only to max_slice_regression (got min)"],
+    ),
+    (
+        "slice gate without slices",
+        variant(STAGING0, SLICE_GATE),
+        ["gates.staging[0].max_slice_regression: no slices are configured (add a slices list)"],
+    ),
+    (
+        "slice gate on an unknown slice",
+        yaml.safe_dump({**EXAMPLE_DATA, "slices": [{"name": "region", "column": "region"}],
+                        "gates": {"staging": [{**SLICE_GATE, "slice": "size"}]}}),
+        ["gates.staging[0].slice: 'size' is not a configured slice (configured: region)"],
+    ),
+    (
+        "slice gate with too few rows",
+        variant(STAGING0, {**SLICE_GATE, "min_rows": 0}),
+        ["gates.staging[0].min_rows: Input should be greater than or equal to 1 (got 0)"],
+    ),
+    (
+        "slice with neither column nor function",
+        variant("slices", [{"name": "region"}]),
+        ["slices[0]: set exactly one of column, function (got none)"],
+    ),
+    (
+        "slice with both column and function",
+        variant("slices", [{"name": "region", "column": "region", "function": "slices:region"}]),
+        ["slices[0]: set exactly one of column, function (got column and function)"],
+    ),
+    (
+        "slice function not module:function",
+        variant("slices", [{"name": "big", "function": "slices.big_orders"}]),
+        ["slices[0].function: expected 'module:function' such as 'model:train' (got 'slices.big_orders')"],
+    ),
+    (
+        "slice without a name",
+        variant("slices", [{"column": "region"}]),
+        ["slices[0].name: required key is missing"],
+    ),
+    (
+        "slice with an unknown key",
+        variant("slices", [{"name": "region", "column": "region", "by": "region"}]),
+        ["slices[0]: unknown key 'by' (allowed: name, column, function)"],
+    ),
+    (
+        "slice listed twice",
+        variant("slices", [{"name": "region", "column": "region"}, {"name": "region", "column": "zone"}]),
+        ["slices[1].name: slice 'region' is listed twice"],
+    ),
+    (
+        "slices not a list",
+        variant("slices", {"name": "region", "column": "region"}),
+        ["slices: expected a list"],
     ),
     (
         "negative margin",
@@ -327,6 +415,7 @@ def test_config_hash_ignores_key_order_and_spelt_out_defaults() -> None:
         ("metrics", ["f1_macro", "accuracy", "roc_auc"]),
         ("gates.staging.0.min", 0.86),
         ("gates.production.1.significant", True),
+        ("slices", [{"name": "region", "column": "region"}]),
         ("timeout_seconds", 901),
         ("run_on_draft", False),
     ],
@@ -345,6 +434,9 @@ def test_json_schema_accepts_the_example_and_rejects_broken_ones() -> None:
         variant("model.train", "train.py"),
         variant("colour", "blue"),
         variant("metrics", []),
+        variant("slices", [{"name": "region"}]),
+        variant("slices", [{"name": "region", "column": "region", "function": "m:f"}]),
+        variant(STAGING0, {"metric": "accuracy", "max_slice_regression": -0.1}),
     ):
         assert not validator.is_valid(yaml.safe_load(text)), text
 

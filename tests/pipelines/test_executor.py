@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -50,10 +51,12 @@ def executor(tmp_path: Path) -> Iterator[LocalExecutor]:
 
 
 def job(
-    repo: Path, tracking_uri: str, job_id: str, timeout: float = 60, env: dict[str, str] | None = None
+    repo: Path, tracking_uri: str, job_id: str, timeout: float = 60, env: dict[str, str] | None = None,
+    output_dir: Path | None = None,
 ) -> PipelineJob:
     return PipelineJob(job_id=job_id, repo_dir=repo, kind="staging", tracking_uri=tracking_uri,
-                       timeout_seconds=timeout, tags={"modelgate.pr": "1"}, env=env or {})
+                       timeout_seconds=timeout, tags={"modelgate.pr": "1"}, env=env or {},
+                       output_dir=output_dir)
 
 
 def wait_for(path: Path, seconds: float = 20) -> str:
@@ -86,7 +89,8 @@ def finished(tmp_path_factory: pytest.TempPathFactory, tracking_uri: str) -> tup
     pool = LocalExecutor(workdir=root / "jobs", max_concurrency=1)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MODELGATE_WEBHOOK_SECRET", "do-not-leak")
-        job_id = pool.submit(job(repo, tracking_uri, "ok-1", env={"EXTRA_SETTING": "1"}))
+        spec = job(repo, tracking_uri, "ok-1", env={"EXTRA_SETTING": "1"}, output_dir=root / "report")
+        job_id = pool.submit(spec)
     pool.result(job_id, timeout=60)
     return pool, job_id, root / "jobs" / job_id
 
@@ -97,6 +101,15 @@ def test_a_run_returns_its_result(finished: tuple[LocalExecutor, str, Path]) -> 
     assert pool.status(job_id) == JobState.SUCCEEDED
     assert result.status == "passed", result.error
     assert result.mlflow_run_id and result.candidate_metrics["accuracy"] >= 0.85
+
+
+def test_the_child_writes_the_report(finished: tuple[LocalExecutor, str, Path]) -> None:
+    pool, job_id, directory = finished
+    report = directory.parent.parent / "report"
+    files = pool.result(job_id).report_files
+    assert {"report.md", "report.json", "confusion.png"} <= set(files)
+    assert sorted(path.name for path in report.iterdir()) == sorted(files)
+    assert json.loads(report.joinpath("report.json").read_text())["pr"] == 1
 
 
 def test_the_child_sees_a_scrubbed_environment(finished: tuple[LocalExecutor, str, Path]) -> None:

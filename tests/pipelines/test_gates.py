@@ -1,4 +1,5 @@
-"""Gates as tables: every rule x {pass, fail, boundary, no champion, lower-is-better, missing, NaN}."""
+"""Gates as tables: every rule x {pass, fail, boundary, no champion, lower-is-better, missing, NaN},
+significant gates on CI bounds, and slice gates on the worst slice."""
 
 import math
 from types import SimpleNamespace
@@ -7,7 +8,8 @@ from typing import Any
 import pytest
 
 from pipelines.config import GateRule
-from pipelines.gates import GateDecision, GateResult, Verdict, delta, evaluate_gates
+from pipelines.gates import NO_CHAMPION, GateDecision, GateResult, Verdict, delta, evaluate_gates
+from pipelines.slices import SliceRow
 
 NAN = float("nan")
 DIRECTIONS = {"accuracy": True, "f1_macro": True, "rmse": False}
@@ -31,7 +33,6 @@ REGRESS, REGRESS_RMSE = gate("f1_macro", max_regression=0.02), gate("rmse", max_
 BEAT, BEAT_RMSE = gate("f1_macro", must_beat=0), gate("rmse", must_beat=0)
 MARGIN, MARGIN_RMSE = gate("f1_macro", must_beat=0.01), gate("rmse", must_beat=0.01)
 F1_VS, RMSE_VS = "than the champion's 0.930", "than the champion's 0.420"
-NO_CHAMPION = "no champion yet: judged by absolute gates alone"
 SKIPPED = "the champion has no f1_macro value: relative gate skipped"
 
 # (id, rule, candidate value of the rule's metric, champion metrics, passed, reason)
@@ -193,6 +194,10 @@ def test_result_as_dict_and_verdict_strings() -> None:
         "champion": 0.8,
         "passed": True,
         "reason": "accuracy 0.900 >= 0.85",
+        "significant": False,
+        "ci_low": None,
+        "ci_high": None,
+        "slice": None,
     }
     assert (str(Verdict.PASSED), str(Verdict.FAILED)) == ("passed", "failed")
 
@@ -211,3 +216,138 @@ def test_delta_is_the_signed_improvement(
     higher_is_better: bool, candidate: float, champion: float, expected: float
 ) -> None:
     assert delta(higher_is_better, candidate, champion) == pytest.approx(expected, abs=1e-12)
+
+
+MINUS = "\u2212"
+SIG_BEAT = gate("f1_macro", must_beat=0, significant=True)
+SIG_MARGIN = gate("f1_macro", must_beat=0.01, significant=True)
+SIG_REGRESS = gate("f1_macro", max_regression=0.02, significant=True)
+SIG_REGRESS_RMSE = gate("rmse", max_regression=0.05, significant=True)
+F1_945 = "f1_macro 0.945 vs the champion's 0.930: improvement +0.015"
+
+# (id, rule, candidate value, champion metrics, CI of the improvement, passed, reason)
+Interval = tuple[float, float] | None
+SIGNIFICANT: list[tuple[str, GateRule, float, dict[str, float] | None, Interval, bool, str]] = [
+    ("beat: CI above 0", SIG_BEAT, 0.945, CHAMP, (0.004, 0.03), True,
+     f"{F1_945}, 95% CI [+0.004, +0.030], judged on the CI low bound (must be strictly better)"),
+    ("beat: better, but the CI reaches below 0", SIG_BEAT, 0.945, CHAMP, (-0.005, 0.03), False,
+     f"{F1_945}, 95% CI [{MINUS}0.005, +0.030], judged on the CI low bound (must be strictly better)"),
+    ("beat: CI starting at exactly 0", SIG_BEAT, 0.945, CHAMP, (0.0, 0.03), False,
+     f"{F1_945}, 95% CI [0.000, +0.030], judged on the CI low bound (must be strictly better)"),
+    ("margin: CI low above the margin", SIG_MARGIN, 0.945, CHAMP, (0.012, 0.02), True,
+     f"{F1_945}, 95% CI [+0.012, +0.020], judged on the CI low bound (must be at least 0.01 better)"),
+    ("margin: CI low at the margin", SIG_MARGIN, 0.945, CHAMP, (0.01, 0.02), True,
+     f"{F1_945}, 95% CI [+0.010, +0.020], judged on the CI low bound (must be at least 0.01 better)"),
+    ("margin: point above, CI low below the margin", SIG_MARGIN, 0.945, CHAMP, (0.008, 0.02), False,
+     f"{F1_945}, 95% CI [+0.008, +0.020], judged on the CI low bound (must be at least 0.01 better)"),
+    ("regression: CI low within the limit", SIG_REGRESS, 0.925, CHAMP, (-0.015, 0.004), True,
+     f"f1_macro 0.925 vs the champion's 0.930: improvement {MINUS}0.005, 95% CI [{MINUS}0.015, +0.004], "
+     "judged on the CI low bound (max regression 0.02)"),
+    ("regression: point better, CI low past the limit", SIG_REGRESS, 0.935, CHAMP, (-0.025, 0.03), False,
+     f"f1_macro 0.935 vs the champion's 0.930: improvement +0.005, 95% CI [{MINUS}0.025, +0.030], "
+     "judged on the CI low bound (max regression 0.02)"),
+    ("regression, lower is better: the CI is of the improvement", SIG_REGRESS_RMSE, 0.45, CHAMP,
+     (-0.06, 0.01), False,
+     f"rmse 0.450 vs the champion's 0.420: improvement {MINUS}0.030, 95% CI [{MINUS}0.060, +0.010], "
+     "judged on the CI low bound (max regression 0.05)"),
+    ("no interval", SIG_BEAT, 0.945, CHAMP, None, False,
+     "f1_macro 0.945 vs the champion's 0.930: no confidence interval of the improvement, "
+     "so it cannot be significant"),
+    ("no champion", SIG_BEAT, 0.945, None, None, True, NO_CHAMPION),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rule", "value", "champion", "interval", "passed", "reason"),
+    [case[1:] for case in SIGNIFICANT],
+    ids=[case[0] for case in SIGNIFICANT],
+)
+def test_significant_gates_judge_the_ci_low_bound(
+    rule: GateRule,
+    value: float,
+    champion: dict[str, float] | None,
+    interval: tuple[float, float] | None,
+    passed: bool,
+    reason: str,
+) -> None:
+    intervals = {} if interval is None else {rule.metric: interval}
+    decision = evaluate_gates([rule], {rule.metric: value}, champion, DIRECTIONS, intervals=intervals)
+    result = decision.results[0]
+    assert (result.passed, result.reason) == (passed, reason)
+    assert result.significant is True
+    expected = interval if interval is not None and champion is not None else (None, None)
+    assert (result.ci_low, result.ci_high) == expected
+
+
+def test_a_plain_relative_gate_reports_the_interval_but_judges_the_point_estimate() -> None:
+    intervals = {"f1_macro": (-0.05, 0.03)}
+    result = evaluate_gates([REGRESS], {"f1_macro": 0.935}, CHAMP, DIRECTIONS, intervals=intervals).results[0]
+    assert result.passed and not result.significant
+    assert (result.ci_low, result.ci_high) == (-0.05, 0.03)
+    assert result.reason == f"f1_macro 0.935 is 0.005 better {F1_VS} (max regression 0.02)"
+    absolute = evaluate_gates([MIN], {"accuracy": 0.9}, CHAMP, DIRECTIONS, intervals={"accuracy": (0, 1)})
+    assert (absolute.results[0].ci_low, absolute.results[0].ci_high) == (None, None)
+
+
+def slice_row(value: str, candidate: float | None, champion: float | None, rows: int = 20,
+              metric: str = "f1_macro", name: str = "region") -> SliceRow:
+    return SliceRow(name, value, rows, metric, candidate, champion, None)
+
+
+SLICES = [
+    slice_row("east", 0.93, 0.93),
+    slice_row("north", 0.71, 0.80),
+    slice_row("south", 0.90, 0.91),
+    slice_row("tiny", 0.10, 0.90, rows=3),
+    slice_row("north", 0.60, 0.99, metric="accuracy"),
+    slice_row("small", 0.78, 0.80, name="size"),
+    slice_row("undefined", None, 0.8),
+]
+SLICE_GATE = gate("f1_macro", max_slice_regression=0.05)
+
+# (id, rule, passed, reason, worst slice, candidate, champion)
+SLICE_CASES: list[tuple[str, GateRule, bool, str, str | None, float | None, float | None]] = [
+    ("the worst slice fails", SLICE_GATE, False,
+     f"region=north: f1_macro 0.710 vs champion 0.800 ({MINUS}0.090, max 0.05)", "region=north", 0.71, 0.80),
+    ("a looser limit passes, naming the worst slice", gate("f1_macro", max_slice_regression=0.1), True,
+     f"region=north: f1_macro 0.710 vs champion 0.800 ({MINUS}0.090, max 0.1)", "region=north", 0.71, 0.80),
+    ("min_rows lets in the tiny slice", GateRule(metric="f1_macro", max_slice_regression=0.1, min_rows=3),
+     False, f"region=tiny: f1_macro 0.100 vs champion 0.900 ({MINUS}0.800, max 0.1)", "region=tiny",
+     0.1, 0.9),
+    ("one slice set only", GateRule(metric="f1_macro", max_slice_regression=0.05, slice="size"), True,
+     f"size=small: f1_macro 0.780 vs champion 0.800 ({MINUS}0.020, max 0.05)", "size=small", 0.78, 0.80),
+    ("no eligible slice", GateRule(metric="f1_macro", max_slice_regression=0.05, min_rows=1000), True,
+     "no slice has 1000+ rows and f1_macro for both models: slice gate skipped", None, None, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rule", "passed", "reason", "worst", "candidate", "champion"),
+    [case[1:] for case in SLICE_CASES],
+    ids=[case[0] for case in SLICE_CASES],
+)
+def test_slice_gates_judge_the_worst_slice(
+    rule: GateRule, passed: bool, reason: str, worst: str | None, candidate: float | None,
+    champion: float | None,
+) -> None:
+    result = evaluate_gates([rule], {"f1_macro": 0.9}, CHAMP, DIRECTIONS, slices=SLICES).results[0]
+    assert (result.passed, result.reason, result.slice) == (passed, reason, worst)
+    assert (result.candidate, result.champion) == (candidate, champion)
+    assert (result.rule, result.threshold) == ("max_slice_regression", rule.threshold)
+
+
+def test_slice_gates_follow_the_metric_direction() -> None:
+    rows = [slice_row("a", 0.5, 0.4, metric="rmse"), slice_row("b", 0.3, 0.45, metric="rmse")]
+    rule = gate("rmse", max_slice_regression=0.05)
+    result = evaluate_gates([rule], {"rmse": 0.4}, CHAMP, DIRECTIONS, slices=rows).results[0]
+    assert not result.passed
+    assert result.reason == f"region=a: rmse 0.500 vs champion 0.400 ({MINUS}0.100, max 0.05)"
+
+
+def test_slice_gates_without_a_champion_or_without_slices() -> None:
+    no_champion = evaluate_gates([SLICE_GATE], {"f1_macro": 0.9}, None, DIRECTIONS).results[0]
+    assert (no_champion.passed, no_champion.reason, no_champion.slice) == (True, NO_CHAMPION, None)
+    with pytest.raises(ValueError, match="needs the slice metrics"):
+        evaluate_gates([SLICE_GATE], {"f1_macro": 0.9}, CHAMP, DIRECTIONS)
+    missing = evaluate_gates([SLICE_GATE], {}, CHAMP, DIRECTIONS, slices=SLICES).results[0]
+    assert (missing.passed, missing.reason) == (False, "f1_macro was not computed for the candidate")

@@ -10,13 +10,15 @@ from pipelines.result import PipelineResult
 from tests.pipelines.conftest import WORSE_MODEL, write_model
 
 
-def test_a_passing_run_exits_0_and_writes_the_result(
+def test_a_passing_run_exits_0_and_writes_the_result_and_the_report(
     example_repo: Path, tracking_uri: str, tmp_path: Path
 ) -> None:
-    output = tmp_path / "out" / "result.json"
+    output = tmp_path / "out"
     result = run_local(example_repo, "staging", tracking_uri, output=output, use_cache=True)
     assert exit_code(result) == 0
-    assert PipelineResult.from_json(output.read_text()) == result
+    assert PipelineResult.from_json((output / "result.json").read_text()) == result
+    assert {"report.md", "report.json", "roc.png"} <= set(result.report_files)
+    assert {path.name for path in output.iterdir()} == {"result.json", *result.report_files}
     data = cli_json(result)
     assert list(data)[:4] == ["status", "metrics", "gates", "mlflow_run_id"]
     assert data["status"] == "passed" and data["mlflow_run_id"] == result.mlflow_run_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipelines.result import PipelineResult
@@ -163,3 +164,96 @@ def test_an_unusable_champion_is_reported_and_ignored(example_repo: Path, tracki
     assert result.champion_error is not None
     assert result.champion_error.startswith("champion version 1 could not be evaluated on this data: ")
     assert "(champion unusable)" in result.summary_line()
+
+
+REPORT_FILES = {"report.md", "report.json", "confusion.png", "roc.png", "pr.png"}
+SLICES_MODULE = '''import numpy as np
+
+
+def strength(X_eval):
+    return np.where(X_eval["alcohol"] >= 13, "strong", "light")
+'''
+
+
+def test_the_report_is_written_logged_and_restored_on_a_cache_hit(
+    example_repo: Path, tracking_uri: str, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    write_model(example_repo, COUNTING_MODEL.format(c=1.0))
+    first = run_pipeline(example_repo, "staging", tracking_uri, tags=TAGS, output_dir=tmp_path / "first")
+    assert first.status == "passed" and first.cached_from is None
+    assert set(first.report_files) == REPORT_FILES  # no champion: no deltas plot, no history
+    assert {path.name for path in (tmp_path / "first").iterdir()} == REPORT_FILES
+    data = json.loads((tmp_path / "first" / "report.json").read_text())
+    assert (data["mlflow_run_id"], data["pr"], data["status"]) == (first.mlflow_run_id, 7, "passed")
+    assert data["classification"]["labels"] == ["0", "1", "2"]
+    assert "Staging passed" in (tmp_path / "first" / "report.md").read_text()
+    client = MlflowClient(tracking_uri=tracking_uri)
+    stored = client.list_artifacts(str(first.mlflow_run_id), "modelgate/report")
+    assert {Path(info.path).name for info in stored} == REPORT_FILES
+    assert first.durations["analysis"] < 2, first.durations  # bootstrap + slices + plot data
+
+    again = run_pipeline(example_repo, "staging", tracking_uri, tags={**TAGS, "modelgate.pr": "8"},
+                         output_dir=tmp_path / "again")
+    assert trainings(example_repo) == 1
+    assert again.cached_from == first.mlflow_run_id and set(again.report_files) == REPORT_FILES
+    restored = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert (restored["cached_from"], restored["pr"]) == (first.mlflow_run_id, 8)
+    assert restored["metrics"] == data["metrics"]
+    assert "Reused the result of MLflow run" in (tmp_path / "again" / "report.md").read_text()
+    assert (tmp_path / "again" / "roc.png").read_bytes() == (tmp_path / "first" / "roc.png").read_bytes()
+
+
+def test_a_cached_run_without_a_stored_report_runs_again(
+    example_repo: Path, tracking_uri: str, tmp_path: Path
+) -> None:
+    write_model(example_repo, COUNTING_MODEL.format(c=1.0))
+    first = run(example_repo, tracking_uri)
+    assert first.report_files == []
+    second = run_pipeline(example_repo, "staging", tracking_uri, tags=TAGS, output_dir=tmp_path / "out")
+    assert trainings(example_repo) == 2 and second.cached_from is None
+    assert set(second.report_files) == REPORT_FILES
+
+
+def test_an_error_still_gets_a_report(example_repo: Path, tracking_uri: str, tmp_path: Path) -> None:
+    write_model(example_repo, RAISING_MODEL)
+    result = run_pipeline(example_repo, "staging", tracking_uri, tags=TAGS, output_dir=tmp_path / "out")
+    assert (result.status, result.error_kind) == ("error", "train")
+    assert set(result.report_files) == {"report.md", "report.json"}
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (data["status"], data["error_kind"], data["task"]) == ("error", "train", "classification")
+    assert data["classification"] is None and data["log_tail"] == result.log_tail
+
+
+def test_significant_and_slice_gates_in_a_run(example_repo: Path, tracking_uri: str, tmp_path: Path) -> None:
+    (example_repo / "slices.py").write_text(SLICES_MODULE)
+    config = example_repo / ".modelgate.yml"
+    config.write_text(config.read_text().replace(
+        "    - {metric: f1_macro, max_regression: 0.02}\n",
+        "    - {metric: f1_macro, must_beat: 0, significant: true}\n"
+        "    - {metric: accuracy, max_slice_regression: 0.02, min_rows: 5}\n",
+    ) + "slices:\n  - {name: strength, function: 'slices:strength'}\n")
+    register_champion(tracking_uri, run(example_repo, tracking_uri))
+    write_model(example_repo, COUNTING_MODEL.format(c=0.002))
+    result = run_pipeline(example_repo, "staging", tracking_uri, tags=TAGS, output_dir=tmp_path / "out")
+    assert result.status == "failed", result.error
+    _, significant, sliced = result.gates
+    assert significant["significant"] and not significant["passed"]
+    assert "judged on the CI low bound (must be strictly better)" in significant["reason"]
+    assert significant["ci_low"] is not None and significant["ci_low"] <= 0
+    assert sliced["slice"] in {"strength=light", "strength=strong"}
+    assert sliced["reason"].startswith(f"{sliced['slice']}: accuracy ")
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {row["value"] for row in data["slices"]} == {"light", "strong"}
+    assert data["history"][0]["version"] == 1 and data["history"][0]["metric"] == "accuracy"
+    assert {"deltas.png", "history.png"} <= set(result.report_files)
+
+
+def test_a_slice_that_does_not_fit_the_data_is_a_data_error(example_repo: Path, tracking_uri: str) -> None:
+    config = example_repo / ".modelgate.yml"
+    config.write_text(config.read_text() + "slices:\n  - {name: region, column: region}\n")
+    result = run(example_repo, tracking_uri)
+    assert (result.status, result.error_kind) == ("error", "data")
+    assert result.error is not None
+    assert result.error.startswith("slice 'region': X_eval has no column 'region' (columns: alcohol, ")
