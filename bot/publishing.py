@@ -35,7 +35,9 @@ class ReportPublisher:
         self._files, self._runs = files, runs
         self._mlflow_ui = (mlflow_ui_url or "").rstrip("/") or None
 
-    def render(self, output_dir: Path, log_text: str, commit_url: str | None) -> Rendered | None:
+    def render(
+        self, output_dir: Path, log_text: str, commit_url: str | None, experiment_id: str | None = None
+    ) -> Rendered | None:
         """Publish the files in ``output_dir`` and render the report; None without report data."""
         data_file = output_dir / "report.json"
         if not data_file.is_file():
@@ -45,7 +47,7 @@ class ReportPublisher:
         images = sorted(p for p in output_dir.glob("*.png"))
         published = self._files.publish([*images, output_dir / "log.txt", output_dir / "report.md"])
         data["links"] = {
-            "mlflow_run": self._mlflow_link(data),
+            "mlflow_run": self._mlflow_link(data.get("mlflow_run_id"), experiment_id),
             "log": published.url("log.txt"),
             "commit": commit_url,
             "full_report": published.url("report.md") if "report.md" in published.files else None,
@@ -69,11 +71,7 @@ class ReportPublisher:
         self._runs.remember(run.id, "comment_id", comment_id)
         return comment_id
 
-    def _mlflow_link(self, data: dict[str, Any]) -> str | None:
-        run_id = data.get("mlflow_run_id")
-        if self._mlflow_ui is None or not run_id:
+    def _mlflow_link(self, run_id: str | None, experiment_id: str | None) -> str | None:
+        if self._mlflow_ui is None or not run_id or not experiment_id:
             return None
-        experiment = data.get("mlflow_experiment_id")
-        if experiment:
-            return f"{self._mlflow_ui}/#/experiments/{experiment}/runs/{run_id}"
-        return f"{self._mlflow_ui}/#/runs/{run_id}"
+        return f"{self._mlflow_ui}/#/experiments/{experiment_id}/runs/{run_id}"

@@ -170,7 +170,9 @@ class StagingRun:
             time.sleep(self._options.poll_seconds)
         result = self._executor.result(job_id)
         report = report_for(result.as_dict(), result.summary_line())
-        rendered = self._publisher.render(output, self._executor.logs(job_id), target.commit_url)
+        rendered = self._publisher.render(
+            output, self._executor.logs(job_id), target.commit_url, result.mlflow_experiment_id
+        )
         reporter.finish(replace(report, text=rendered.check_text) if rendered else report)
         self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)
         state = RunState.FAILED if result.status == "error" else RunState.SUCCEEDED

@@ -32,6 +32,7 @@ class PipelineResult:
     champion_version: int | None = None
     champion_error: str | None = None
     mlflow_run_id: str | None = None
+    mlflow_experiment_id: str | None = None
     cached_from: str | None = None
     cache_key: str | None = None
     error: str | None = None

@@ -193,7 +193,7 @@ class Tracker:
             with warnings.catch_warnings():  # MLflow's own type-hint notice about its sklearn wrapper
                 warnings.filterwarnings("ignore", message=".*inferred as AnyType", category=UserWarning)
                 mlflow.set_tag(MODEL_URI_TAG, _log_sklearn_model(model))
-            final = replace(result, mlflow_run_id=run_id)
+            final = replace(result, mlflow_run_id=run_id, mlflow_experiment_id=experiment_id)
             if predictions is not None:
                 mlflow.log_text(predictions.to_csv(index=False), PREDICTIONS_ARTIFACT)
                 final = replace(final, eval_predictions=f"runs:/{run_id}/{PREDICTIONS_ARTIFACT}")

@@ -80,6 +80,7 @@ def staging(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Staging]:
     settings = Settings(
         app_id=sandbox.app_id, private_key=sandbox.private_key_pem, webhook_secret=sandbox.webhook_secret,
         github_api_url=sandbox.url, data_dir=tmp_path, workers=2, public_url=f"http://127.0.0.1:{port}",
+        mlflow_ui_url="http://mlflow.example.com",
     )
     services = build_services(settings)
     with serve(create_app(services), port=port) as url:
@@ -192,5 +193,7 @@ def test_one_sticky_comment_with_served_plots_is_edited_on_each_run(staging: Sta
     for url in images[:4]:
         png = httpx.get(url)
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert re.search(r"http://mlflow\.example\.com/#/experiments/\d+/runs/[0-9a-f]{32}", body)
+    assert re.search(r"/reports/[0-9a-f]{32}/log\.txt", body) and "/commit/" in body
     check = staging.check(sha)
     assert check["output"]["text"] and "/reports/" in check["output"]["text"]
