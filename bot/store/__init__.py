@@ -2,6 +2,7 @@
 
 from bot.store.deliveries import DeliveryStore
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
+from bot.store.promotions import PromotionRecord, PromotionState, PromotionStore
 from bot.store.runs import RunStore
 from bot.store.types import (
     TERMINAL,
@@ -23,6 +24,9 @@ __all__ = [
     "IncomingDelivery",
     "InvalidTransition",
     "JobRequest",
+    "PromotionRecord",
+    "PromotionState",
+    "PromotionStore",
     "RunNotFound",
     "RunRecord",
     "RunState",
