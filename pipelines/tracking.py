@@ -259,6 +259,12 @@ def _log_sklearn_model(model: Any) -> str:
     import sklearn
 
     requirements = [f"scikit-learn=={sklearn.__version__}", f"cloudpickle=={cloudpickle.__version__}"]
-    info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
-                                    pip_requirements=requirements)
+    notice = logging.getLogger("mlflow.sklearn")  # its "pickle needs caution" warning: a choice made above
+    level = notice.level
+    notice.setLevel(logging.ERROR)
+    try:
+        info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
+                                        pip_requirements=requirements)
+    finally:
+        notice.setLevel(level)
     return str(info.model_uri)

@@ -67,7 +67,7 @@ def _head(data: ReportData) -> str:
     context = [code(data["repository"]) if data["repository"] else "",
                f"PR #{data['pr']}" if data["pr"] is not None else "",
                f"commit {code(data['sha'][:SHORT_SHA])}" if data["sha"] else "",
-               plain(data["task"]) if data["task"] else ""]
+               plain(f"{data['task']} model") if data["task"] else ""]
     lines.append(" · ".join(part for part in context if part))
     if data["status"] != "error":
         lines.append(champion_note(data["champion_version"], data["champion_error"]))
