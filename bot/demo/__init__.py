@@ -20,14 +20,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import pipelines
-from bot.demo.variants import BETTER_MODEL, WORSE_MODEL
 from bot.sandbox import SandboxClient, SandboxConfig, SandboxError, create_sandbox_app
 from bot.server import Services, build_services, create_app
 from bot.serving import free_port, serve
 from bot.settings import Settings
 from bot.store import TERMINAL, RunRecord
 
-PROJECT = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
+EXAMPLES = Path(pipelines.__file__).parent / "examples"
+PROJECT = EXAMPLES / "wine-classifier"
+BETTER_MODEL = (EXAMPLES / "wine-variants" / "better_model.py").read_text()
+WORSE_MODEL = (EXAMPLES / "wine-variants" / "worse_model.py").read_text()
 OWNER, REPO = "acme", "wine-classifier"
 APP_ID = 1
 
