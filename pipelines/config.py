@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
+from pipelines.config_deploy import DeploySpec, NoDeploy, ProductionSection
 from pipelines.config_problems import CrossFieldErrors, cross_field_problems, error_messages, yaml_problem
 
 CONFIG_FILE = ".modelgate.yml"
@@ -202,6 +203,12 @@ class ModelgateConfig(_Section):
     )
     timeout_seconds: int = Field(900, ge=1, le=86400, description="Time limit of one pipeline run.")
     run_on_draft: bool = Field(True, description="Also run the pipelines on draft pull requests.")
+    deploy: DeploySpec = Field(
+        default_factory=NoDeploy, title="Deploy", description="How a promoted model is deployed."
+    )
+    production: ProductionSection = Field(
+        default_factory=ProductionSection, title="Production", description="When production runs happen."
+    )
 
     @model_validator(mode="after")
     def _cross_check(self) -> Self:

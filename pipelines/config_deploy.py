@@ -1,0 +1,42 @@
+"""The `deploy:` and `production:` sections of `.modelgate.yml` (what happens after promotion)."""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoDeploy(_Strict):
+    """Promotion only: the `champion` alias moves, nothing is served."""
+
+    kind: Literal["none"] = Field("none", description="No deployment.")
+
+
+class CommandDeploy(_Strict):
+    """Run a command of the repository with MODEL_URI and MODEL_VERSION in its environment."""
+
+    kind: Literal["command"] = Field(description="Deploy by running a command.")
+    command: str = Field(min_length=1, description="Command line (no shell), run from the repository root.")
+    timeout_seconds: int = Field(600, ge=1, le=86400, description="Time limit of the command.")
+
+
+class ServeDeploy(_Strict):
+    """Serve the champion with MLflow's scoring server, blue/green behind a stable address."""
+
+    kind: Literal["mlflow-serve"] = Field(description="Deploy with MLflow's scoring server.")
+    port: int = Field(ge=1, le=65535, description="The stable port clients call.")
+    host: str = Field("127.0.0.1", description="The address the stable port listens on.")
+
+
+DeploySpec = Annotated[NoDeploy | CommandDeploy | ServeDeploy, Field(discriminator="kind")]
+
+
+class ProductionSection(_Strict):
+    """When the production pipeline runs."""
+
+    on_push: bool = Field(
+        False, description="Also run it for direct pushes to the default branch that did not come from a PR."
+    )
