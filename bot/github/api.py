@@ -156,6 +156,33 @@ class InstallationAPI:
 
         return create_once(create, find)
 
+    def create_deployment(
+        self, repo: Repo, ref: str, *, environment: str, payload: dict[str, Any], description: str
+    ) -> int:
+        """Record a deployment of ``ref`` (a SHA) to ``environment``; returns its id.
+
+        ``auto_merge`` and ``required_contexts`` are off: the merge commit is already on the
+        default branch and its checks were judged by the pipeline itself.
+        """
+        data = {
+            "ref": ref, "environment": environment, "payload": payload, "description": description,
+            "auto_merge": False, "required_contexts": [],
+            "production_environment": environment == "production",
+        }
+        return int(self._gh.rest.repos.create_deployment(repo.owner, repo.name, data=data).json()["id"])
+
+    def set_deployment_status(
+        self, repo: Repo, deployment_id: int, state: str, *, description: str,
+        environment_url: str | None = None, log_url: str | None = None,
+    ) -> None:
+        """Add a deployment status: in_progress, success, failure, error, inactive, ..."""
+        data: dict[str, Any] = {"state": state, "description": description[:STATUS_DESCRIPTION_MAX]}
+        if environment_url:
+            data["environment_url"] = environment_url
+        if log_url:
+            data["log_url"] = log_url
+        self._gh.rest.repos.create_deployment_status(repo.owner, repo.name, deployment_id, data=data)
+
     def react(self, repo: Repo, comment_id: int, content: str) -> None:
         """Add a reaction to an issue comment (GitHub answers 200 if it is already there)."""
         self._gh.rest.reactions.create_for_issue_comment(

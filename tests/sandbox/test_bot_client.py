@@ -42,3 +42,22 @@ def test_installation_api_round_trip(sandbox: SandboxHandle) -> None:
     assert api.get_pull(repo, seeded.number)["number"] == seeded.number  # waited, retried
     comments = [c for c in sandbox.client.state()["comments"] if c["issue_number"] == 1]
     assert [c["body"] for c in comments] == ["<!-- modelgate -->\nreport 2"]
+
+
+def test_deployments_are_recorded_with_their_statuses(sandbox: SandboxHandle) -> None:
+    seeded = seed(sandbox)
+    app = github_app.GitHubApp(sandbox.app_id, sandbox.private_key_pem, base_url=sandbox.url)
+    api = app.for_repository("octo/hello", None)
+    repo = github_api.Repo("octo", "hello")
+    deployment = api.create_deployment(repo, seeded.head_sha, environment="production",
+                                       payload={"model": "wine", "version": 3, "run_id": "abc"},
+                                       description="wine-classifier v3")
+    api.set_deployment_status(repo, deployment, "in_progress", description="starting v3")
+    api.set_deployment_status(repo, deployment, "success", description="serving v3",
+                              environment_url="http://127.0.0.1:5005/invocations")
+    state = sandbox.client.state()
+    [recorded] = state["deployments"]
+    summary = (recorded["id"], recorded["environment"], recorded["payload"]["version"])
+    assert summary == (deployment, "production", 3)
+    statuses = [s["state"] for s in state["deployment_statuses"] if s["deployment_id"] == deployment]
+    assert statuses == ["in_progress", "success"]
