@@ -1,0 +1,152 @@
+"""Deploying a promoted model version, as the `deploy:` section of `.modelgate.yml` says.
+
+- ``none``: promotion only (the ``champion`` alias moved; nothing is served).
+- ``command``: run a command of the repository with ``MODEL_URI``/``MODEL_VERSION`` set.
+- ``mlflow-serve``: blue/green MLflow scoring servers behind a stable port (``pipelines.serving``).
+
+Note for the lead: the mlflow-serve deployer must run in a long-lived process (the
+``modelgate serve``/``worker`` process), not in a job subprocess: the traffic switch and the
+scoring servers live in the process that deployed them and must outlive the job.
+Every deployer raises ``DeployError`` on failure and leaves the previous deployment serving.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipelines.serving import LOCALHOST, BlueGreen, DeployError, log_tail, signal_group
+from pipelines.tracking import absolute_tracking_uri
+
+__all__ = ["CommandDeployer", "DeployError", "Deployed", "Deployer", "NoDeployer", "ServeDeployer",
+           "deployer_for"]
+
+ENV_PREFIX_DROPPED = "MODELGATE_"  # the app's own settings (secrets) never reach a deploy command
+DEFAULT_COMMAND_TIMEOUT = 600
+OUTPUT_LINES = 20
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What a deployment did; ``url``: where the model answers (None when nothing is served)."""
+
+    kind: str
+    model_uri: str
+    version: int
+    url: str | None
+    detail: str
+
+
+class Deployer(Protocol):
+    """Deploys one registered model version."""
+
+    def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
+        """Deploy or raise DeployError (the previous deployment keeps serving)."""
+        ...
+
+
+@dataclass(frozen=True)
+class NoDeployer:
+    """Promotion only."""
+
+    def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
+        """Nothing to do."""
+        return Deployed(kind="none", model_uri=model_uri, version=version, url=None, detail="promotion only")
+
+
+@dataclass(frozen=True)
+class CommandDeployer:
+    """Run ``command`` (shlex-split, no shell) from ``workdir``."""
+
+    command: str
+    timeout_seconds: float
+    tracking_uri: str
+    workdir: Path
+
+    def environment(self, model_uri: str, version: int) -> dict[str, str]:
+        """os.environ without ``MODELGATE_*``, plus the model and tracking store."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith(ENV_PREFIX_DROPPED)}
+        return {**env, "MODEL_URI": model_uri, "MODEL_VERSION": str(version),
+                "MLFLOW_TRACKING_URI": self.tracking_uri}
+
+    def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
+        """Run the command; DeployError on a non-zero exit or timeout (with its last output lines)."""
+        try:
+            args = shlex.split(self.command)
+        except ValueError as exc:
+            raise DeployError(f"deploy command {self.command!r} cannot be parsed: {exc}") from exc
+        if not args:
+            raise DeployError("the deploy command is empty")
+        with tempfile.TemporaryDirectory(prefix="modelgate-deploy-") as folder:
+            output = Path(folder) / "output.log"
+            code = self._run(args, self.environment(model_uri, version), output)
+            tail = log_tail(output, OUTPUT_LINES)
+        if code is None:
+            raise DeployError(f"deploy command {self.command!r} timed out after "
+                              f"{self.timeout_seconds:g} s; last output:\n{tail}")
+        if code != 0:
+            raise DeployError(f"deploy command {self.command!r} exited with {code}; last output:\n{tail}")
+        last = tail.splitlines()[-1] if tail else ""
+        detail = f"{self.command} succeeded" + (f": {last}" if last else "")
+        return Deployed(kind="command", model_uri=model_uri, version=version, url=None, detail=detail)
+
+    def _run(self, args: list[str], env: dict[str, str], output: Path) -> int | None:
+        """The exit code, or None after a timeout (the whole process group is killed)."""
+        with output.open("wb") as log:
+            try:
+                process = subprocess.Popen(args, cwd=self.workdir, env=env, stdout=log,
+                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                           start_new_session=True)
+            except OSError as exc:
+                raise DeployError(f"deploy command {self.command!r} cannot start: {exc}") from exc
+            try:
+                return process.wait(timeout=self.timeout_seconds)
+            except subprocess.TimeoutExpired:
+                signal_group(process.pid, signal.SIGKILL)
+                process.wait()
+                return None
+
+
+@dataclass(frozen=True)
+class ServeDeployer:
+    """Blue/green ``mlflow models serve`` behind ``host:port`` (see the module note on processes)."""
+
+    port: int
+    host: str
+    tracking_uri: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/invocations"
+
+    def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
+        """Start and check the new server, switch the stable port to it, stop the old one."""
+        blue_green = BlueGreen.for_port(self.port, host=self.host, tracking_uri=self.tracking_uri)
+        before = blue_green.current()
+        server = blue_green.deploy(model_uri, version, sample)
+        replaced = f", replacing version {before[0]}" if before else ""
+        detail = f"version {version} serves on {self.url} (backend port {server.port}{replaced})"
+        return Deployed(kind="mlflow-serve", model_uri=model_uri, version=version, url=self.url,
+                        detail=detail)
+
+
+def deployer_for(spec: Mapping[str, Any], *, tracking_uri: str, workdir: Path) -> Deployer:
+    """The deployer of a `deploy:` section (``{kind: none | command | mlflow-serve, ...}``)."""
+    kind = spec.get("kind", "none")
+    tracking_uri = absolute_tracking_uri(tracking_uri)
+    if kind == "none":
+        return NoDeployer()
+    if kind == "command":
+        return CommandDeployer(command=str(spec["command"]), tracking_uri=tracking_uri, workdir=workdir,
+                               timeout_seconds=float(spec.get("timeout_seconds", DEFAULT_COMMAND_TIMEOUT)))
+    if kind == "mlflow-serve":
+        return ServeDeployer(port=int(spec["port"]), host=str(spec.get("host", LOCALHOST)),
+                             tracking_uri=tracking_uri)
+    raise DeployError(f"unknown deploy kind {kind!r}")

@@ -1,0 +1,141 @@
+"""Blue/green serving: the traffic switch alone, then real `mlflow models serve` processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from pipelines.deploy import DeployError, ServeDeployer, deployer_for
+from pipelines.promotion import promote
+from pipelines.result import PipelineResult
+from pipelines.serving import BlueGreen, TrafficSwitch, free_port, predict
+from pipelines.tracking import Tracker
+
+X = pd.DataFrame(np.array([[0.0, 0.0], [0.1, 0.2], [1.0, 1.0], [0.9, 1.1]]), columns=["a", "b"])
+Y = [0, 0, 1, 1]
+FLIPPED = [1, 1, 0, 0]
+TAGS = {"repository": "octo/wine", "pr": "7"}
+MODEL = "served-wine"
+
+
+def http_backend(answer: str) -> ThreadingHTTPServer:
+    """A keep-alive HTTP server on a free port answering ``answer`` to every GET."""
+
+    class Answer(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            body = answer.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def backends() -> Iterator[tuple[int, int]]:
+    """Ports of two HTTP servers answering "blue" and "green"."""
+    blue, green = http_backend("blue"), http_backend("green")
+    yield blue.server_address[1], green.server_address[1]
+    for server in (blue, green):
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_switch_sends_new_connections_to_the_new_backend(backends: tuple[int, int]) -> None:
+    blue, green = backends
+    switch = TrafficSwitch("127.0.0.1", 0, blue)
+    url = f"http://127.0.0.1:{switch.port}/"
+    try:
+        with httpx.Client() as kept:
+            assert kept.get(url).text == "blue"
+            switch.switch(green)
+            assert switch.backend_port == green
+            assert httpx.get(url).text == "green"
+            assert kept.get(url).text == "blue"  # an open connection stays with its backend
+        assert [httpx.get(url).text for _ in range(5)] == ["green"] * 5
+        switch.switch(blue)
+        assert httpx.get(url).text == "blue"
+    finally:
+        switch.close()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url)
+
+
+def test_a_switch_without_a_backend_closes_connections() -> None:
+    switch = TrafficSwitch("127.0.0.1", 0)
+    try:
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{switch.port}/", timeout=5)
+    finally:
+        switch.close()
+
+
+def test_a_taken_stable_port_is_a_deploy_error(backends: tuple[int, int]) -> None:
+    with pytest.raises(DeployError, match="cannot listen"):
+        TrafficSwitch("127.0.0.1", backends[0])
+
+
+def register(tracking_uri: str, labels: list[int], sha: str) -> int:
+    """Log and promote a model that predicts ``labels`` for ``X``; its version."""
+    result = PipelineResult(status="passed", kind="production", model_name=MODEL,
+                            metrics={"candidate": {"accuracy": 1.0}, "champion": None})
+    model = LogisticRegression().fit(X.to_numpy(), labels)
+    logged = Tracker(tracking_uri).log_candidate(result, model, "c0ffee", TAGS)
+    return promote(tracking_uri, MODEL, str(logged.mlflow_run_id), merge_sha=sha, tags=TAGS).version
+
+
+@pytest.fixture
+def serve(tracking_uri: str, tmp_path: Path) -> Iterator[ServeDeployer]:
+    """A mlflow-serve deployer on a free stable port; everything stopped afterwards."""
+    deployer = deployer_for({"kind": "mlflow-serve", "port": free_port()}, tracking_uri=tracking_uri,
+                            workdir=tmp_path)
+    assert isinstance(deployer, ServeDeployer)
+    yield deployer
+    BlueGreen.shutdown_all()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(deployer.url.removesuffix("invocations") + "ping")
+
+
+@pytest.mark.timeout(60)
+def test_blue_green_deploys_keep_the_stable_address_answering(
+    tracking_uri: str, serve: ServeDeployer
+) -> None:
+    v1, v2 = register(tracking_uri, Y, "aaa1"), register(tracking_uri, FLIPPED, "bbb2")
+    first = serve.deploy(f"models:/{MODEL}/{v1}", v1, X)
+    assert (first.kind, first.version, first.url) == ("mlflow-serve", 1, serve.url)
+    assert predict(serve.url, X) == Y
+    blue_green = BlueGreen.for_port(serve.port, tracking_uri=tracking_uri)
+    blue = blue_green.server
+    assert blue is not None and blue_green.current() == (1, blue.port)
+
+    second = serve.deploy(f"models:/{MODEL}/{v2}", v2, X)
+    assert "replacing version 1" in second.detail
+    assert predict(serve.url, X) == FLIPPED
+    assert not blue.running()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{blue.base_url}/ping")
+    green = blue_green.current()
+
+    with pytest.raises(DeployError, match="exited with"):
+        serve.deploy(f"models:/{MODEL}/99", 99, X)
+    with pytest.raises(DeployError, match="prediction on the sample failed"):
+        serve.deploy(f"models:/{MODEL}/{v1}", v1, X.assign(c=1.0))
+    assert blue_green.current() == green
+    assert predict(serve.url, X) == FLIPPED
