@@ -12,15 +12,7 @@ from starlette.routing import Route
 from bot.sandbox import shapes_ci
 from bot.sandbox.errors import GitHubError, invalid, validation_failed
 from bot.sandbox.models import CheckRun, CommitStatus, Repo
-from bot.sandbox.rest import (
-    Ctx,
-    json_body,
-    json_response,
-    owned_item,
-    paginate,
-    repo_of,
-    rest_route,
-)
+from bot.sandbox.rest import Ctx, json_body, json_response, owned_item, paginate, repo_of, rest_route
 from bot.sandbox.state import SandboxState, now_iso
 
 STATUS_STATES = ("error", "failure", "pending", "success")

@@ -12,15 +12,7 @@ from bot.sandbox import shapes_ci
 from bot.sandbox.actions import context_state
 from bot.sandbox.errors import GitHubError, validation_failed
 from bot.sandbox.models import Deployment, DeploymentStatus
-from bot.sandbox.rest import (
-    Ctx,
-    json_body,
-    json_response,
-    owned_item,
-    paginate,
-    repo_of,
-    rest_route,
-)
+from bot.sandbox.rest import Ctx, json_body, json_response, owned_item, paginate, repo_of, rest_route
 from bot.sandbox.shapes_ci import latest_statuses
 from bot.sandbox.state import now_iso
 
