@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -111,7 +112,13 @@ class StagingRun:
 
     def _start(self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str) -> RunReporter:
         reporter = RunReporter(api, repo, self._runs, run, sha)
-        reporter.start("modelgate is training and evaluating the candidate")
+        try:
+            reporter.start("modelgate is training and evaluating the candidate")
+        except Exception as exc:  # e.g. the check run was created but the status failed
+            if reporter.check_id is not None:
+                with contextlib.suppress(Exception):
+                    reporter.finish(crash_report(f"{type(exc).__name__}: {exc}"))
+            raise
         return reporter
 
     def _resolve(self, api: InstallationAPI, repo: Repo, run: RunRecord) -> _Target:

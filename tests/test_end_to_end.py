@@ -185,3 +185,14 @@ def test_redelivering_a_webhook_changes_nothing(sandbox: SandboxHandle, app: App
     assert (again["guid"], again["redelivery"], again["status"]) == (delivery["guid"], True, 200)
     assert len(app.services.runs.list_runs(repository=FULL)) == 1
     assert app.services.deliveries.get(delivery["guid"]) is not None
+
+
+def test_a_half_started_run_never_leaves_its_check_run_in_progress(sandbox: SandboxHandle, app: App) -> None:
+    sandbox.client.add_fault("repos/create-commit-status", 500, count=1)  # after the check run exists
+    sha, _ = _open_pr(sandbox)
+    [run] = app.wait_for_runs(1)
+    assert run.state == "failed"
+    [check] = _checks(sandbox, sha)
+    assert (check["status"], check["conclusion"]) == ("completed", "failure")
+    final = [s for s in sandbox.client.state()["statuses"] if s["sha"] == sha][-1]
+    assert final["state"] == "error"
