@@ -3,7 +3,8 @@ in place, with the previous run folded underneath. Pure string work, no I/O."""
 
 from __future__ import annotations
 
-COMMENT_LIMIT = 65_536  # GitHub's limit on an issue comment body, in characters
+from reports.markdown import COMMENT_LIMIT
+
 PREVIOUS = "<!-- modelgate:previous -->"
 
 

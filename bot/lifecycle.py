@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from bot.github import GitHubApp, Repo
-from bot.reporter import STATUS_CONTEXT, Report, RunReporter
+from bot.reporter import Report, RunReporter
 from bot.store import RunRecord, RunState, RunStore
 from bot.worker import RunHandler, RunOutcome
 
@@ -36,8 +36,8 @@ class RecordOnly:
 class RunProcessor:
     """The worker pool's handler: one handler per run kind."""
 
-    def __init__(self, github: GitHubApp, handlers: Mapping[str, RunHandler]) -> None:
-        self._github = github
+    def __init__(self, github: GitHubApp, runs: RunStore, handlers: Mapping[str, RunHandler]) -> None:
+        self._github, self._runs = github, runs
         self._handlers = dict(handlers)
 
     def __call__(self, run: RunRecord) -> RunOutcome:
@@ -55,8 +55,6 @@ class RunProcessor:
         repo = Repo.parse(run.repository)
         api = self._github.for_repository(run.repository, run.installation_id)
         message = run.error or "the worker processing this run stopped responding"
-        api.update_check_run(
-            repo, int(check_id), status="completed", conclusion="failure",
-            output={"title": "modelgate run abandoned", "summary": message},
-        )
-        api.set_status(repo, sha, state="error", context=STATUS_CONTEXT[run.kind], description=message)
+        reporter = RunReporter(api, repo, self._runs, run, sha)
+        reporter.check_id = int(check_id)
+        reporter.finish(Report("failure", "error", "modelgate run abandoned", message, message))

@@ -61,12 +61,9 @@ class ReportPublisher:
         """Create or edit the run's sticky comment on its PR; returns the comment id."""
         if run.pr_number is None:
             return None
-        tag = marker(run.kind)
-        known = run.github_refs.get("comment_id")
-        existing = api.find_comment(repo, run.pr_number, tag)
-        body = sticky_body(run.kind, report, existing["body"] if existing else None)
         comment_id = api.upsert_comment(
-            repo, run.pr_number, tag, body, known_id=int(existing["id"]) if existing else known
+            repo, run.pr_number, marker(run.kind),
+            lambda previous: sticky_body(run.kind, report, previous),
         )
         self._runs.remember(run.id, "comment_id", comment_id)
         return comment_id

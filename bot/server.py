@@ -77,7 +77,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
-        processor = RunProcessor(github, handlers(settings, github, runs, reports))
+        processor = RunProcessor(github, runs, handlers(settings, github, runs, reports))
         options = PoolOptions(
             size=size, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts
         )

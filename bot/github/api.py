@@ -127,26 +127,29 @@ class InstallationAPI:
             page += 1
 
     def upsert_comment(
-        self, repo: Repo, number: int, marker: str, body: str, known_id: int | None = None
+        self, repo: Repo, number: int, marker: str, body: str | Callable[[str | None], str]
     ) -> int:
-        """Edit the comment carrying ``marker`` (or create it once); returns its id."""
-        if marker not in body:
-            body = f"{marker}\n{body}"
-        comment_id = known_id
-        if comment_id is None:
-            existing = self.find_comment(repo, number, marker)
-            comment_id = int(existing["id"]) if existing else None
-        if comment_id is not None:
+        """Edit the comment carrying ``marker`` (or create it once); returns its id.
+
+        ``body`` may be a function of the existing comment's body (None when there is none),
+        so a caller can fold the previous content in with a single lookup.
+        """
+        existing = self.find_comment(repo, number, marker)
+        text = body(existing["body"] if existing else None) if callable(body) else body
+        if marker not in text:
+            text = f"{marker}\n{text}"
+        if existing is not None:
             try:
-                self._gh.rest.issues.update_comment(repo.owner, repo.name, comment_id, data={"body": body})
-                return comment_id
+                self._gh.rest.issues.update_comment(repo.owner, repo.name, int(existing["id"]),
+                                                    data={"body": text})
+                return int(existing["id"])
             except RequestFailed as exc:
-                if exc.response.status_code != 404:  # deleted by someone: make a new one
+                if exc.response.status_code != 404:  # deleted by someone meanwhile: make a new one
                     raise
 
         def create() -> int:
             return int(
-                self._gh.rest.issues.create_comment(repo.owner, repo.name, number, data={"body": body})
+                self._gh.rest.issues.create_comment(repo.owner, repo.name, number, data={"body": text})
                 .json()["id"]
             )
 
