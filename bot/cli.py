@@ -1,4 +1,4 @@
-"""``modelgate`` command line: serve, worker, migrate, sandbox, demo."""
+"""``modelgate`` command line: serve, worker, migrate, run, rollback, schema, sandbox, demo."""
 
 from __future__ import annotations
 
@@ -131,6 +131,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code(result)
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Move `champion` back (to `previous-champion`, or --to VERSION) and redeploy it."""
+    import getpass
+    import json
+
+    from bot.rollback import request_rollback, wait_for
+    from bot.store import RunStore, create_db_engine
+    from pipelines.promotion import PromotionError
+
+    settings = _settings(args)
+    assert settings.mlflow_tracking_uri is not None
+    migrate_once(settings)
+    engine = create_db_engine(settings.db_url)
+    runs = RunStore(engine)
+    actor = args.actor or f"{getpass.getuser()} (modelgate rollback)"
+    try:
+        run = request_rollback(runs, settings.mlflow_tracking_uri, args.model, args.to, actor,
+                               repository=args.repository)
+        print(f"rollback of {args.model} queued as run {run.id}; waiting for a worker", file=sys.stderr)
+        done = wait_for(runs, run.id, args.timeout)
+    except PromotionError as exc:
+        print(f"modelgate rollback: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if done is None:
+        print(f"modelgate rollback: run {run.id} has not finished after {args.timeout:g} s; "
+              "is `modelgate serve` or `modelgate worker` running?", file=sys.stderr)
+        return 3
+    print(json.dumps({"run": done.id, "state": done.state, "error": done.error, **(done.result or {})}))
+    return 0 if done.state == "succeeded" else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the offline demo against the sandbox."""
     from bot.demo import run_demo
@@ -166,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", help="also write result.json (and later the report) here")
     run.add_argument("--force", action="store_true", help="retrain even if a cached result matches")
     run.set_defaults(func=cmd_run)
+    rollback = sub.add_parser("rollback", help=cmd_rollback.__doc__)
+    rollback.add_argument("model", help="the registered model name")
+    rollback.add_argument("--to", type=int, help="the version to restore (default: previous-champion)")
+    rollback.add_argument("--repository", help="owner/name (default: from the champion's tags)")
+    rollback.add_argument("--actor", help="who rolls back, recorded on the version (default: your login)")
+    rollback.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for a worker")
+    rollback.set_defaults(func=cmd_rollback)
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     demo.add_argument("--keep", action="store_true", help="keep the demo's working directory")

@@ -13,26 +13,6 @@ from bot.worker import RunHandler, RunOutcome
 log = logging.getLogger(__name__)
 
 
-class RecordOnly:
-    """For kinds whose pipeline this build lacks: the run is recorded, its check run neutral."""
-
-    def __init__(self, github: GitHubApp, runs: RunStore) -> None:
-        self._github, self._runs = github, runs
-
-    def __call__(self, run: RunRecord) -> RunOutcome:
-        if run.head_sha is None:
-            return RunOutcome(RunState.CANCELLED, error="no commit to report on")
-        repo = Repo.parse(run.repository)
-        api = self._github.for_repository(run.repository, run.installation_id)
-        reporter = RunReporter(api, repo, self._runs, run, run.head_sha)
-        reporter.start(f"{run.kind} run {run.id} recorded")
-        summary = (f"modelgate received `{run.trigger}` for `{run.head_sha[:7]}` and recorded run "
-                   f"{run.id}. This build has no {run.kind} pipeline, so nothing was trained.")
-        reporter.finish(Report("neutral", "success", f"{run.kind} run {run.id} recorded", summary,
-                               f"recorded; no {run.kind} pipeline in this build"))
-        return RunOutcome(RunState.SUCCEEDED, result={"sha": run.head_sha, "verdict": "recorded"})
-
-
 class RunProcessor:
     """The worker pool's handler: one handler per run kind."""
 

@@ -36,13 +36,17 @@ class ReportPublisher:
         self._mlflow_ui = (mlflow_ui_url or "").rstrip("/") or None
 
     def render(
-        self, output_dir: Path, log_text: str, commit_url: str | None, experiment_id: str | None = None
+        self, output_dir: Path, log_text: str, commit_url: str | None, experiment_id: str | None = None,
+        outcome: str | None = None,
     ) -> Rendered | None:
-        """Publish the files in ``output_dir`` and render the report; None without report data."""
+        """Publish the files in ``output_dir`` and render the report (with ``outcome``, e.g. "promoted
+        as version 7", under its title); None without report data."""
         data_file = output_dir / "report.json"
         if not data_file.is_file():
             return None
         data: dict[str, Any] = json.loads(data_file.read_text())
+        if outcome:
+            data["outcome"] = outcome
         (output_dir / "log.txt").write_text(log_text)
         images = sorted(p for p in output_dir.glob("*.png"))
         published = self._files.publish([*images, output_dir / "log.txt", output_dir / "report.md"])

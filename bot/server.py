@@ -16,13 +16,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.github import GitHubApp
-from bot.lifecycle import RecordOnly, RunProcessor
+from bot.lifecycle import RunProcessor
 from bot.metrics import REGISTRY, register_run_counts
+from bot.production import ProductionRun
 from bot.publishing import ReportPublisher
 from bot.report_files import ReportFiles
+from bot.rollback import RollbackRun
+from bot.run_steps import PipelineRunner, RunOptions
 from bot.settings import Settings
-from bot.staging import StagingOptions, StagingRun
-from bot.store import DeliveryStore, RunStore, create_db_engine, migrate, ping
+from bot.staging import StagingRun
+from bot.store import DeliveryStore, PromotionStore, RunStore, create_db_engine, migrate, ping
 from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
 from bot.webhooks.writer import DeliveryWriter, writer_for
 from bot.worker import PoolOptions, RunHandler, WorkerPool
@@ -44,7 +47,7 @@ class Services:
 
 
 def handlers(
-    settings: Settings, github: GitHubApp, runs: RunStore, reports: ReportFiles
+    settings: Settings, github: GitHubApp, runs: RunStore, promotions: PromotionStore, reports: ReportFiles
 ) -> dict[str, RunHandler]:
     """The handler of each run kind."""
     from pipelines.executor import LocalExecutor
@@ -53,14 +56,16 @@ def handlers(
         max_concurrency=settings.pipeline_concurrency, workdir=settings.data_dir / "jobs"
     )
     assert settings.mlflow_tracking_uri is not None  # derived in Settings
-    options = StagingOptions(
+    options = RunOptions(
         workdir=settings.data_dir / "runs", tracking_uri=settings.mlflow_tracking_uri,
         public_url=settings.public_url,
     )
+    runner = PipelineRunner(runs, executor, options)
     publisher = ReportPublisher(reports, runs, settings.mlflow_ui_url)
     return {
-        "staging": StagingRun(github, runs, executor, options, publisher),
-        "production": RecordOnly(github, runs),
+        "staging": StagingRun(github, runs, runner, publisher),
+        "production": ProductionRun(github, runs, promotions, runner, publisher),
+        "rollback": RollbackRun(github, options),
     }
 
 
@@ -77,7 +82,8 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
-        processor = RunProcessor(github, runs, handlers(settings, github, runs, reports))
+        kinds = handlers(settings, github, runs, PromotionStore(engine), reports)
+        processor = RunProcessor(github, runs, kinds)
         options = PoolOptions(
             size=size, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts
         )

@@ -7,6 +7,7 @@ version, ``previous-champion`` at the one it replaced; a rollback swaps them bac
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ PREVIOUS_VERSION_TAG = "modelgate.previous_version"
 PROMOTED_AT_TAG = "modelgate.promoted_at"  # set last: the aliases of this version are in place
 ROLLED_BACK_BY_TAG = "modelgate.rolled_back_by"
 ROLLED_BACK_AT_TAG = "modelgate.rolled_back_at"
+DEPLOY_FAILED_TAG = "modelgate.deploy_failed"
 READY_TIMEOUT_SECONDS = 300
 
 
@@ -43,11 +45,13 @@ class Promotion:
 
 @dataclass(frozen=True)
 class RollbackResult:
-    """``champion`` moved from ``from_version`` back to ``to_version``."""
+    """``champion`` moved from ``from_version`` back to ``to_version``; ``previous_before``: where
+    ``previous-champion`` pointed before (what ``undo_rollback`` restores)."""
 
     model_name: str
     from_version: int
     to_version: int
+    previous_before: int | None = None
 
 
 def promote(
@@ -81,11 +85,63 @@ def rollback(
         raise PromotionError(f"model {model_name!r} has no version {to_version}")
     if to_version == current:
         raise PromotionError(f"version {to_version} of {model_name!r} is already the champion")
+    previous_before = alias_version(client, model_name, PREVIOUS_ALIAS)
     client.set_registered_model_alias(model_name, PREVIOUS_ALIAS, str(current))
     client.set_registered_model_alias(model_name, CHAMPION_ALIAS, str(to_version))
     client.set_model_version_tag(model_name, str(to_version), ROLLED_BACK_BY_TAG, actor)
     client.set_model_version_tag(model_name, str(to_version), ROLLED_BACK_AT_TAG, _now())
-    return RollbackResult(model_name=model_name, from_version=current, to_version=to_version)
+    return RollbackResult(model_name=model_name, from_version=current, to_version=to_version,
+                          previous_before=previous_before)
+
+
+def revert(tracking_uri: str, promotion: Promotion, *, reason: str) -> None:
+    """Undo a promotion whose deployment failed.
+
+    ``champion`` returns to the version it replaced (is removed if there was none) and
+    ``previous-champion`` to the version that one had replaced; the version is marked
+    ``modelgate.deploy_failed`` and loses ``promoted_at``, so a retry of the merge promotes it again.
+    Aliases someone moved since (a later promotion, a rollback) are left alone.
+    """
+    client = Tracker(tracking_uri).client
+    name, number = promotion.model_name, str(promotion.version)
+    if alias_version(client, name, CHAMPION_ALIAS) == promotion.version:
+        previous = promotion.previous_version
+        if previous is None:
+            client.delete_registered_model_alias(name, CHAMPION_ALIAS)
+        else:
+            client.set_registered_model_alias(name, CHAMPION_ALIAS, str(previous))
+            _point(client, name, PREVIOUS_ALIAS,
+                   client.get_model_version(name, str(previous)).tags.get(PREVIOUS_VERSION_TAG))
+    client.set_model_version_tag(name, number, DEPLOY_FAILED_TAG, reason[:4000] or "deploy failed")
+    client.delete_model_version_tag(name, number, PROMOTED_AT_TAG)
+
+
+def undo_rollback(tracking_uri: str, done: RollbackResult) -> None:
+    """Put the aliases back as they were before ``done`` (its redeploy failed)."""
+    client = Tracker(tracking_uri).client
+    if alias_version(client, done.model_name, CHAMPION_ALIAS) != done.to_version:
+        return  # moved again since: leave it
+    client.set_registered_model_alias(done.model_name, CHAMPION_ALIAS, str(done.from_version))
+    _point(client, done.model_name, PREVIOUS_ALIAS, done.previous_before)
+
+
+def version_tags(tracking_uri: str, model_name: str, version: int) -> dict[str, str]:
+    """The tags of one registered version; PromotionError when it does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return dict(Tracker(tracking_uri).client.get_model_version(model_name, str(version)).tags)
+    except MlflowException as exc:
+        raise PromotionError(f"model {model_name!r} has no version {version}") from exc
+
+
+def _point(client: Any, model_name: str, alias: str, version: int | str | None) -> None:
+    """Set ``alias`` to ``version``, or remove it when ``version`` is None."""
+    if version is None or version == "":
+        with contextlib.suppress(Exception):  # absent already
+            client.delete_registered_model_alias(model_name, alias)
+    else:
+        client.set_registered_model_alias(model_name, alias, str(version))
 
 
 def alias_version(client: Any, model_name: str, alias: str) -> int | None:

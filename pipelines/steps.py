@@ -104,7 +104,7 @@ class _Pipeline:
         with self._step("data", "data"):
             X_train, y_train, X_eval, y_eval = self._data(getattr(config.data, self.kind))
         with self._step("cache", "crash"):
-            from pipelines.tracking import Tracker
+            from pipelines.tracking import Tracker, sample_rows
 
             tracker = Tracker(self.tracking_uri)
             version = tracker.champion_version(config.model.name)
@@ -142,7 +142,7 @@ class _Pipeline:
             predictions = predictions_frame(y_eval, candidate.y_pred, champion_pred)
             writer = self._report_writer(tracker, config, analysis)
             result = tracker.log_candidate(result, model, config.config_hash(), self.tags, predictions,
-                                           report=writer)
+                                           report=writer, sample=sample_rows(X_eval))
         log.info("logged MLflow run %s", result.mlflow_run_id)
         return result
 

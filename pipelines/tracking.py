@@ -31,6 +31,8 @@ RESULT_TAG = "modelgate.result"
 MODEL_URI_TAG = "modelgate.model_uri"  # models:/m-… of the logged model: the source for registering it
 RESULT_ARTIFACT = "modelgate/result.json"
 PREDICTIONS_ARTIFACT = "modelgate/eval_predictions.csv"
+SAMPLE_ARTIFACT = "modelgate/sample.json"  # a few evaluation rows: what a deployment's check predicts on
+SAMPLE_ROWS = 5
 REPORT_ARTIFACTS = "modelgate/report"  # the rendered report's files (report.md, PNGs, report.json)
 HISTORY_VERSIONS = 50  # newest registered versions shown in a report's history
 _RESULT_TAG_LIMIT = 5000  # MLflow tag values hold 8000 characters; larger results live only as the artifact
@@ -173,10 +175,12 @@ class Tracker:
         tags: Mapping[str, str],
         predictions: Any = None,
         report: ReportWriter | None = None,
+        sample: str | None = None,
     ) -> PipelineResult:
         """One MLflow run for the candidate; returns ``result`` with its run id (also stored in the run).
 
-        ``report`` renders the report of the logged result; its files go to ``modelgate/report/``.
+        ``report`` renders the report of the logged result; its files go to ``modelgate/report/``;
+        ``sample`` (``sample_rows``) is stored for the health check of a deployment.
         """
         mlflow = self._mlflow
         run_tags = {**tags, "modelgate.kind": result.kind}
@@ -197,6 +201,8 @@ class Tracker:
             if predictions is not None:
                 mlflow.log_text(predictions.to_csv(index=False), PREDICTIONS_ARTIFACT)
                 final = replace(final, eval_predictions=f"runs:/{run_id}/{PREDICTIONS_ARTIFACT}")
+            if sample is not None:
+                mlflow.log_text(sample, SAMPLE_ARTIFACT)
             if report is not None:
                 directory, names = report(final)
                 for name in names:
@@ -227,6 +233,31 @@ class Tracker:
                 if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise
         raise RuntimeError(f"could not create the MLflow experiment {name!r}")
+
+
+def sample_rows(X: Any, rows: int = SAMPLE_ROWS) -> str:
+    """The first ``rows`` rows of ``X`` as pandas ``split`` JSON (what a scoring server accepts)."""
+    import pandas as pd
+
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    return str(frame.head(rows).to_json(orient="split", date_format="iso"))
+
+
+def load_sample(tracking_uri: str, run_id: str) -> Any | None:
+    """The sample rows stored with a run, as a DataFrame; None if the run stored none."""
+    import io
+
+    import pandas as pd
+
+    Tracker(tracking_uri)  # configures the tracking URI and quiets MLflow
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    try:
+        text = mlflow.artifacts.load_text(f"runs:/{run_id}/{SAMPLE_ARTIFACT}")
+    except (MlflowException, OSError):
+        return None
+    return pd.read_json(io.StringIO(text), orient="split")
 
 
 def model_params(model: Any, limit: int = 500) -> dict[str, str | int | float | bool | None]:

@@ -6,15 +6,18 @@ on real local ports under uvicorn.
   until ``sandbox.set_webhook_url(url)``.
 * ``webhook_receiver``: a recording receiver (``WebhookReceiver``) that checks signatures.
 * ``make_app_jwt(...)``: mint App JWTs (also ``sandbox.app_jwt()``).
+* ``running_app(sandbox, data_dir, ...)``: ``modelgate serve`` on a free port, wired to the sandbox.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,7 +31,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.sandbox import SandboxClient, SandboxConfig, create_sandbox_app
-from bot.serving import serve
+from bot.server import Services, build_services, create_app
+from bot.serving import free_port, serve
+from bot.settings import Settings
 from bot.webhooks.signature import verify
 
 SANDBOX_APP_ID = 4242
@@ -233,3 +238,21 @@ def webhook_receiver(_receiver_server: WebhookReceiver) -> WebhookReceiver:
     """A recording receiver (cleared); verifies signatures with the sandbox's secret."""
     _receiver_server.clear()
     return _receiver_server
+
+
+@contextlib.contextmanager
+def running_app(
+    sandbox: SandboxHandle, data_dir: Path, workers: int = 2, **settings: Any
+) -> Iterator[Services]:
+    """The App (``serve``: intake and ``workers`` run workers) on a free port, with the sandbox's
+    keys, sending its webhooks there; yields the App's services."""
+    port = free_port()
+    config = Settings(
+        app_id=sandbox.app_id, private_key=sandbox.private_key_pem, webhook_secret=sandbox.webhook_secret,
+        github_api_url=sandbox.url, data_dir=data_dir, workers=workers, public_url=f"http://127.0.0.1:{port}",
+        **settings,
+    )
+    services = build_services(config)
+    with serve(create_app(services), port=port) as url:
+        sandbox.set_webhook_url(url + "/api/github/webhooks")
+        yield services

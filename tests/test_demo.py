@@ -12,5 +12,7 @@ def test_demo_ends_as_designed(capsys: pytest.CaptureFixture[str]) -> None:
     last = capsys.readouterr().out.strip().splitlines()[-1]
     summary = json.loads(last)
     assert summary["ok"] is True
-    outcomes = [(s["staging"], s["merge"]) for s in summary["scenarios"]]
-    assert outcomes == [("passed", "merged"), ("failed", "blocked")]
+    outcomes = [(s["staging"], s["merge"], s["production"], s["model_version"]) for s in summary["scenarios"]]
+    assert outcomes == [("passed", "merged", "promoted", 1), ("failed", "blocked", "skipped", None),
+                        ("passed", "merged", "rejected", None)]
+    assert set(summary) >= {"scenarios", "report_dir"}

@@ -39,7 +39,7 @@ class App:
     def wait_for_runs(self, count: int, timeout: float = 30) -> list[RunRecord]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            runs = self.services.runs.list_runs(repository=FULL)
+            runs = self.services.runs.list_runs(repository=FULL, kind="staging")
             if len(runs) >= count and all(r.state in TERMINAL for r in runs):
                 return sorted(runs, key=lambda r: r.id)
             time.sleep(0.05)
@@ -183,7 +183,7 @@ def test_redelivering_a_webhook_changes_nothing(sandbox: SandboxHandle, app: App
     app.wait_for_runs(1)
     again = sandbox.client.redeliver(delivery["guid"])
     assert (again["guid"], again["redelivery"], again["status"]) == (delivery["guid"], True, 200)
-    assert len(app.services.runs.list_runs(repository=FULL)) == 1
+    assert len(app.services.runs.list_runs(repository=FULL, kind="staging")) == 1
     assert app.services.deliveries.get(delivery["guid"]) is not None
 
 

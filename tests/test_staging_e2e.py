@@ -14,11 +14,9 @@ import pytest
 
 import pipelines
 from bot.sandbox import SandboxError
-from bot.server import Services, build_services, create_app
-from bot.serving import free_port, serve
-from bot.settings import Settings
+from bot.server import Services
 from bot.store import TERMINAL, RunRecord
-from tests.fixtures_sandbox import SandboxHandle
+from tests.fixtures_sandbox import SandboxHandle, running_app
 
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, NAME = "acme", "wine-classifier"
@@ -76,15 +74,7 @@ class Staging:
 
 @pytest.fixture
 def staging(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Staging]:
-    port = free_port()
-    settings = Settings(
-        app_id=sandbox.app_id, private_key=sandbox.private_key_pem, webhook_secret=sandbox.webhook_secret,
-        github_api_url=sandbox.url, data_dir=tmp_path, workers=2, public_url=f"http://127.0.0.1:{port}",
-        mlflow_ui_url="http://mlflow.example.com",
-    )
-    services = build_services(settings)
-    with serve(create_app(services), port=port) as url:
-        sandbox.set_webhook_url(url + "/api/github/webhooks")
+    with running_app(sandbox, tmp_path, mlflow_ui_url="http://mlflow.example.com") as services:
         yield Staging(sandbox, services)
 
 

@@ -1,7 +1,9 @@
-"""``modelgate demo``: the whole App offline — a GitHub stand-in, the App, and a pull request.
+"""``modelgate demo``: the whole App offline — a GitHub stand-in, the App, and three pull requests.
 
 Both servers run in this process on loopback ports; the demo plays the users through the
-stand-in's control API and reports what the App did, step by step.
+stand-in's control API and reports what the App did, step by step: a better model passes
+staging, is merged, promoted and served; a worse one is blocked; a brittle one passes staging
+and is merged, but the production gates keep it from being promoted.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -30,8 +33,14 @@ EXAMPLES = Path(pipelines.__file__).parent / "examples"
 PROJECT = EXAMPLES / "wine-classifier"
 BETTER_MODEL = (EXAMPLES / "wine-variants" / "better_model.py").read_text()
 WORSE_MODEL = (EXAMPLES / "wine-variants" / "worse_model.py").read_text()
+BRITTLE_MODEL = (EXAMPLES / "wine-variants" / "brittle_model.py").read_text()
 OWNER, REPO = "acme", "wine-classifier"
 APP_ID = 1
+# One bottle of the wine data set, as a scoring server takes it.
+SAMPLE = {"columns": ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
+                      "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
+                      "od280/od315_of_diluted_wines", "proline"],
+          "data": [[13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]]}
 
 
 @dataclass
@@ -67,10 +76,11 @@ def _private_key() -> str:
     ).decode()
 
 
-def _wait_for_run(services: Services, pr: int, timeout: float = 60.0) -> RunRecord | None:
+def _wait_for_run(services: Services, pr: int, kind: str = "staging", timeout: float = 120.0
+                  ) -> RunRecord | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = services.runs.list_runs(repository=f"{OWNER}/{REPO}", pr_number=pr)
+        runs = services.runs.list_runs(repository=f"{OWNER}/{REPO}", pr_number=pr, kind=kind)
         if runs and all(run.state in TERMINAL for run in runs):
             return runs[0]
         time.sleep(0.05)
@@ -106,17 +116,50 @@ def _merge(story: Scenario, github: SandboxClient, number: int) -> None:
                     f"merge answered {refused.status}: {refused.body.get('message', '')}")
 
 
-def _good_pr(github: SandboxClient, services: Services) -> Scenario:
-    story = Scenario("a better model passes staging and merges")
+def _production(story: Scenario, services: Services, number: int) -> None:
+    """Wait for the merge's production run and record whether it promoted."""
+    run = _wait_for_run(services, number, kind="production")
+    production = ((run.result or {}) if run else {}).get("production") or {}
+    story.production = {"promoted": "promoted", "rejected": "rejected"}.get(str(production.get("state")),
+                                                                           "error")
+    story.model_version = production.get("version") if story.production == "promoted" else None
+    story.check("production run", run is not None and run.state in TERMINAL,
+                str(production.get("outcome") or (run.error if run else "no production run")))
+
+
+def _merged_after_staging(story: Scenario, github: SandboxClient, services: Services, number: int) -> bool:
+    """Staging passed → merge → wait for production; whether the PR was merged."""
+    story.check("staging passed", story.staging == "passed", f"staging {story.staging}")
+    _merge(story, github, number)
+    story.check("merged", story.merge == "merged", f"merge {story.merge}")
+    if story.merge == "merged":
+        _production(story, services, number)
+    return story.merge == "merged"
+
+
+def _served(story: Scenario, port: int) -> None:
+    """Ask the served champion for a prediction through the stable port."""
+    try:
+        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_split": SAMPLE},
+                              timeout=30)
+        answer = response.json().get("predictions") if response.status_code == 200 else response.text
+        ok = response.status_code == 200
+    except httpx.HTTPError as exc:
+        answer, ok = f"{type(exc).__name__}: {exc}", False
+    story.check("served model answers", ok, f"POST :{port}/invocations → {answer}")
+
+
+def _good_pr(github: SandboxClient, services: Services, serve_port: int) -> Scenario:
+    story = Scenario("a better model passes staging, merges, is promoted and served")
     opened = _open(github, "tune-regularisation", {"model.py": BETTER_MODEL}, "Tune regularisation")
     _staging(story, github, services, opened)
     again = github.redeliver(opened["deliveries"][0]["guid"])
     runs = services.runs.list_runs(repository=f"{OWNER}/{REPO}", pr_number=opened["number"])
     story.check("redelivery deduplicated", again["status"] == 200 and len(runs) == 1,
                 f"the same delivery again answered {again['status']}; still {len(runs)} run")
-    story.check("staging passed", story.staging == "passed", f"staging {story.staging}")
-    _merge(story, github, opened["number"])
-    story.check("merged", story.merge == "merged", f"merge {story.merge}")
+    if _merged_after_staging(story, github, services, opened["number"]):
+        story.check("promoted", story.production == "promoted", f"model version {story.model_version}")
+        _served(story, serve_port)
     return story
 
 
@@ -129,11 +172,26 @@ def _bad_pr(github: SandboxClient, services: Services) -> Scenario:
     return story
 
 
+def _brittle_pr(github: SandboxClient, services: Services) -> Scenario:
+    story = Scenario("a brittle model passes staging and merges, but production does not promote it")
+    opened = _open(github, "narrow-svm", {"model.py": BRITTLE_MODEL}, "Try a narrow-kernel SVM")
+    _staging(story, github, services, opened)
+    if _merged_after_staging(story, github, services, opened["number"]):
+        story.check("not promoted", story.production == "rejected", f"production {story.production}")
+    return story
+
+
+def _serve_config(port: int) -> str:
+    """The example's .modelgate.yml, deploying with MLflow's scoring server on ``port``."""
+    config = (PROJECT / ".modelgate.yml").read_text()
+    return config + f"deploy: {{kind: mlflow-serve, port: {port}}}\n"
+
+
 def run_demo(json_output: bool = False, keep: bool = False) -> int:
     """Run the demo; exit status 0 only when every step ended as designed."""
     workdir = Path(tempfile.mkdtemp(prefix="modelgate-demo-"))
     key, secret = _private_key(), secrets.token_hex(16)
-    sandbox_port, app_port = free_port(), free_port()
+    sandbox_port, app_port, serve_port = free_port(), free_port(), free_port()
     sandbox_config = SandboxConfig.from_private_key(
         key, app_id=APP_ID, webhook_secret=secret, port=sandbox_port,
         webhook_url=f"http://127.0.0.1:{app_port}/api/github/webhooks",
@@ -147,9 +205,13 @@ def run_demo(json_output: bool = False, keep: bool = False) -> int:
     try:
         with serve(create_sandbox_app(sandbox_config), port=sandbox_port) as sandbox_url, \
                 serve(create_app(services), port=app_port), SandboxClient(sandbox_url) as github:
-            github.create_repo(OWNER, REPO, path=PROJECT)
-            scenarios = [_good_pr(github, services), _bad_pr(github, services)]
+            github.create_repo(OWNER, REPO, path=PROJECT, files={".modelgate.yml": _serve_config(serve_port)})
+            scenarios = [_good_pr(github, services, serve_port), _bad_pr(github, services),
+                         _brittle_pr(github, services)]
     finally:
+        from pipelines.serving import BlueGreen
+
+        BlueGreen.shutdown_all()  # the demo's model server
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     ok = all(step.ok for s in scenarios for step in s.steps) and bool(scenarios[0].steps)
@@ -163,7 +225,7 @@ def run_demo(json_output: bool = False, keep: bool = False) -> int:
             "scenarios": [
                 {k: v for k, v in asdict(s).items() if k != "steps"} for s in scenarios
             ],
-            "report_dir": str(workdir) if keep else None,
+            "report_dir": str(workdir / "reports") if keep else None,
             "ok": ok,
         }
         sys.stdout.write(json.dumps(summary) + "\n")

@@ -73,6 +73,13 @@ class InstallationAPI:
         """The pull request as GitHub returns it (state, head.sha, base.ref, draft, ...)."""
         return self._gh.rest.pulls.get(repo.owner, repo.name, number).json()
 
+    def pulls_for_commit(self, repo: Repo, sha: str) -> list[dict[str, Any]]:
+        """The pull requests (open, closed or merged) that introduced commit ``sha``: on the
+        default branch that is the merged one, so a direct push gives an empty list."""
+        return self._gh.rest.repos.list_pull_requests_associated_with_commit(
+            repo.owner, repo.name, sha, per_page=PAGE_SIZE
+        ).json()
+
     def set_status(
         self, repo: Repo, sha: str, *, state: str, context: str, description: str,
         target_url: str | None = None,

@@ -1,4 +1,5 @@
-"""REST: collaborator permission, contents, tarball (via a codeload-like URL) and raw files."""
+"""REST: collaborator permission, contents, tarball (via a codeload-like URL), raw files and
+the pull requests associated with a commit."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ from starlette.routing import Route
 
 from bot.sandbox import git, shapes_ci
 from bot.sandbox.errors import GitHubError, not_found
-from bot.sandbox.rest import Ctx, json_response, repo_of, rest_route, state_of
-from bot.sandbox.state import ROLE_TO_PERMISSION
+from bot.sandbox.models import Issue
+from bot.sandbox.rest import Ctx, json_response, paginate, repo_of, rest_route, state_of
+from bot.sandbox.state import ROLE_TO_PERMISSION, SandboxState
 
 RAW_TYPES = ("application/vnd.github.raw", "application/vnd.github.v3.raw")
 CODELOAD_TTL = 300  # GitHub's archive links expire after 5 minutes
+# keys of a full pull request that GitHub's pull-request-simple (as listed by commit) lacks
+_NOT_IN_SIMPLE_PULL = frozenset({
+    "merged", "mergeable", "rebaseable", "mergeable_state", "merged_by", "comments",
+    "review_comments", "maintainer_can_modify", "commits", "additions", "deletions",
+    "changed_files"})
 
 
 async def collaborator_permission(request: Request, ctx: Ctx) -> Response:
@@ -107,12 +114,42 @@ async def raw_file(request: Request) -> Response:
     return Response(data, media_type="text/plain; charset=utf-8")
 
 
+def _introduced(state: SandboxState, issue: Issue, sha: str) -> bool:
+    """True if pull request ``issue`` brought ``sha``: its head, its merge commit, or one of
+    its own commits (in the head's history but not in the base's)."""
+    pull = issue.pull
+    if pull is None:
+        return False
+    if sha in (pull.head_sha, pull.merge_commit_sha):
+        return True
+    return sha in state.ancestors(pull.head_sha) and sha not in state.ancestors(pull.base_sha)
+
+
+async def commit_pulls(request: Request, ctx: Ctx) -> Response:
+    """GET .../commits/{commit_sha}/pulls: open and closed pull requests of this repository
+    that introduced the commit (a sha or a branch name); 422 for an unknown commit."""
+    ref = request.path_params["commit_sha"]
+    async with ctx.state.lock:
+        repo = repo_of(request, ctx)
+        sha = ctx.state.resolve_ref(repo, ref)
+        if sha is None:
+            raise GitHubError(422, f"No commit found for SHA: {ref}")
+        pulls = [issue for (key, _), issue in sorted(ctx.state.issues.items())
+                 if key == repo.key and _introduced(ctx.state, issue, sha)]
+        page, headers = paginate(request, pulls)
+        body = [{k: v for k, v in ctx.view.pull_request(issue).items()
+                 if k not in _NOT_IN_SIMPLE_PULL} for issue in page]
+        return json_response(body, headers=headers)
+
+
 REPO = "/repos/{owner}/{repo}"
 ROUTES: list[Route] = [
     rest_route(REPO + "/collaborators/{username}/permission", "GET",
                "repos/get-collaborator-permission-level", collaborator_permission),
     rest_route(REPO + "/contents/{path:path}", "GET", "repos/get-content", get_content),
     rest_route(REPO + "/contents", "GET", "repos/get-content", get_content),
+    rest_route(REPO + "/commits/{commit_sha:path}/pulls", "GET",
+               "repos/list-pull-requests-associated-with-commit", commit_pulls),
     rest_route(REPO + "/tarball/{ref:path}", "GET", "repos/download-tarball-archive",
                download_tarball),
     rest_route(REPO + "/tarball", "GET", "repos/download-tarball-archive", download_tarball),

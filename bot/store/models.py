@@ -62,6 +62,8 @@ class Run(Base):
     __table_args__ = (
         Index("ix_runs_state_id", "state", "id"),
         Index("ix_runs_repository_pr_number_kind", "repository", "pr_number", "kind"),
+        # the live (queued/running) runs of a repository: RunStore.claim's serial-kind check
+        Index("ix_runs_repository_state_kind", "repository", "state", "kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

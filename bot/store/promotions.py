@@ -69,6 +69,21 @@ class PromotionStore:
             ).one()
         return _record(found), created
 
+    def reopen(self, promotion: PromotionRecord, run_id: int) -> PromotionRecord | None:
+        """Hand a promotion that is not ``promoted`` (rejected, failed, or left pending by a run
+        that died) to ``run_id`` for another try; None when it changed meanwhile (someone else
+        took it over or promoted it). A compare-and-swap on the owning run: one caller wins."""
+        stmt = (
+            sql_update(promotions)
+            .where(promotions.c.id == promotion.id, promotions.c.run_id == promotion.run_id,
+                   promotions.c.state != PromotionState.PROMOTED.value)
+            .values(run_id=run_id, state=PromotionState.PENDING.value, version=None)
+            .returning(*promotions.c)
+        )
+        with write_transaction(self._engine) as conn:
+            row = conn.execute(stmt).first()
+        return _record(row) if row is not None else None
+
     def settle(self, promotion_id: int, state: PromotionState, version: int | None = None) -> PromotionRecord:
         """Record how a claimed promotion ended (promoted as ``version``, rejected, failed)."""
         stmt = (

@@ -10,7 +10,19 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, String, and_, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy import update as sql_update
 
 from bot.store.engine import is_postgres, write_transaction
@@ -29,6 +41,8 @@ from bot.store.types import (
 )
 
 QUEUED, RUNNING = RunState.QUEUED.value, RunState.RUNNING.value
+# Kinds that deploy: at most one of them runs per repository at a time, in id order.
+SERIAL_KINDS = ("production", "rollback")
 
 
 class RunStore:
@@ -50,16 +64,45 @@ class RunStore:
             return self._fetch(conn, run_id)
 
     def claim(self, worker_id: str, kinds: Iterable[str] | None = None) -> RunRecord | None:
-        """Atomically take the oldest queued run (of ``kinds``) and mark it running.
+        """Atomically take the oldest claimable queued run (of ``kinds``) and mark it running.
 
         One statement: ``UPDATE ... WHERE id = (SELECT id ... ORDER BY id LIMIT 1 FOR UPDATE
         SKIP LOCKED)``; SQLite has no FOR UPDATE but runs it inside BEGIN IMMEDIATE.
+
+        Runs of a ``SERIAL_KINDS`` kind are serialized per repository: one is claimable only
+        while no other serial run of its repository is running or queued with a smaller id
+        (so they also start in id order). Other kinds are never held back.
+
+        Race-free across replicas without a lock of its own: SQLite writers are serialized.
+        On PostgreSQL each claim checks a snapshot, and two claimers could only both start a
+        serial run of one repository if neither saw the other's run as blocking. But enqueues
+        of one repository are serialized until commit (``enqueue_jobs``' advisory lock), so
+        its ids become visible in id order: whoever sees the younger of two runs also sees
+        the older one. And a serial run is queued or running (recovery re-queues it) from its
+        insert until it finishes, so in every snapshot that sees it, it blocks the younger
+        run. The claimer of the younger run therefore finds nothing; the older run itself is
+        skipped while locked by its claimer, and no longer queued once that one committed.
         """
         now = self._now()
-        oldest = select(runs.c.id).where(runs.c.state == QUEUED)
+        cand, other = runs.alias("cand"), runs.alias("other")
+        blocker = (
+            select(other.c.id)
+            .where(
+                other.c.repository == cand.c.repository,
+                other.c.kind.in_(SERIAL_KINDS),
+                other.c.state.in_([QUEUED, RUNNING]),
+                other.c.id != cand.c.id,
+                or_(other.c.state == RUNNING, other.c.id < cand.c.id),
+            )
+            .correlate_except(other)
+        )
+        oldest = select(cand.c.id).where(
+            cand.c.state == QUEUED,
+            or_(cand.c.kind.not_in(SERIAL_KINDS), ~exists(blocker)),
+        )
         if kinds is not None:
-            oldest = oldest.where(runs.c.kind.in_(list(kinds)))
-        oldest = oldest.order_by(runs.c.id).limit(1).with_for_update(skip_locked=True)
+            oldest = oldest.where(cand.c.kind.in_(list(kinds)))
+        oldest = oldest.order_by(cand.c.id).limit(1).with_for_update(skip_locked=True)
         stmt = (
             sql_update(runs)
             .where(runs.c.id == oldest.scalar_subquery(), runs.c.state == QUEUED)

@@ -19,6 +19,7 @@ from bot.webhooks.models import (
     Envelope,
     IssueCommentEvent,
     PullRequestEvent,
+    PushEvent,
     model_for,
 )
 
@@ -26,6 +27,7 @@ STAGING_PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_
 RETRAIN_LINE = re.compile(r"^/retrain(?P<args>[ \t][^\r\n]*)?\r?$", re.MULTILINE)
 CODE_FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 RETRAIN_ACTION = "retrain"
+PRODUCTION_CHECK = "modelgate / production"  # bot.reporter.CHECK_NAME["production"]
 
 
 class PayloadError(ValueError):
@@ -70,10 +72,11 @@ def route(guid: str, event: str, body: bytes, app_id: int | None) -> IncomingDel
 Routed = tuple[JobRequest | None, dict[str, Any]]
 
 
-def _job(payload: Envelope, pr: int | None, sha: str | None, trigger: str, **details: Any) -> JobRequest:
+def _job(payload: Envelope, pr: int | None, sha: str | None, trigger: str, kind: str = "staging",
+         **details: Any) -> JobRequest:
     assert payload.repository is not None  # callers check
     return JobRequest(
-        kind="production" if trigger == "pull_request.merged" else "staging",
+        kind=kind,
         repository=payload.repository.full_name,
         installation_id=payload.installation.id if payload.installation else None,
         pr_number=pr,
@@ -96,9 +99,22 @@ def _pull_request(payload: Envelope, app_id: int | None) -> Routed:
         trigger = f"pull_request.{payload.action}"
         return _job(payload, pr.number, pr.head.sha, trigger, draft=bool(pr.draft)), summary
     if payload.action == "closed" and pr.merged and pr.merge_commit_sha:
-        job = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged")
+        job = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged", "production")
         return job, summary | {"merge_sha": pr.merge_commit_sha}
     return None, summary
+
+
+def _push(payload: Envelope, app_id: int | None) -> Routed:
+    """A push to the default branch may run production (``production.on_push``; the worker
+    reads the setting and skips commits a PR merged, whose ``closed`` event runs it)."""
+    assert isinstance(payload, PushEvent)
+    repo = payload.repository
+    summary: dict[str, Any] = {"ref": payload.ref, "after": payload.after}
+    if repo is None or not repo.default_branch or payload.ref != f"refs/heads/{repo.default_branch}":
+        return None, summary
+    if payload.deleted or not payload.after or not payload.after.strip("0"):
+        return None, summary
+    return _job(payload, None, payload.after, "push", "production"), summary
 
 
 def _is_bot(account: Any) -> bool:
@@ -140,7 +156,10 @@ def _check_run(payload: Envelope, app_id: int | None) -> Routed:
     if not wanted or payload.repository is None or not _ours(run.app, app_id):
         return None, summary
     pr = run.pull_requests[0].number if run.pull_requests else None
-    return _job(payload, pr, run.head_sha, f"check_run.{payload.action}"), summary
+    kind = "production" if run.name == PRODUCTION_CHECK else "staging"
+    if kind == "production" and payload.action != "rerequested":
+        return None, summary
+    return _job(payload, pr, run.head_sha, f"check_run.{payload.action}", kind), summary
 
 
 def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
@@ -157,6 +176,7 @@ def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
 
 _ROUTERS: dict[str, Callable[[Envelope, int | None], Routed]] = {
     "pull_request": _pull_request,
+    "push": _push,
     "issue_comment": _issue_comment,
     "check_run": _check_run,
     "check_suite": _check_suite,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from pipelines.promotion import PromotionError, promote, rollback
+from pipelines.promotion import PromotionError, promote, revert, rollback, undo_rollback, version_tags
 from pipelines.result import PipelineResult
 from pipelines.tracking import Tracker
 
@@ -146,3 +146,38 @@ def test_a_run_without_a_logged_model_is_refused(tracking_uri: str, model_name: 
         promote(tracking_uri, model_name, run_id, merge_sha="aaa1", tags=TAGS)
     with pytest.raises(PromotionError, match="cannot be used"):
         promote(tracking_uri, model_name, run_id, merge_sha="x' or '1", tags=TAGS)
+
+
+def test_a_failed_deploy_reverts_and_a_retry_promotes_again(
+    tracking_uri: str, model_name: str, two_promoted: tuple[str, str]
+) -> None:
+    third = promote(tracking_uri, model_name, candidate(tracking_uri, model_name, 0.95), merge_sha="ccc3",
+                    tags=TAGS)
+    assert aliases(tracking_uri, model_name) == {"champion": 3, "previous-champion": 2}
+    revert(tracking_uri, third, reason="port 8080 is taken")
+    assert aliases(tracking_uri, model_name) == {"champion": 2, "previous-champion": 1}
+    tags = Tracker(tracking_uri).client.get_model_version(model_name, "3").tags
+    assert tags["modelgate.deploy_failed"] == "port 8080 is taken" and "modelgate.promoted_at" not in tags
+    again = promote(tracking_uri, model_name, third.run_id, merge_sha="ccc3", tags=TAGS)
+    assert (again.version, again.previous_version, again.reused) == (3, 2, True)
+    assert aliases(tracking_uri, model_name) == {"champion": 3, "previous-champion": 2}
+
+
+def test_reverting_a_first_promotion_leaves_no_champion(tracking_uri: str, model_name: str) -> None:
+    first = promote(tracking_uri, model_name, candidate(tracking_uri, model_name, 0.8), merge_sha="aaa1",
+                    tags=TAGS)
+    revert(tracking_uri, first, reason="deploy failed")
+    assert aliases(tracking_uri, model_name) == {}
+    assert Tracker(tracking_uri).champion_version(model_name) is None
+
+
+def test_undo_rollback_restores_both_aliases(
+    tracking_uri: str, model_name: str, two_promoted: tuple[str, str]
+) -> None:
+    done = rollback(tracking_uri, model_name, actor="bob")
+    assert aliases(tracking_uri, model_name) == {"champion": 1, "previous-champion": 2}
+    undo_rollback(tracking_uri, done)
+    assert aliases(tracking_uri, model_name) == {"champion": 2, "previous-champion": 1}
+    assert version_tags(tracking_uri, model_name, 1)["modelgate.rolled_back_by"] == "bob"
+    with pytest.raises(PromotionError, match="no version 7"):
+        version_tags(tracking_uri, model_name, 7)

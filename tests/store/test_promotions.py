@@ -47,3 +47,16 @@ def test_concurrent_claims_from_many_processes_create_one_row(db_url: str, engin
         thread.join()
     assert sorted(created) == [False] * 5 + [True]
     assert len(PromotionStore(engine).history("wine")) == 1
+
+
+def test_a_rejected_promotion_is_reopened_by_one_run_only(engine: Engine) -> None:
+    store = PromotionStore(engine)
+    first, second, third = (_run(engine, c * 40) for c in "efg")
+    claimed, _ = store.claim("wine", "d" * 40, first)
+    rejected = store.settle(claimed.id, PromotionState.REJECTED)
+    reopened = store.reopen(rejected, second)
+    assert reopened is not None and (reopened.run_id, reopened.state) == (second, PromotionState.PENDING)
+    assert store.reopen(rejected, third) is None  # the second run took it first
+    promoted = store.settle(claimed.id, PromotionState.PROMOTED, version=3)
+    assert store.reopen(promoted, third) is None  # a promotion is final
+    assert store.claim("wine", "d" * 40, third)[0].version == 3

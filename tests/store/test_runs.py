@@ -13,16 +13,6 @@ from tests.fixtures_db import make_engine_for
 from tests.store.helpers import SHA_A, SHA_B, SHA_C, Clock, job
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def runs(engine: Engine, clock: Clock) -> RunStore:
-    return RunStore(engine, now=clock)
-
-
 def test_enqueue_coalesces_queued_runs_with_the_same_key(runs: RunStore) -> None:
     first = runs.enqueue(job(), delivery_guid=None)
     assert runs.enqueue(job()).id == first.id

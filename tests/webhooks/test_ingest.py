@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.store import create_db_engine
 from bot.webhooks.ingest import MAX_BODY_BYTES
 from tests.corpus import CORPUS_APP_ID, SECRET, Delivery, deliveries, derive
-from tests.webhooks.test_routing import QUEUES_STAGING
+from tests.webhooks.test_routing import QUEUES
 
 PATH = "/api/github/webhooks"
 
@@ -63,7 +63,7 @@ def test_replays_every_corpus_delivery_byte_for_byte(intake: Intake) -> None:
     for d in corpus.values():
         response = intake.post(d)
         assert response.status_code == 202, (d.name, response.text)
-        expected = "accepted" if d.name in QUEUES_STAGING else "ignored"
+        expected = "accepted" if d.name in QUEUES else "ignored"
         assert response.json() == {"delivery": d.guid, "outcome": expected}, d.name
     store = intake.services.deliveries
     assert store.count() == len(corpus) == 60
@@ -74,7 +74,7 @@ def test_replays_every_corpus_delivery_byte_for_byte(intake: Intake) -> None:
     keys = {(r.kind, r.repository, r.pr_number, r.head_sha) for r in runs}
     assert len(runs) == len(keys) >= 1  # coalesced: one queued run per (PR, SHA)
     assert {r.state for r in runs} == {"queued"}
-    assert all(r.kind == "staging" for r in runs)
+    assert {r.kind for r in runs} == {kind for kind, _ in QUEUES.values()}
 
 
 def test_redelivery_is_answered_and_creates_nothing_even_after_restart(

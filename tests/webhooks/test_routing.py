@@ -7,16 +7,19 @@ import pytest
 from bot.webhooks.routing import PayloadError, parse, route
 from tests.corpus import CORPUS_APP_ID, deliveries, derive
 
-# Corpus deliveries that queue a run for App 29310; every other one is stored as ignored.
-QUEUES_STAGING = {
-    "pull_request.opened.1": "pull_request.opened",
-    "pull_request.opened.2": "pull_request.opened",
-    "pull_request.opened.3": "pull_request.opened",
-    "pull_request.reopened.1": "pull_request.reopened",
-    "pull_request.synchronize.1": "pull_request.synchronize",
-    "pull_request.ready_for_review.1": "pull_request.ready_for_review",
-    "pull_request.ready_for_review.2": "pull_request.ready_for_review",
-    "check_suite.rerequested.1": "check_suite.rerequested",
+# Corpus deliveries that queue a run for App 29310 (kind, trigger); every other one is stored as ignored.
+# The two pushes create the default branch: production runs, which the worker skips unless on_push.
+QUEUES = {
+    "pull_request.opened.1": ("staging", "pull_request.opened"),
+    "pull_request.opened.2": ("staging", "pull_request.opened"),
+    "pull_request.opened.3": ("staging", "pull_request.opened"),
+    "pull_request.reopened.1": ("staging", "pull_request.reopened"),
+    "pull_request.synchronize.1": ("staging", "pull_request.synchronize"),
+    "pull_request.ready_for_review.1": ("staging", "pull_request.ready_for_review"),
+    "pull_request.ready_for_review.2": ("staging", "pull_request.ready_for_review"),
+    "check_suite.rerequested.1": ("staging", "check_suite.rerequested"),
+    "push.branch-created.1": ("production", "push"),
+    "push.branch-created.2": ("production", "push"),
 }
 
 
@@ -29,10 +32,10 @@ def test_corpus_routing(name: str) -> None:
     assert routed.action == payload.get("action")
     assert routed.installation_id == (payload.get("installation") or {}).get("id")
     assert routed.repository == (payload.get("repository") or {}).get("full_name")
-    if name in QUEUES_STAGING:
+    if name in QUEUES:
         assert routed.outcome == "accepted"
         assert routed.job is not None
-        assert (routed.job.kind, routed.job.trigger) == ("staging", QUEUES_STAGING[name])
+        assert (routed.job.kind, routed.job.trigger) == QUEUES[name]
         assert routed.job.repository == payload["repository"]["full_name"]
     else:
         assert (routed.outcome, routed.job) == ("ignored", None)
@@ -60,6 +63,29 @@ def test_merged_pull_request_queues_production_for_the_merge_commit() -> None:
     job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
     assert job is not None
     assert (job.kind, job.head_sha, job.trigger) == ("production", merge_sha, "pull_request.merged")
+
+
+def test_pushes_to_the_default_branch_queue_production_for_the_pushed_commit() -> None:
+    d = deliveries()["push.branch-created.1"]
+    job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
+    assert job is not None
+    assert (job.kind, job.head_sha, job.pr_number) == ("production", d.payload()["after"], None)
+    other_branch = derive("push.branch-created.1", {"ref": "refs/heads/feature"})
+    deleted = derive("push.branch-created.1", {"deleted": True, "after": "0" * 40})
+    tag = deliveries()["push.tag-deleted.1"]
+    for ignored in (other_branch, deleted, tag):
+        assert route(ignored.guid, ignored.event, ignored.body, CORPUS_APP_ID).job is None
+
+
+def test_re_running_the_production_check_re_runs_production() -> None:
+    rerun = derive("check_run.rerequested.1", {"check_run": {"app": {"id": CORPUS_APP_ID},
+                                                             "name": "modelgate / production"}})
+    job = route(rerun.guid, rerun.event, rerun.body, CORPUS_APP_ID).job
+    assert job is not None and (job.kind, job.trigger) == ("production", "check_run.rerequested")
+    button = derive("check_run.requested_action.1", {"check_run": {"app": {"id": CORPUS_APP_ID},
+                                                                   "name": "modelgate / production"},
+                                                     "requested_action": {"identifier": "retrain"}})
+    assert route(button.guid, button.event, button.body, CORPUS_APP_ID).job is None
 
 
 def test_closed_unmerged_and_other_base_are_ignored() -> None:

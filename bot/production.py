@@ -1,0 +1,192 @@
+"""The production run of a merge commit, from claim to promotion and deployment.
+
+1. direct pushes run only with ``production.on_push`` and when no PR merged that commit;
+2. pending status + in-progress check run ``modelgate / production`` on the commit;
+3. ``.modelgate.yml`` at the commit; claim the promotion of (model, commit) — a commit already
+   promoted is reported, never promoted again;
+4. the production pipeline (production data, candidate vs champion on the same rows, gates);
+5. gates passed → register and promote (``champion``/``previous-champion``), deploy, GitHub
+   Deployment; a failed deploy puts the champion back. The verdict and the outcome line go to
+   the check run, the status and a sticky ``<!-- modelgate:production -->`` comment on the PR.
+
+Runs of one repository are claimed one at a time in merge order (``RunStore.claim``), so each
+compares against the champion the one before left.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.github import GitHubApp, InstallationAPI, Repo
+from bot.publishing import ReportPublisher
+from bot.release import Target, deploy_version
+from bot.reporter import Report, RunReporter
+from bot.run_steps import Finished, PipelineRunner, Stop, read_config, start_reporter, stored_result
+from bot.store import PromotionRecord, PromotionState, PromotionStore, RunRecord, RunState, RunStore
+from bot.verdicts import crash_report, report_for
+from bot.worker import RunOutcome
+from pipelines.config import ModelgateConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a production run ended for the model: promotion state, version and one line for people."""
+
+    state: PromotionState
+    line: str
+    version: int | None = None
+    report: Report | None = None  # replaces the pipeline verdict's report (deploy failure, duplicate)
+
+
+class ProductionRun:
+    """Handles claimed production runs (a ``RunHandler`` for the worker pool)."""
+
+    def __init__(
+        self, github: GitHubApp, runs: RunStore, promotions: PromotionStore, runner: PipelineRunner,
+        publisher: ReportPublisher,
+    ) -> None:
+        self._github, self._runs, self._promotions = github, runs, promotions
+        self._runner, self._publisher = runner, publisher
+
+    def __call__(self, run: RunRecord) -> RunOutcome:
+        sha = run.head_sha
+        if sha is None:
+            return RunOutcome(RunState.CANCELLED, error="no commit to run on")
+        repo = Repo.parse(run.repository)
+        api = self._github.for_repository(run.repository, run.installation_id)
+        if run.trigger == "push":
+            skip = self._push_skip(api, repo, sha)
+            if skip:
+                log.info("run %d: %s", run.id, skip)
+                return RunOutcome(RunState.CANCELLED, error=skip)
+        reporter = start_reporter(RunReporter(api, repo, self._runs, run, sha),
+                                  "modelgate is training on production data")
+        try:
+            config = read_config(api, repo, sha)
+            return self._run(api, repo, run, sha, config, reporter)
+        except Stop as stop:
+            reporter.finish(stop.report)
+            if stop.state == RunState.FAILED:
+                self._publisher.comment(api, repo, run, stop.report.summary)
+            return RunOutcome(stop.state, error=stop.reason)
+        except Exception as exc:
+            reporter.finish(crash_report(f"{type(exc).__name__}: {exc}"))
+            raise
+        finally:
+            shutil.rmtree(self._runner.run_dir(run), ignore_errors=True)
+
+    def _push_skip(self, api: InstallationAPI, repo: Repo, sha: str) -> str | None:
+        """Why a push to the default branch does not run production (None: it does)."""
+        try:
+            config = read_config(api, repo, sha)
+        except Stop:
+            return "push: .modelgate.yml is missing or invalid"
+        if not config.production.on_push:
+            return "push: production.on_push is off"
+        merged = [p for p in api.pulls_for_commit(repo, sha) if p.get("merge_commit_sha") == sha]
+        if merged:
+            return f"push: the merge commit of PR #{merged[0]['number']} (its merge runs production)"
+        return None
+
+    def _run(
+        self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
+        reporter: RunReporter,
+    ) -> RunOutcome:
+        promotion = self._claim(config.model.name, sha, run)
+        if promotion.state == PromotionState.PROMOTED or promotion.run_id != run.id:
+            return self._duplicate(promotion, reporter)
+        pull = api.get_pull(repo, run.pr_number) if run.pr_number is not None else {}
+        try:
+            finished = self._runner.execute(api, repo, run, sha, config)
+            outcome = self._decide(api, repo, run, sha, config, finished, pull)
+        except BaseException:
+            self._promotions.settle(promotion.id, PromotionState.FAILED)
+            raise
+        self._promotions.settle(promotion.id, outcome.state, outcome.version)
+        result = finished.result
+        report = outcome.report or report_for(result.as_dict(), result.summary_line())
+        report = replace(report, summary=f"**{outcome.line}**\n\n{report.summary}",
+                         description=_description(outcome, report.description))
+        web = str(((pull.get("base") or {}).get("repo") or {}).get("html_url") or "")
+        rendered = self._publisher.render(finished.output_dir, finished.log,
+                                          f"{web}/commit/{sha}" if web else None,
+                                          result.mlflow_experiment_id, outcome=outcome.line)
+        reporter.finish(replace(report, text=rendered.check_text) if rendered else report)
+        self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)
+        state = RunState.FAILED if result.status == "error" else RunState.SUCCEEDED
+        production = {"state": outcome.state.value, "version": outcome.version, "outcome": outcome.line}
+        return RunOutcome(state, result=stored_result(result, sha, production=production), error=result.error)
+
+    def _claim(self, model_name: str, sha: str, run: RunRecord) -> PromotionRecord:
+        """This run's claim on promoting ``sha``, or the record that already decided it."""
+        promotion, _ = self._promotions.claim(model_name, sha, run.id)
+        if promotion.state != PromotionState.PROMOTED and promotion.run_id != run.id:
+            return self._promotions.reopen(promotion, run.id) or promotion
+        return promotion
+
+    def _duplicate(self, promotion: PromotionRecord, reporter: RunReporter) -> RunOutcome:
+        """The commit was promoted already (a redelivery, a re-run): say so, promote nothing."""
+        if promotion.state == PromotionState.PROMOTED:
+            line = f"already promoted as version {promotion.version} (by run {promotion.run_id})"
+        else:
+            line = f"already handled by run {promotion.run_id} ({promotion.state.value})"
+        summary = f"Commit `{reporter.sha[:7]}` of `{promotion.model_name}`: {line}. Nothing was done again."
+        reporter.finish(Report("success" if promotion.state == PromotionState.PROMOTED else "neutral",
+                               "success", line[:1].upper() + line[1:], summary, line))
+        production = {"state": promotion.state.value, "version": promotion.version, "outcome": line}
+        return RunOutcome(RunState.SUCCEEDED, result={"sha": reporter.sha, "verdict": "duplicate",
+                                                      "production": production})
+
+    def _decide(
+        self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
+        finished: Finished, pull: dict[str, Any],
+    ) -> Outcome:
+        """Promote and deploy when the gates passed; otherwise say why not."""
+        result = finished.result
+        if result.status == "error":
+            return Outcome(PromotionState.FAILED, "not promoted: the production pipeline stopped (error)")
+        if result.status != "passed":
+            reasons = "; ".join(str(g.get("reason")) for g in result.gates if not g.get("passed"))
+            return Outcome(PromotionState.REJECTED, f"not promoted: {reasons or 'the gates failed'}")
+        from pipelines.deploy import DeployError
+        from pipelines.promotion import promote, revert
+
+        merged_by = str((pull.get("merged_by") or {}).get("login") or "")
+        tags = {"modelgate.repository": run.repository, "modelgate.pr": str(run.pr_number or ""),
+                "modelgate.merged_by": merged_by, "modelgate.config_hash": config.config_hash(),
+                "modelgate.trigger": run.trigger}
+        tracking_uri = self._runner.options.tracking_uri
+        promoted = promote(tracking_uri, config.model.name, str(result.mlflow_run_id), merge_sha=sha,
+                           tags={k: v for k, v in tags.items() if v})
+        was = f" (was version {promoted.previous_version})" if promoted.previous_version else ""
+        target = Target(api, repo, sha, config, finished.source)
+        try:
+            deployed = deploy_version(target, tracking_uri, promoted.version, promoted.run_id,
+                                      description=f"{config.model.name} version {promoted.version}",
+                                      payload={"previous_version": promoted.previous_version,
+                                               "pr": run.pr_number})
+        except DeployError as exc:
+            revert(tracking_uri, promoted, reason=str(exc))
+            back = (f"champion stays version {promoted.previous_version}" if promoted.previous_version
+                    else "there is no champion")
+            line = f"not promoted: deploying version {promoted.version} failed; {back}"
+            summary = f"**{line}**\n\n```\n{str(exc)[-3000:]}\n```"
+            return Outcome(PromotionState.FAILED, line, promoted.version,
+                           Report("failure", "failure", f"Deploy failed: {back}", summary, line))
+        line = f"promoted as version {promoted.version}{was}; {deployed.detail}"
+        report = Report("success", "success", f"Promoted as version {promoted.version}",
+                        "", f"promoted as version {promoted.version}")
+        report = replace(report, summary=report_for(result.as_dict(), result.summary_line()).summary)
+        return Outcome(PromotionState.PROMOTED, line, promoted.version, report)
+
+
+def _description(outcome: Outcome, verdict: str) -> str:
+    """The commit status line: the outcome's first clause, then the verdict."""
+    short = outcome.line.split(";")[0]
+    return verdict if short in verdict else f"{short} · {verdict}"
+

@@ -1,0 +1,19 @@
+"""Fixtures of the store tests: a settable clock and a RunStore on the test database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.store import RunStore
+from tests.store.helpers import Clock
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def runs(engine: Engine, clock: Clock) -> RunStore:
+    return RunStore(engine, now=clock)
