@@ -9,14 +9,17 @@
    Deployment; a failed deploy puts the champion back. The verdict and the outcome line go to
    the check run, the status and a sticky ``<!-- modelgate:production -->`` comment on the PR.
 
-Runs of one repository are claimed one at a time in merge order (``RunStore.claim``), so each
-compares against the champion the one before left.
+Runs of one repository are claimed one at a time in merge order (``RunStore.claim``), and a
+run holds its model's lock (``model:<name>``, ``LockStore``) from evaluation to deployment, so
+each compares against the champion the one before left, whichever repository or replica.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,7 +28,16 @@ from bot.publishing import ReportPublisher
 from bot.release import Target, deploy_version
 from bot.reporter import Report, RunReporter
 from bot.run_steps import Finished, PipelineRunner, Stop, read_config, start_reporter, stored_result
-from bot.store import PromotionRecord, PromotionState, PromotionStore, RunRecord, RunState, RunStore
+from bot.store import (
+    LockStore,
+    LockWaitStopped,
+    PromotionRecord,
+    PromotionState,
+    PromotionStore,
+    RunRecord,
+    RunState,
+    RunStore,
+)
 from bot.verdicts import crash_report, report_for
 from bot.worker import RunOutcome
 from pipelines.config import ModelgateConfig
@@ -47,10 +59,10 @@ class ProductionRun:
     """Handles claimed production runs (a ``RunHandler`` for the worker pool)."""
 
     def __init__(
-        self, github: GitHubApp, runs: RunStore, promotions: PromotionStore, runner: PipelineRunner,
-        publisher: ReportPublisher,
+        self, github: GitHubApp, runs: RunStore, promotions: PromotionStore, locks: LockStore,
+        runner: PipelineRunner, publisher: ReportPublisher,
     ) -> None:
-        self._github, self._runs, self._promotions = github, runs, promotions
+        self._github, self._runs, self._promotions, self._locks = github, runs, promotions, locks
         self._runner, self._publisher = runner, publisher
 
     def __call__(self, run: RunRecord) -> RunOutcome:
@@ -68,7 +80,8 @@ class ProductionRun:
                                   "modelgate is training on production data")
         try:
             config = read_config(api, repo, sha)
-            return self._run(api, repo, run, sha, config, reporter)
+            with self._model_lock(config.model.name, run):
+                return self._run(api, repo, run, sha, config, reporter)
         except Stop as stop:
             reporter.finish(stop.report)
             if stop.state == RunState.FAILED:
@@ -79,6 +92,19 @@ class ProductionRun:
             raise
         finally:
             shutil.rmtree(self._runner.run_dir(run), ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _model_lock(self, model_name: str, run: RunRecord) -> Iterator[None]:
+        """Hold the model's lock (one production run per model, across repositories and replicas)."""
+        name = f"model:{model_name}"
+        try:
+            self._locks.wait(name, run.id, lambda: self._runs.cancel_reason(run.id))
+        except LockWaitStopped as stopped:
+            raise Stop(RunState.CANCELLED, str(stopped)) from None
+        try:
+            yield
+        finally:
+            self._locks.release(name, run.id)
 
     def _push_skip(self, api: InstallationAPI, repo: Repo, sha: str) -> str | None:
         """Why a push to the default branch does not run production (None: it does)."""

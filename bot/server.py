@@ -25,7 +25,15 @@ from bot.rollback import RollbackRun
 from bot.run_steps import PipelineRunner, RunOptions
 from bot.settings import Settings
 from bot.staging import StagingRun
-from bot.store import DeliveryStore, PromotionStore, RunStore, create_db_engine, migrate, ping
+from bot.store import (
+    DeliveryStore,
+    LockStore,
+    PromotionStore,
+    RunStore,
+    create_db_engine,
+    migrate,
+    ping,
+)
 from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
 from bot.webhooks.writer import DeliveryWriter, writer_for
 from bot.worker import PoolOptions, RunHandler, WorkerPool
@@ -47,7 +55,7 @@ class Services:
 
 
 def handlers(
-    settings: Settings, github: GitHubApp, runs: RunStore, promotions: PromotionStore, reports: ReportFiles
+    settings: Settings, github: GitHubApp, engine: Engine, runs: RunStore, reports: ReportFiles
 ) -> dict[str, RunHandler]:
     """The handler of each run kind."""
     from pipelines.executor import LocalExecutor
@@ -62,9 +70,10 @@ def handlers(
     )
     runner = PipelineRunner(runs, executor, options)
     publisher = ReportPublisher(reports, runs, settings.mlflow_ui_url)
+    production = ProductionRun(github, runs, PromotionStore(engine), LockStore(engine), runner, publisher)
     return {
         "staging": StagingRun(github, runs, runner, publisher),
-        "production": ProductionRun(github, runs, promotions, runner, publisher),
+        "production": production,
         "rollback": RollbackRun(github, options),
     }
 
@@ -82,7 +91,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
-        kinds = handlers(settings, github, runs, PromotionStore(engine), reports)
+        kinds = handlers(settings, github, engine, runs, reports)
         processor = RunProcessor(github, runs, kinds)
         options = PoolOptions(
             size=size, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts

@@ -284,3 +284,26 @@ def test_a_broken_config_or_crashing_training_promotes_nothing(production: Produ
     assert production.services.runs.list_runs(kind="rollback") == []
     client = Tracker(str(production.services.settings.mlflow_tracking_uri)).client
     assert client.search_registered_models() == []
+
+
+def test_two_repositories_of_one_model_take_turns(production: Production) -> None:
+    production.create({".modelgate.yml": config(gates=LENIENT)})
+    github = production.github
+    github.create_repo(OWNER, "wine-fork", path=EXAMPLE, files={".modelgate.yml": config(gates=LENIENT)})
+    github.set_protection(OWNER, "wine-fork", [])
+    pulls = []
+    for repo in (NAME, "wine-fork"):
+        github.commit(OWNER, repo, {"NOTES.md": repo}, branch="same-model", author="ada")
+        pulls.append((repo, github.open_pull(OWNER, repo, "same-model", author="ada", title="x")["number"]))
+    shas = [github.merge(OWNER, repo, int(number), author="maintainer")["sha"] for repo, number in pulls]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        runs = [r for r in production.services.runs.list_runs(kind="production")
+                if r.head_sha in shas and r.trigger == "pull_request.merged"]
+        if len(runs) == 2 and all(r.state in TERMINAL for r in runs):
+            break
+        time.sleep(0.2)
+    results = sorted((r.result or {}).get("champion_version") or 0 for r in runs)
+    versions = sorted((r.result or {}).get("production", {}).get("version") for r in runs)
+    assert (results, versions) == ([0, 1], [1, 2])  # the second waited for the first's champion
+    assert production.aliases() == {"champion": 2, "previous-champion": 1}

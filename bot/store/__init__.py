@@ -1,7 +1,8 @@
-"""The durable job store: webhook deliveries, runs and promotions (SQLite or PostgreSQL)."""
+"""The durable job store: webhook deliveries, runs, promotions and locks (SQLite or PostgreSQL)."""
 
 from bot.store.deliveries import DeliveryStore
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
+from bot.store.locks import LockStore, LockWaitStopped
 from bot.store.promotions import PromotionRecord, PromotionState, PromotionStore
 from bot.store.runs import RunStore
 from bot.store.types import (
@@ -24,6 +25,8 @@ __all__ = [
     "IncomingDelivery",
     "InvalidTransition",
     "JobRequest",
+    "LockStore",
+    "LockWaitStopped",
     "PromotionRecord",
     "PromotionState",
     "PromotionStore",

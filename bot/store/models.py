@@ -103,6 +103,17 @@ class Promotion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Lock(Base):
+    """A named lock held by a run; free again once that run is no longer running."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 deliveries: Table = Delivery.__table__  # type: ignore[assignment]
 runs: Table = Run.__table__  # type: ignore[assignment]
 promotions: Table = Promotion.__table__  # type: ignore[assignment]
+locks: Table = Lock.__table__  # type: ignore[assignment]

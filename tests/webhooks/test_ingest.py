@@ -195,6 +195,7 @@ def test_metrics_expose_deliveries_and_runs(intake: Intake) -> None:
 
 def test_a_failing_database_gets_503_so_github_shows_it_failed(intake: Intake) -> None:
     with intake.services.engine.begin() as conn:
+        conn.execute(text("DROP TABLE locks"))
         conn.execute(text("DROP TABLE promotions"))
         conn.execute(text("DROP TABLE runs"))
         conn.execute(text("DROP TABLE deliveries"))

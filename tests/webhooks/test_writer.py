@@ -54,6 +54,7 @@ def test_concurrent_submits_share_commits_and_dedupe(writer: DeliveryWriter, eng
 
 def test_a_database_failure_reaches_every_waiter(writer: DeliveryWriter, engine: Engine) -> None:
     with engine.begin() as conn:
+        conn.execute(text("DROP TABLE locks"))
         conn.execute(text("DROP TABLE promotions"))
         conn.execute(text("DROP TABLE runs"))
         conn.execute(text("DROP TABLE deliveries"))
