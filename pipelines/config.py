@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
+from pipelines.config_access import APPROVAL_FIELD, COMMANDS_FIELD, Approval, CommandName, CommandRule
 from pipelines.config_deploy import DeploySpec, NoDeploy, ProductionSection
 from pipelines.config_problems import CrossFieldErrors, cross_field_problems, error_messages, yaml_problem
 
@@ -209,6 +210,8 @@ class ModelgateConfig(_Section):
     production: ProductionSection = Field(
         default_factory=ProductionSection, title="Production", description="When production runs happen."
     )
+    commands: dict[CommandName, CommandRule] = COMMANDS_FIELD
+    require_approval: Approval = APPROVAL_FIELD
 
     @model_validator(mode="after")
     def _cross_check(self) -> Self:

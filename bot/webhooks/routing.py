@@ -97,7 +97,9 @@ def _pull_request(payload: Envelope, app_id: int | None) -> Routed:
         return None, summary | {"reason": f"base {pr.base.ref} is not the default branch"}
     if payload.action in STAGING_PR_ACTIONS:
         trigger = f"pull_request.{payload.action}"
-        return _job(payload, pr.number, pr.head.sha, trigger, draft=bool(pr.draft)), summary
+        head_repo = pr.head.repo.full_name if pr.head.repo else None
+        fork = head_repo is not None and head_repo.lower() != repo.full_name.lower()
+        return _job(payload, pr.number, pr.head.sha, trigger, draft=bool(pr.draft), fork=fork), summary
     if payload.action == "closed" and pr.merged and pr.merge_commit_sha:
         job = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged", "production")
         return job, summary | {"merge_sha": pr.merge_commit_sha}
@@ -140,6 +142,12 @@ def _issue_comment(payload: Envelope, app_id: int | None) -> Routed:
     return job, summary
 
 
+def _approval(payload: Envelope, sha: str) -> dict[str, Any]:
+    """Check buttons are pressed by people with write access (GitHub's rule): the press approves
+    running that commit, as a maintainer's ``/retrain`` does for a fork's PR."""
+    return {"approved_sha": sha, "approved_by": payload.sender.login if payload.sender else None}
+
+
 def _ours(app: Any, app_id: int | None) -> bool:
     return app is not None and app_id is not None and app.id == app_id
 
@@ -159,7 +167,8 @@ def _check_run(payload: Envelope, app_id: int | None) -> Routed:
     kind = "production" if run.name == PRODUCTION_CHECK else "staging"
     if kind == "production" and payload.action != "rerequested":
         return None, summary
-    return _job(payload, pr, run.head_sha, f"check_run.{payload.action}", kind), summary
+    trigger = f"check_run.{payload.action}"
+    return _job(payload, pr, run.head_sha, trigger, kind, **_approval(payload, run.head_sha)), summary
 
 
 def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
@@ -171,7 +180,8 @@ def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
     if not _ours(suite.app, app_id):
         return None, summary
     pr = suite.pull_requests[0].number if suite.pull_requests else None
-    return _job(payload, pr, suite.head_sha, "check_suite.rerequested"), summary
+    job = _job(payload, pr, suite.head_sha, "check_suite.rerequested", **_approval(payload, suite.head_sha))
+    return job, summary
 
 
 _ROUTERS: dict[str, Callable[[Envelope, int | None], Routed]] = {

@@ -137,7 +137,7 @@ def test_retrain_force_skips_the_cache() -> None:
 def test_draft_pull_requests_carry_the_flag() -> None:
     d = derive("pull_request.opened.1", {"pull_request": {"draft": True}})
     job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
-    assert job is not None and job.details == {"draft": True}
+    assert job is not None and job.details == {"draft": True, "fork": False}
 
 
 def test_bot_comments_and_plain_issue_comments_never_queue() -> None:
@@ -177,3 +177,14 @@ def test_malformed_payloads_name_the_problem(event: str, body: bytes, message: s
 def test_unknown_event_parses_as_envelope() -> None:
     routed = route("g", "sponsorship", b'{"action": "created", "sender": {"login": "x"}}', 1)
     assert routed.outcome == "ignored" and routed.summary == {"sender": "x"}
+
+
+def test_fork_pull_requests_and_check_buttons_carry_what_approval_needs() -> None:
+    head = {"repo": {"full_name": "mallory/wine"}}
+    fork = derive("pull_request.opened.1", {"pull_request": {"head": head}})
+    job = route(fork.guid, fork.event, fork.body, CORPUS_APP_ID).job
+    assert job is not None and job.details["fork"] is True
+    rerun = derive("check_run.rerequested.1", {"check_run": {"app": {"id": CORPUS_APP_ID}}})
+    job = route(rerun.guid, rerun.event, rerun.body, CORPUS_APP_ID).job
+    sha, sender = rerun.payload()["check_run"]["head_sha"], rerun.payload()["sender"]["login"]
+    assert job is not None and job.details == {"approved_sha": sha, "approved_by": sender}
