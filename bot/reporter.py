@@ -1,13 +1,16 @@
 """A run's check run and commit status on GitHub, kept in step.
 
 ``start`` puts both in progress (the check run is created once per run and SHA, remembered
-in the run's ``github_refs``); ``finish`` completes both. Whatever happens to a run,
-the processor calls ``finish`` exactly once after ``start``, so nothing stays pending.
+in the run's ``github_refs``); ``finish`` completes both (creating the check run already
+completed when nothing was started). Whatever happens to a run, the processor calls ``finish``
+exactly once after ``start``, so nothing stays pending. Staging check runs offer the "Retrain"
+button (GitHub keeps a check run's actions per update, so every write sends them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.github import InstallationAPI, Repo
 from bot.store import RunRecord, RunStore
@@ -15,6 +18,9 @@ from bot.store import RunRecord, RunStore
 CHECK_NAME = {"staging": "modelgate / staging", "production": "modelgate / production"}
 STATUS_CONTEXT = {"staging": "modelgate/staging", "production": "modelgate/production"}
 TITLE_LIMIT = 255
+RETRAIN_ACTION = {"label": "Retrain", "description": "Run staging again on this commit",
+                  "identifier": "retrain"}  # bot.webhooks.routing.RETRAIN_ACTION
+ACTIONS = {"staging": [RETRAIN_ACTION]}
 
 
 def external_id(run: RunRecord) -> str:
@@ -26,8 +32,8 @@ def external_id(run: RunRecord) -> str:
 class Report:
     """How a run ended, for GitHub: check conclusion, status state and their texts."""
 
-    conclusion: str  # success | failure | neutral | cancelled | skipped | timed_out
-    status: str  # success | failure | error
+    conclusion: str  # success | failure | neutral | cancelled | skipped | timed_out | action_required
+    status: str  # success | failure | error (pending: still waiting, e.g. for a maintainer)
     title: str
     summary: str
     description: str
@@ -52,30 +58,36 @@ class RunReporter:
 
     def start(self, description: str) -> None:
         """Check run ``in_progress`` and commit status ``pending``."""
-        refs = self.run.github_refs
-        fields = {"status": "in_progress", "output": {"title": description, "summary": description}}
-        if self.details_url:
-            fields["details_url"] = self.details_url
-        if refs.get("check_run_id") is not None and refs.get("sha") == self.sha:
-            self.check_id = int(refs["check_run_id"])
-            self.api.update_check_run(self.repo, self.check_id, **fields)
-        else:
-            self.check_id = self.api.create_check_run(
-                self.repo, name=CHECK_NAME[self.run.kind], head_sha=self.sha,
-                external_id=external_id(self.run), **fields,
-            )
-            self.runs.remember(self.run.id, "sha", self.sha)
-            self.runs.remember(self.run.id, "check_run_id", self.check_id)
+        self._write_check({"status": "in_progress",
+                           "output": {"title": description, "summary": description}})
         self.api.set_status(self.repo, self.sha, state="pending", context=self.context,
                             description=description, target_url=self.details_url)
 
     def finish(self, report: Report) -> None:
-        """Complete the check run and set the final commit status."""
+        """Complete the check run (creating it if none was started) and set the final status."""
         output = {"title": report.title[:TITLE_LIMIT], "summary": report.summary}
         if report.text:
             output["text"] = report.text
-        if self.check_id is not None:
-            self.api.update_check_run(self.repo, self.check_id, status="completed",
-                                      conclusion=report.conclusion, output=output)
+        self._write_check({"status": "completed", "conclusion": report.conclusion, "output": output})
         self.api.set_status(self.repo, self.sha, state=report.status, context=self.context,
                             description=report.description, target_url=self.details_url)
+
+    def _write_check(self, fields: dict[str, Any]) -> None:
+        """Update this run's check run on the SHA, or create it (once per run and SHA)."""
+        fields = dict(fields)
+        if self.details_url:
+            fields["details_url"] = self.details_url
+        if self.run.kind in ACTIONS:
+            fields["actions"] = [dict(a) for a in ACTIONS[self.run.kind]]
+        refs = self.run.github_refs
+        if self.check_id is None and refs.get("check_run_id") is not None and refs.get("sha") == self.sha:
+            self.check_id = int(refs["check_run_id"])
+        if self.check_id is not None:
+            self.api.update_check_run(self.repo, self.check_id, **fields)
+            return
+        self.check_id = self.api.create_check_run(
+            self.repo, name=CHECK_NAME[self.run.kind], head_sha=self.sha,
+            external_id=external_id(self.run), **fields,
+        )
+        self.runs.remember(self.run.id, "sha", self.sha)
+        self.runs.remember(self.run.id, "check_run_id", self.check_id)

@@ -25,8 +25,10 @@ KIND = "rollback"
 def request_rollback(
     runs: RunStore, tracking_uri: str, model_name: str, to_version: int | None, actor: str,
     *, repository: str | None = None, installation_id: int | None = None, trigger: str = "cli.rollback",
+    reply_to: int | None = None,
 ) -> RunRecord:
-    """Queue a rollback of ``model_name``; the repository comes from its champion's tags unless given."""
+    """Queue a rollback of ``model_name``; the repository comes from its champion's tags unless given.
+    With ``reply_to`` (a PR number) the worker comments there how it went."""
     from pipelines.promotion import PromotionError, alias_version, version_tags
     from pipelines.tracking import CHAMPION_ALIAS, Tracker
 
@@ -38,7 +40,7 @@ def request_rollback(
         if not repository:
             raise PromotionError(f"version {champion} of {model_name!r} has no modelgate.repository tag: "
                                  "it was not promoted by modelgate")
-    details = {"model": model_name, "to_version": to_version, "actor": actor}
+    details = {"model": model_name, "to_version": to_version, "actor": actor, "reply_to": reply_to}
     return runs.enqueue(JobRequest(KIND, repository, installation_id, None, None, trigger, details))
 
 
@@ -60,6 +62,20 @@ class RollbackRun:
         self._github, self._options = github, options
 
     def __call__(self, run: RunRecord) -> RunOutcome:
+        outcome = self._roll_back(run)
+        pr = run.details.get("reply_to")
+        if pr is not None:  # asked from a PR (/rollback): say there how it went
+            result, model = outcome.result or {}, run.details.get("model")
+            if outcome.state == RunState.SUCCEEDED:
+                text = (f"Rolled back `{model}` from version {result.get('from_version')} to version "
+                        f"{result.get('to_version')}: {result.get('detail')}.")
+            else:
+                text = f"Rollback of `{model}` failed: {outcome.error}"
+            api = self._github.for_repository(run.repository, run.installation_id)
+            api.create_comment(Repo.parse(run.repository), int(pr), text)
+        return outcome
+
+    def _roll_back(self, run: RunRecord) -> RunOutcome:
         from pipelines.deploy import DeployError
         from pipelines.promotion import (
             MERGE_SHA_TAG,

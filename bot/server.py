@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.commands.handler import CommandRun
 from bot.github import GitHubApp
 from bot.lifecycle import RunProcessor
 from bot.metrics import REGISTRY, register_run_counts
@@ -75,6 +76,7 @@ def handlers(
         "staging": StagingRun(github, runs, runner, publisher),
         "production": production,
         "rollback": RollbackRun(github, options),
+        "command": CommandRun(github, runs, settings.mlflow_tracking_uri),
     }
 
 

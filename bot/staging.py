@@ -1,10 +1,15 @@
 """The staging run of a pull request, from claim to verdict.
 
-1. pending status + in-progress check run at once (when the SHA is known from the webhook);
+1. pending status + in-progress check run at once (when the SHA is known from the webhook and
+   the PR is not from a fork: nothing says "training" for untrusted code);
 2. refetch the PR: closed → stop; head moved → superseded; older runs of the PR → superseded;
-3. read ``.modelgate.yml`` at the SHA (invalid → failure with every message);
-4. fetch the tarball, hand a job to the executor, watch for a cancel request;
-5. map the result to a check conclusion and a commit status.
+3. untrusted code (a fork's PR; with ``require_approval: first_time`` on the default branch, a
+   first-time contributor's too) runs only when a maintainer approved this very SHA (``/retrain``
+   or a check button: ``details["approved_sha"]``); otherwise nothing is fetched or run and the
+   check run asks for a maintainer (``action_required``, status pending);
+4. read ``.modelgate.yml`` at the SHA (invalid → failure with every message);
+5. fetch the tarball, hand a job to the executor, watch for a cancel request;
+6. map the result to a check conclusion and a commit status.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from bot.publishing import ReportPublisher
 from bot.reporter import Report, RunReporter
 from bot.run_steps import PipelineRunner, Stop, read_config, start_reporter, stored_result
 from bot.store import RunRecord, RunState, RunStore
-from bot.verdicts import crash_report, report_for
+from bot.verdicts import approval_report, crash_report, report_for
 from bot.worker import RunOutcome
-from pipelines.config import ModelgateConfig
+from pipelines.config import CONFIG_FILE, ConfigError, ModelgateConfig, parse_config
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +34,21 @@ SKIPPED_DRAFT = Report(
     "Drafts do not run (`run_on_draft: false`); marking the PR ready for review runs staging.",
     "skipped: draft (run_on_draft: false)",
 )
+FIRST_TIMERS = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "NONE"})
+DEFAULT_APPROVAL: str = ModelgateConfig.model_fields["require_approval"].default
 
 
 @dataclass(frozen=True)
 class _Target:
-    """What a run works on: the commit, whether its PR is a draft, the commit's web page."""
+    """What a run works on: the commit, whether its PR is a draft, the commit's web page, and
+    who wrote it (a fork? the author's association; the base's default branch)."""
 
     sha: str
     draft: bool
     commit_url: str | None
+    fork: bool = False
+    association: str | None = None
+    default_branch: str | None = None
 
 
 class StagingRun:
@@ -49,14 +60,22 @@ class StagingRun:
         self._github, self._runs, self._runner, self._publisher = github, runs, runner, publisher
 
     def __call__(self, run: RunRecord) -> RunOutcome:
+        if run.pr_number is None and run.head_sha:  # e.g. Re-run pressed on a fork PR's check run
+            pr = self._runs.pr_of_commit(run.kind, run.repository, run.head_sha)
+            run = replace(run, pr_number=pr) if pr is not None else run
         repo = Repo.parse(run.repository)
         api = self._github.for_repository(run.repository, run.installation_id)
         reporter: RunReporter | None = None
-        if run.head_sha and not run.details.get("draft"):
+        if run.head_sha and not run.details.get("draft") and not run.details.get("fork"):
             reporter = self._start(api, repo, run, run.head_sha)
         try:
             target = self._resolve(api, repo, run)
             sha, draft = target.sha, target.draft
+            why = self._needs_approval(api, repo, run, target)
+            if why is not None:
+                if reporter is None or reporter.sha != sha:
+                    reporter = RunReporter(api, repo, self._runs, run, sha)  # created by finish
+                raise Stop(RunState.CANCELLED, "waiting for approval", approval_report(sha, why))
             if not draft and (reporter is None or reporter.sha != sha):
                 reporter = self._start(api, repo, run, sha)
             try:
@@ -89,6 +108,7 @@ class StagingRun:
     def _resolve(self, api: InstallationAPI, repo: Repo, run: RunRecord) -> _Target:
         """The commit to run on and whether the PR is a draft; Stop if the PR moved on."""
         sha, draft, web = run.head_sha, bool(run.details.get("draft")), None
+        fork, association, default = False, None, None
         if run.pr_number is not None:
             pull = api.get_pull(repo, run.pr_number)
             head = str(pull["head"]["sha"])
@@ -97,11 +117,40 @@ class StagingRun:
             if sha is not None and sha != head:
                 raise Stop(RunState.SUPERSEDED, f"superseded by {head[:7]}")
             sha, draft = head, bool(pull.get("draft"))
-            web = str(((pull.get("base") or {}).get("repo") or {}).get("html_url") or "") or None
+            base = (pull.get("base") or {}).get("repo") or {}
+            web = str(base.get("html_url") or "") or None
+            head_repo = (pull["head"].get("repo") or {}).get("full_name")  # None: fork deleted
+            fork = head_repo is None or str(head_repo).lower() != str(base.get("full_name") or repo).lower()
+            association = pull.get("author_association")
+            default = base.get("default_branch") or (pull.get("base") or {}).get("ref")
             self._supersede_older(run, head)
         if sha is None:
             raise Stop(RunState.CANCELLED, "no commit to run on")
-        return _Target(sha, draft, f"{web}/commit/{sha}" if web else None)
+        return _Target(sha, draft, f"{web}/commit/{sha}" if web else None, fork, association, default)
+
+    def _needs_approval(
+        self, api: InstallationAPI, repo: Repo, run: RunRecord, target: _Target
+    ) -> str | None:
+        """Why this run's code waits for a maintainer, or None when it may run. A maintainer
+        approves one SHA (``details["approved_sha"]``); each new push needs a new approval."""
+        if run.pr_number is None or run.details.get("approved_sha") == target.sha:
+            return None
+        if target.fork:
+            return "comes from a fork"
+        if target.association in FIRST_TIMERS and self._approval_rule(api, repo, target) == "first_time":
+            return "is by a first-time contributor"
+        return None
+
+    def _approval_rule(self, api: InstallationAPI, repo: Repo, target: _Target) -> str:
+        """``require_approval`` from ``.modelgate.yml`` on the DEFAULT branch, never from the PR
+        (which could turn the rule off); missing or invalid there → the default (forks)."""
+        raw = api.get_file(repo, CONFIG_FILE, target.default_branch) if target.default_branch else None
+        if raw is None:
+            return DEFAULT_APPROVAL
+        try:
+            return parse_config(raw.decode("utf-8", errors="replace")).require_approval
+        except ConfigError:
+            return DEFAULT_APPROVAL
 
     def _supersede_older(self, run: RunRecord, head: str) -> None:
         superseded, stopping = self._runs.supersede(

@@ -9,6 +9,7 @@ from bot.reporter import Report
 from reports.checks import check_summary, check_title, escape
 
 CONFIG_HELP = "See the README's `.modelgate.yml` section, or run `modelgate schema`."
+APPROVAL_DESCRIPTION = "waiting for a maintainer: comment /retrain to run"
 
 
 def report_for(result: dict[str, Any], summary_line: str) -> Report:
@@ -52,3 +53,14 @@ def crash_report(error: str) -> Report:
     """modelgate itself failed while handling the run (never leaves the status pending)."""
     summary = f"modelgate could not finish this run: `{escape(error)}`. Comment `/retrain` to try again."
     return Report("failure", "error", "modelgate error", summary, f"modelgate error: {error}")
+
+
+def approval_report(sha: str, why: str) -> Report:
+    """Untrusted code (``why``: e.g. "comes from a fork") waits for a maintainer's approval."""
+    summary = (
+        f"This pull request {why}, so modelgate does not run its code on its own.\n\n"
+        f"A user with write permission can comment `/retrain` on the pull request, or press "
+        f"**Re-run** (or **Retrain**) on this check, to run staging on this commit (`{sha[:7]}`). "
+        "Each new push needs a new approval."
+    )
+    return Report("action_required", "pending", "Waiting for a maintainer", summary, APPROVAL_DESCRIPTION)

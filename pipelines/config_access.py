@@ -24,7 +24,7 @@ class CommandRule(BaseModel):
 COMMANDS_FIELD = Field(
     default_factory=dict,
     description="Who may run each PR command, e.g. {rollback: {permission: admin}}. Defaults: retrain "
-    "write, rollback maintain, help read. Read from the default branch, never from the PR.",
+    "write, rollback maintain, help anyone. Read from the default branch, never from the PR.",
 )
 APPROVAL_FIELD = Field(
     "forks",

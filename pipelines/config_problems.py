@@ -122,10 +122,10 @@ def location(loc: Sequence[int | str]) -> str:
 
 
 def _model_at(root: type[BaseModel], loc: Sequence[int | str]) -> type[BaseModel]:
-    """The model class validating the mapping at a location (list indexes skipped)."""
+    """The model class validating the mapping at a location (list indexes and mapping keys skipped)."""
     model = root
     for part in loc:
-        if isinstance(part, str):
+        if isinstance(part, str) and part in model.model_fields:
             annotation = model.model_fields[part].annotation
             model = next(t for t in _types_in(annotation) if isinstance(t, type) and issubclass(t, BaseModel))
     return model

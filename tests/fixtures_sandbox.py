@@ -6,7 +6,8 @@ on real local ports under uvicorn.
   until ``sandbox.set_webhook_url(url)``.
 * ``webhook_receiver``: a recording receiver (``WebhookReceiver``) that checks signatures.
 * ``make_app_jwt(...)``: mint App JWTs (also ``sandbox.app_jwt()``).
-* ``running_app(sandbox, data_dir, ...)``: ``modelgate serve`` on a free port, wired to the sandbox.
+* ``running_app(sandbox, data_dir, ...)``: ``modelgate serve`` on a free port, wired to the sandbox;
+  ``wait_for_runs(services, select, count)``: its runs once they finished.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bot.sandbox import SandboxClient, SandboxConfig, create_sandbox_app
 from bot.server import Services, build_services, create_app
 from bot.serving import free_port, serve
 from bot.settings import Settings
+from bot.store import TERMINAL, RunRecord
 from bot.webhooks.signature import verify
 
 SANDBOX_APP_ID = 4242
@@ -256,3 +258,16 @@ def running_app(
     with serve(create_app(services), port=port) as url:
         sandbox.set_webhook_url(url + "/api/github/webhooks")
         yield services
+
+
+def wait_for_runs(
+    services: Services, select: Callable[[RunRecord], bool], count: int = 1, timeout: float = 120
+) -> list[RunRecord]:
+    """The App's runs matching ``select``, oldest first, once ``count`` exist and all finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = sorted((r for r in services.runs.list_runs(limit=1000) if select(r)), key=lambda r: r.id)
+        if len(runs) >= count and all(r.state in TERMINAL for r in runs):
+            return runs
+        time.sleep(0.1)
+    raise AssertionError(f"{count} matching runs did not finish in {timeout:g} s: {runs}")

@@ -99,6 +99,7 @@ def test_a_pull_request_gets_a_check_run_and_a_status(sandbox: SandboxHandle, ap
 def test_a_retrain_comment_runs_on_the_current_head(sandbox: SandboxHandle, app: App) -> None:
     sha, pull = _open_pr(sandbox)
     app.wait_for_runs(1)
+    sandbox.client.set_permission(OWNER, NAME, "ada", "write")
     sandbox.client.comment(OWNER, NAME, pull["number"], "Data changed upstream.\n/retrain", author="ada")
     runs = app.wait_for_runs(2)
     assert runs[1].trigger == "issue_comment.retrain" and runs[1].github_refs["sha"] == sha

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ import pipelines
 from bot.cli import main as cli_main
 from bot.server import Services
 from bot.serving import free_port
-from bot.store import TERMINAL, JobRequest, RunRecord
+from bot.store import JobRequest, RunRecord
 from pipelines.tracking import Tracker
-from tests.fixtures_sandbox import SandboxHandle, running_app
+from tests.fixtures_sandbox import SandboxHandle, running_app, wait_for_runs
 
 EXAMPLES = Path(pipelines.__file__).parent / "examples"
 EXAMPLE = EXAMPLES / "wine-classifier"
@@ -72,15 +71,10 @@ class Production:
     def runs(self, kind: str = "production") -> list[RunRecord]:
         return sorted(self.services.runs.list_runs(repository=FULL, kind=kind), key=lambda r: r.id)
 
-    def wait_sha(self, sha: str, count: int = 1, timeout: float = 180) -> list[RunRecord]:
+    def wait_sha(self, sha: str, count: int = 1) -> list[RunRecord]:
         """The production runs of commit ``sha`` once ``count`` of them exist and all finished."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            runs = [r for r in self.runs() if r.head_sha == sha]
-            if len(runs) >= count and all(r.state in TERMINAL for r in runs):
-                return runs
-            time.sleep(0.2)
-        raise AssertionError(f"runs of {sha[:7]} did not finish: {self.runs()}")
+        return wait_for_runs(self.services, lambda r: r.kind == "production" and r.head_sha == sha, count,
+                             timeout=180)
 
     def merge_run(self, runs: list[RunRecord], sha: str) -> RunRecord:
         [run] = [r for r in runs if r.head_sha == sha and r.trigger == "pull_request.merged"]
@@ -245,6 +239,14 @@ def test_racing_merges_promote_in_merge_order_and_roll_back(
     assert rollback.state == "succeeded" and rollback.result is not None
     assert (rollback.result["from_version"], rollback.result["to_version"]) == (2, 1)
 
+    pr = int(branches[1]["number"])  # /rollback from the PR conversation runs the same code
+    production.github.comment(OWNER, NAME, pr, "/rollback 2", author=OWNER)
+    done = wait_for_runs(production.services, lambda r: r.kind == "rollback", count=2)
+    assert production.aliases() == {"champion": 2, "previous-champion": 1}
+    assert done[-1].details["actor"] == f"{OWNER} (/rollback on {FULL}#{pr})"
+    replies = [c["body"] for c in production.state()["comments"] if c["issue_number"] == pr]
+    assert any(body.startswith(f"Rolled back `{MODEL}` from version 1 to version 2") for body in replies)
+
 
 def test_direct_pushes_run_production_only_when_on_push_is_set(production: Production) -> None:
     production.create({".modelgate.yml": config(gates=LENIENT)})
@@ -296,13 +298,8 @@ def test_two_repositories_of_one_model_take_turns(production: Production) -> Non
         github.commit(OWNER, repo, {"NOTES.md": repo}, branch="same-model", author="ada")
         pulls.append((repo, github.open_pull(OWNER, repo, "same-model", author="ada", title="x")["number"]))
     shas = [github.merge(OWNER, repo, int(number), author="maintainer")["sha"] for repo, number in pulls]
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        runs = [r for r in production.services.runs.list_runs(kind="production")
-                if r.head_sha in shas and r.trigger == "pull_request.merged"]
-        if len(runs) == 2 and all(r.state in TERMINAL for r in runs):
-            break
-        time.sleep(0.2)
+    merged = "pull_request.merged"
+    runs = wait_for_runs(production.services, lambda r: r.head_sha in shas and r.trigger == merged, 2, 180)
     results = sorted((r.result or {}).get("champion_version") or 0 for r in runs)
     versions = sorted((r.result or {}).get("production", {}).get("version") for r in runs)
     assert (results, versions) == ([0, 1], [1, 2])  # the second waited for the first's champion

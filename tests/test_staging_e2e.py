@@ -15,8 +15,8 @@ import pytest
 import pipelines
 from bot.sandbox import SandboxError
 from bot.server import Services
-from bot.store import TERMINAL, RunRecord
-from tests.fixtures_sandbox import SandboxHandle, running_app
+from bot.store import RunRecord
+from tests.fixtures_sandbox import SandboxHandle, running_app, wait_for_runs
 
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, NAME = "acme", "wine-classifier"
@@ -52,16 +52,11 @@ class Staging:
         return head["sha"], int(pull["number"])
 
     def runs(self, pr: int) -> list[RunRecord]:
-        return sorted(self.services.runs.list_runs(repository=FULL, pr_number=pr), key=lambda r: r.id)
+        return sorted(self.services.runs.list_runs(repository=FULL, pr_number=pr, kind="staging"),
+                      key=lambda r: r.id)
 
-    def wait(self, pr: int, count: int = 1, timeout: float = 90) -> list[RunRecord]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            runs = self.runs(pr)
-            if len(runs) >= count and all(r.state in TERMINAL for r in runs):
-                return runs
-            time.sleep(0.1)
-        raise AssertionError(f"runs of PR {pr} did not finish: {self.runs(pr)}")
+    def wait(self, pr: int, count: int = 1) -> list[RunRecord]:
+        return wait_for_runs(self.services, lambda r: r.kind == "staging" and r.pr_number == pr, count)
 
     def statuses(self, sha: str) -> list[dict[str, Any]]:
         return [s for s in self.sandbox.client.state()["statuses"]
@@ -151,6 +146,7 @@ def test_a_new_push_supersedes_the_running_run(staging: Staging) -> None:
 def test_an_unchanged_rerun_reuses_the_cached_result(staging: Staging) -> None:
     sha, pr = staging.open_pr({"NOTES.md": "cache me\n"})
     [first] = staging.wait(pr)
+    staging.sandbox.client.set_permission(OWNER, NAME, "ada", "write")
     staging.sandbox.client.comment(OWNER, NAME, pr, "/retrain", author="ada")
     runs = staging.wait(pr, count=2)
     assert runs[1].result is not None and first.result is not None

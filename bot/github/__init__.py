@@ -2,5 +2,6 @@
 
 from bot.github.api import InstallationAPI, Repo
 from bot.github.app import GitHubApp, RetryPolicy
+from bot.github.limits import PermissionCache, SlidingWindowLimiter
 
-__all__ = ["GitHubApp", "InstallationAPI", "Repo", "RetryPolicy"]
+__all__ = ["GitHubApp", "InstallationAPI", "PermissionCache", "Repo", "RetryPolicy", "SlidingWindowLimiter"]

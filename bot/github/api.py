@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 from githubkit import GitHub
 from githubkit.exception import RequestError, RequestFailed
 
+from bot.github.limits import PermissionCache, SlidingWindowLimiter
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -64,10 +66,23 @@ def create_once(create: Callable[[], T], find: Callable[[], T | None], attempts:
 
 
 class InstallationAPI:
-    """GitHub REST calls authenticated as one App installation."""
+    """GitHub REST calls authenticated as one App installation.
 
-    def __init__(self, github: GitHub[Any]) -> None:
+    Content-creating calls (POST/PATCH that write) wait on ``limiter`` when one is given;
+    ``permission()`` answers from ``permissions`` while an entry is fresh. ``GitHubApp`` shares
+    both between every object it hands out for the same installation.
+    """
+
+    def __init__(self, github: GitHub[Any], *, limiter: SlidingWindowLimiter | None = None,
+                 permissions: PermissionCache | None = None) -> None:
         self._gh = github
+        self.limiter = limiter
+        self.permissions = permissions
+
+    def _content(self) -> None:
+        """Wait for room in the content-creation windows (no-op without a limiter)."""
+        if self.limiter is not None:
+            self.limiter.acquire()
 
     def get_pull(self, repo: Repo, number: int) -> dict[str, Any]:
         """The pull request as GitHub returns it (state, head.sha, base.ref, draft, ...)."""
@@ -90,6 +105,7 @@ class InstallationAPI:
         data: dict[str, Any] = {"state": state, "context": context, "description": description}
         if target_url:
             data["target_url"] = target_url
+        self._content()
         self._gh.rest.repos.create_commit_status(repo.owner, repo.name, sha, data=data)
 
     def find_check_run(self, repo: Repo, sha: str, name: str, external_id: str) -> int | None:
@@ -109,12 +125,14 @@ class InstallationAPI:
         data = {"name": name, "head_sha": head_sha, "external_id": external_id, **fields}
 
         def create() -> int:
+            self._content()
             return int(self._gh.rest.checks.create(repo.owner, repo.name, data=data).json()["id"])
 
         return create_once(create, lambda: self.find_check_run(repo, head_sha, name, external_id))
 
     def update_check_run(self, repo: Repo, check_run_id: int, **fields: Any) -> None:
         """PATCH a check run (idempotent, retried by the transport)."""
+        self._content()
         self._gh.rest.checks.update(repo.owner, repo.name, check_run_id, data=fields)
 
     def find_comment(self, repo: Repo, number: int, marker: str) -> dict[str, Any] | None:
@@ -147,6 +165,7 @@ class InstallationAPI:
             text = f"{marker}\n{text}"
         if existing is not None:
             try:
+                self._content()
                 self._gh.rest.issues.update_comment(repo.owner, repo.name, int(existing["id"]),
                                                     data={"body": text})
                 return int(existing["id"])
@@ -155,6 +174,7 @@ class InstallationAPI:
                     raise
 
         def create() -> int:
+            self._content()
             return int(
                 self._gh.rest.issues.create_comment(repo.owner, repo.name, number, data={"body": text})
                 .json()["id"]
@@ -165,6 +185,15 @@ class InstallationAPI:
             return int(found["id"]) if found else None
 
         return create_once(create, find)
+
+    def create_comment(self, repo: Repo, number: int, body: str) -> int:
+        """Post a plain (non-sticky) comment on issue/PR ``number``; returns its id.
+
+        Unlike the sticky comment it carries no marker to look for, so it is not retried
+        after an ambiguous failure (a lost reply beats a doubled one)."""
+        self._content()
+        response = self._gh.rest.issues.create_comment(repo.owner, repo.name, number, data={"body": body})
+        return int(response.json()["id"])
 
     def create_deployment(
         self, repo: Repo, ref: str, *, environment: str, payload: dict[str, Any], description: str
@@ -179,6 +208,7 @@ class InstallationAPI:
             "auto_merge": False, "required_contexts": [],
             "production_environment": environment == "production",
         }
+        self._content()
         return int(self._gh.rest.repos.create_deployment(repo.owner, repo.name, data=data).json()["id"])
 
     def set_deployment_status(
@@ -191,16 +221,37 @@ class InstallationAPI:
             data["environment_url"] = environment_url
         if log_url:
             data["log_url"] = log_url
+        self._content()
         self._gh.rest.repos.create_deployment_status(repo.owner, repo.name, deployment_id, data=data)
 
     def react(self, repo: Repo, comment_id: int, content: str) -> None:
         """Add a reaction to an issue comment (GitHub answers 200 if it is already there)."""
+        self._content()
         self._gh.rest.reactions.create_for_issue_comment(
             repo.owner, repo.name, comment_id, data={"content": content}
         )
 
     def permission(self, repo: Repo, user: str) -> str:
-        """The user's role on the repo: admin, maintain, write, triage, read or none."""
+        """The user's role on the repo: admin, maintain, write, triage, read or none.
+
+        Answered from the shared cache while fresh (60 s by default); see ``forget_permission``.
+        """
+        if self.permissions is not None:
+            cached = self.permissions.get(repo, user)
+            if cached is not None:
+                return cached
+        role = self._fetch_permission(repo, user)
+        if self.permissions is not None:
+            self.permissions.put(repo, user, role)
+        return role
+
+    def forget_permission(self, repo: Repo, user: str | None = None) -> None:
+        """Drop the cached role of ``user`` on ``repo`` (every user's when None)."""
+        if self.permissions is not None:
+            self.permissions.forget(repo, user)
+
+    def _fetch_permission(self, repo: Repo, user: str) -> str:
+        """GET the collaborator permission (404 → "none")."""
         try:
             data = self._gh.rest.repos.get_collaborator_permission_level(repo.owner, repo.name, user).json()
         except RequestFailed as exc:

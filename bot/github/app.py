@@ -1,4 +1,5 @@
-"""GitHub App authentication and transport: JWT → installation tokens, retries, metrics.
+"""GitHub App authentication and transport: JWT → installation tokens, retries, metrics,
+and per-installation limits (content-creation windows, cached permissions).
 
 githubkit signs the App JWT and caches each installation token until a minute before it
 expires. ``RetryPolicy`` bounds retries and never repeats a POST that may have been applied
@@ -11,6 +12,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import httpx
@@ -20,6 +22,12 @@ from githubkit.exception import GitHubException, RateLimitExceeded, RequestError
 from githubkit.retry import RetryOption
 
 from bot.github.api import InstallationAPI
+from bot.github.limits import (
+    CONTENT_WAIT_SECONDS,
+    DEFAULT_CONTENT_LIMITS,
+    PermissionCache,
+    SlidingWindowLimiter,
+)
 from bot.metrics import GITHUB_CALLS, GITHUB_SECONDS
 
 log = logging.getLogger(__name__)
@@ -75,7 +83,13 @@ def _record_response(response: httpx.Response) -> None:
 
 
 class GitHubApp:
-    """One GitHub App: hands out per-installation API objects sharing one token cache."""
+    """One GitHub App: hands out per-installation API objects sharing one token cache, and,
+    per installation, one content-creation limiter and one permission cache (per process).
+
+    ``content_limits`` are ``(max_calls, seconds)`` windows (default 80/min and 500/h);
+    ``permission_ttl`` is how long a collaborator role is reused; ``clock`` and ``sleep``
+    drive both (tests inject fakes).
+    """
 
     def __init__(
         self,
@@ -84,6 +98,11 @@ class GitHubApp:
         base_url: str = "https://api.github.com",
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
+        *,
+        content_limits: Sequence[tuple[int, float]] | None = None,
+        permission_ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.app_id = app_id
         self._strategy = AppAuthStrategy(str(app_id), private_key)
@@ -99,10 +118,39 @@ class GitHubApp:
         )
         self._installations: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._content_limits = tuple(content_limits or DEFAULT_CONTENT_LIMITS)
+        self._permission_ttl = permission_ttl
+        self._clock = clock
+        self._sleep = sleep
+        self._limiters: dict[int, SlidingWindowLimiter] = {}
+        self._permissions: dict[int, PermissionCache] = {}
+
+    def limiter(self, installation_id: int) -> SlidingWindowLimiter:
+        """The content-creation limiter shared by every API object of one installation."""
+        with self._lock:
+            limiter = self._limiters.get(installation_id)
+            if limiter is None:
+                limiter = self._limiters[installation_id] = SlidingWindowLimiter(
+                    self._content_limits, clock=self._clock, sleep=self._sleep,
+                    observe=CONTENT_WAIT_SECONDS.observe)
+            return limiter
+
+    def permissions(self, installation_id: int) -> PermissionCache:
+        """The collaborator-permission cache shared by every API object of one installation."""
+        with self._lock:
+            cache = self._permissions.get(installation_id)
+            if cache is None:
+                cache = self._permissions[installation_id] = PermissionCache(
+                    self._permission_ttl, clock=self._clock)
+            return cache
 
     def installation(self, installation_id: int) -> InstallationAPI:
         """API bound to one installation (tokens minted and cached by githubkit)."""
-        return InstallationAPI(self._github.with_auth(self._strategy.as_installation(installation_id)))
+        return InstallationAPI(
+            self._github.with_auth(self._strategy.as_installation(installation_id)),
+            limiter=self.limiter(installation_id),
+            permissions=self.permissions(installation_id),
+        )
 
     def installation_id_for(self, full_name: str) -> int:
         """Find the installation covering ``owner/repo`` (GET /repos/{o}/{r}/installation)."""

@@ -15,6 +15,11 @@ REST with GitHub's auth and bodies, signed webhooks to the App, and a control AP
   A receiver must not call the control API while handling a delivery (it would wait on itself).
   Pushes to forks owned by others send no ``push`` (the App is not installed there), only
   ``pull_request.synchronize``. Forks, collaborators and protection changes send nothing.
+* Check buttons (``POST /_sandbox/repos/{o}/{r}/check-runs/{id}/rerequest`` and
+  ``.../requested-action``, ``.../check-suites/{id}/rerequest``, each ``{"user"}``) are
+  pressed only by users with write access (others get 403), "Re-run" only on a completed check
+  run, an action only if the check run offers it (422). As on GitHub, the check run/suite in the
+  payload lists no pull request (and no ``head_branch``) when its commit is on a fork.
 * Manifest codes come from ``POST /_sandbox/app-manifests`` (single use); the conversion
   returns the configured App, with its private key when the sandbox has it.
 * ``GET .../collaborators/{user}/permission``: a user the sandbox has never seen → 404;

@@ -85,6 +85,25 @@ class SandboxClient:
         return self._call("PUT", f"/repos/{owner}/{repo}/collaborators/{user}",
                           {"permission": permission})
 
+    def rerun_check(self, owner: str, repo: str, check_run_id: int, user: str) -> Any:
+        """Press "Re-run" on a completed check run as ``user`` (SandboxError 403 without write
+        access); sends ``check_run.rerequested``."""
+        return self._call("POST", f"/repos/{owner}/{repo}/check-runs/{check_run_id}/rerequest",
+                          {"user": user})
+
+    def request_check_action(self, owner: str, repo: str, check_run_id: int, identifier: str,
+                             user: str) -> Any:
+        """Press the check run's action button ``identifier`` as ``user`` (422 when the check
+        run does not offer it); sends ``check_run.requested_action``."""
+        return self._call("POST", f"/repos/{owner}/{repo}/check-runs/{check_run_id}/requested-action",
+                          {"identifier": identifier, "user": user})
+
+    def rerun_check_suite(self, owner: str, repo: str, check_suite_id: int, user: str) -> Any:
+        """Press "Re-run all checks" of the App's check suite as ``user``; sends
+        ``check_suite.rerequested``."""
+        return self._call("POST", f"/repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest",
+                          {"user": user})
+
     def set_protection(self, owner: str, repo: str, required_contexts: list[str], *,
                        branch: str | None = None) -> Any:
         """Set the contexts that must be green before merging into ``branch``."""

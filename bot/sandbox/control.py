@@ -1,4 +1,5 @@
-"""The control API under ``/_sandbox/``: play users and admins; every action sends webhooks.
+"""The control API under ``/_sandbox/``: play users and admins (including pressing the check
+buttons "Re-run", an action of a check run, "Re-run all checks"); every action sends webhooks.
 
 Handlers run holding the state lock and return ``(status, data, events)``; the events are
 delivered in order after the lock is released and the response lists those deliveries.
@@ -16,10 +17,13 @@ from starlette.routing import Route
 
 from bot.sandbox import actions, git
 from bot.sandbox.errors import FAULT_STATUSES, GitHubError, not_found, parse_json_body
-from bot.sandbox.rest import Ctx, base_url, int_param, repo_of, state_of
+from bot.sandbox.models import Repo
+from bot.sandbox.rest import Ctx, base_url, int_param, owned_item, repo_of, state_of
 from bot.sandbox.shapes import View
 from bot.sandbox.webhooks import (
     Event,
+    check_run_event,
+    check_suite_event,
     deliver,
     issue_comment_event,
     issues_event,
@@ -32,6 +36,7 @@ from bot.sandbox.webhooks import (
 Result = tuple[int, dict[str, Any], list[Event]]
 ControlHandler = Callable[[Request, Ctx, dict[str, Any]], Result]
 ROLES = ("read", "triage", "write", "maintain", "admin")
+PRESS_ROLES = frozenset({"write", "maintain", "admin"})  # who sees GitHub's check buttons
 
 
 def _get(body: dict[str, Any], key: str, kind: type | tuple[type, ...] = str,
@@ -149,6 +154,49 @@ def set_collaborator(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result
     return 200, {"user": login, "permission": role}, []
 
 
+def _presser(ctx: Ctx, repo: Repo, body: dict[str, Any]) -> str:
+    """The ``user`` pressing a check button: 403 without write access, as on GitHub."""
+    login = ctx.state.user(_get(body, "user", default=repo.owner)).login
+    if ctx.state.role(repo, login) not in PRESS_ROLES:
+        raise GitHubError(403, f"{login} needs write access to {repo.full_name} to re-run checks")
+    return login
+
+
+def rerun_check(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
+    """``{"user"}``: "Re-run" on a completed check run → ``check_run.rerequested``."""
+    repo = repo_of(request, ctx)
+    user = _presser(ctx, repo, body)
+    run = owned_item(request, ctx, ctx.state.check_runs, "check_run_id")
+    if run.status != "completed":
+        raise GitHubError(422, "This check run is not rerequestable")
+    return 201, {"check_run_id": run.id}, [check_run_event(ctx.view, run, "rerequested", user)]
+
+
+def request_check_action(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
+    """``{"identifier","user"}``: one of the check run's ``actions`` buttons →
+    ``check_run.requested_action`` (422 for an identifier the check run does not offer)."""
+    repo = repo_of(request, ctx)
+    user = _presser(ctx, repo, body)
+    run = owned_item(request, ctx, ctx.state.check_runs, "check_run_id")
+    identifier = _get(body, "identifier")
+    if identifier not in [a.get("identifier") for a in run.actions]:
+        raise GitHubError(422, f"check run {run.id} offers no action {identifier!r}")
+    event = check_run_event(ctx.view, run, "requested_action", user, identifier)
+    return 201, {"check_run_id": run.id, "identifier": identifier}, [event]
+
+
+def rerun_check_suite(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
+    """``{"user"}``: "Re-run all checks" of the App's suite → ``check_suite.rerequested``."""
+    repo = repo_of(request, ctx)
+    user = _presser(ctx, repo, body)
+    suite_id = int_param(request, "check_suite_id")
+    found = [sha for (key, sha), sid in ctx.state.suites.items() if key == repo.key and sid == suite_id]
+    if not found:
+        raise not_found()
+    event = check_suite_event(ctx.view, repo.key, suite_id, found[0], user)
+    return 201, {"check_suite_id": suite_id}, [event]
+
+
 def set_protection(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """``{"required_contexts": [...], "branch"?}`` (default branch by default; no webhook)."""
     repo = repo_of(request, ctx)
@@ -238,6 +286,12 @@ ROUTES: list[Route] = [
     control_route(REPO + "/issues/{number:int}/comments", ["POST"], create_comment, sends=True),
     control_route(REPO + "/pulls/{number:int}/merge", ["POST"], merge_pull, sends=True),
     control_route(REPO + "/collaborators/{user}", ["PUT"], set_collaborator),
+    control_route(REPO + "/check-runs/{check_run_id:int}/rerequest", ["POST"], rerun_check,
+                  sends=True),
+    control_route(REPO + "/check-runs/{check_run_id:int}/requested-action", ["POST"],
+                  request_check_action, sends=True),
+    control_route(REPO + "/check-suites/{check_suite_id:int}/rerequest", ["POST"],
+                  rerun_check_suite, sends=True),
     control_route(REPO + "/protection", ["PUT"], set_protection),
     control_route("/faults", ["POST"], add_fault),
     control_route("/app-manifests", ["POST"], issue_manifest_code),

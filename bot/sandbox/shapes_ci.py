@@ -9,6 +9,9 @@ from bot.sandbox import git
 from bot.sandbox.models import CheckRun, CommitStatus, Deployment, DeploymentStatus, Repo
 from bot.sandbox.shapes import View, node_id
 
+SUITE_CONCLUSIONS = ("action_required", "cancelled", "timed_out", "failure", "stale", "success",
+                     "neutral", "skipped")  # a suite concludes as the first its runs have
+
 
 def status(view: View, item: CommitStatus, *, creator: bool = True) -> dict[str, Any]:
     """A commit status."""
@@ -45,21 +48,28 @@ def combined_status(view: View, repo: Repo, sha: str) -> dict[str, Any]:
             "commit_url": f"{api}/commits/{sha}", "url": f"{api}/commits/{sha}/status"}
 
 
-def check_run(view: View, run: CheckRun) -> dict[str, Any]:
-    """A check run, with the open same-repo pull requests whose head is its sha."""
-    repo = view.state.repos[run.repo]
+def suite_pulls(view: View, repo: Repo, sha: str) -> list[dict[str, Any]]:
+    """The open pull requests of ``repo`` whose head is ``sha`` on a branch of ``repo`` itself:
+    GitHub leaves pull requests from forks out of check runs and suites."""
     api = view.repo_api(repo)
+    mini_repo = {"id": repo.id, "url": api, "name": repo.name}
     pulls = []
     for issue in view.state.issues.values():
         pull = issue.pull
         if (pull and issue.repo == repo.key and issue.state == "open"
-                and pull.head_repo == repo.key and pull.head_sha == run.head_sha):
-            mini_repo = {"id": repo.id, "url": api, "name": repo.name}
+                and pull.head_repo == repo.key and pull.head_sha == sha):
             pulls.append({"url": f"{api}/pulls/{issue.number}", "id": pull.id,
                           "number": issue.number,
                           "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": mini_repo},
                           "base": {"ref": pull.base_ref, "sha": pull.base_sha,
                                    "repo": mini_repo}})
+    return pulls
+
+
+def check_run(view: View, run: CheckRun) -> dict[str, Any]:
+    """A check run, with the open same-repo pull requests whose head is its sha."""
+    repo = view.state.repos[run.repo]
+    api = view.repo_api(repo)
     url = f"{api}/check-runs/{run.id}"
     output = {"title": run.output.get("title"), "summary": run.output.get("summary"),
               "text": run.output.get("text"), "annotations_count": run.annotations_count,
@@ -71,7 +81,38 @@ def check_run(view: View, run: CheckRun) -> dict[str, Any]:
         "details_url": run.details_url, "status": run.status, "conclusion": run.conclusion,
         "started_at": run.started_at, "completed_at": run.completed_at, "output": output,
         "check_suite": {"id": run.suite_id}, "app": view.integration(),
-        "pull_requests": pulls,
+        "pull_requests": suite_pulls(view, repo, run.head_sha),
+    }
+
+
+def check_suite(view: View, repo: Repo, suite_id: int, sha: str) -> dict[str, Any]:
+    """The App's check suite on ``sha`` as webhooks carry it (status and conclusion roll up its
+    check runs; ``head_branch`` is null and ``pull_requests`` empty for a fork's commit)."""
+    runs = [r for r in view.state.check_runs.values()
+            if r.repo == repo.key and r.suite_id == suite_id]
+    done = bool(runs) and all(r.status == "completed" for r in runs)
+    status = ("completed" if done else "in_progress" if any(r.status != "queued" for r in runs)
+              else "queued")
+    found = {r.conclusion for r in runs}
+    conclusion = next((c for c in SUITE_CONCLUSIONS if c in found), None) if done else None
+    commit = view.state.commits[sha]
+    branch = next((name for name, tip in sorted(repo.branches.items()) if tip == sha), None)
+    author = view.state.user(commit.author)
+    person = {"name": author.login, "email": f"{author.id}+{author.login}@users.noreply"}
+    api = view.repo_api(repo)
+    started = [r.started_at for r in runs if r.started_at] or [view.state.started_at]
+    changed = [r.completed_at or r.started_at or started[0] for r in runs] or started
+    return {
+        "id": suite_id, "node_id": node_id("CheckSuite", suite_id), "head_branch": branch,
+        "head_sha": sha, "status": status, "conclusion": conclusion,
+        "url": f"{api}/check-suites/{suite_id}", "before": commit.parent or git.ZERO_SHA,
+        "after": sha, "pull_requests": suite_pulls(view, repo, sha), "app": view.integration(),
+        "created_at": min(started), "updated_at": max(changed),
+        "latest_check_runs_count": len({r.name for r in runs}),
+        "check_runs_url": f"{api}/check-suites/{suite_id}/check-runs",
+        "head_commit": {"id": sha, "tree_id": git.tree_sha(commit.tree),
+                        "message": commit.message, "timestamp": commit.timestamp,
+                        "author": person, "committer": dict(person)},
     }
 
 

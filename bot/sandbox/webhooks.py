@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from bot.sandbox import git
+from bot.sandbox import git, shapes_ci
 from bot.sandbox.actions import PushResult
-from bot.sandbox.models import Comment, Issue
+from bot.sandbox.models import CheckRun, Comment, Issue
 from bot.sandbox.shapes import View
 from bot.sandbox.state import SandboxState
 from bot.webhooks.signature import sign
@@ -48,6 +48,27 @@ def issue_comment_event(view: View, issue: Issue, comment: Comment) -> Event:
 def issues_event(view: View, action: str, issue: Issue, sender: str) -> Event:
     """``issues`` with ``action``."""
     return "issues", _envelope(view, issue.repo, sender, action=action, issue=view.issue(issue))
+
+
+def check_run_event(view: View, run: CheckRun, action: str, sender: str,
+                    identifier: str | None = None) -> Event:
+    """``check_run`` ``rerequested`` or ``requested_action`` (with the pressed ``identifier``);
+    the check run carries its whole check suite, as GitHub's deliveries do."""
+    repo = view.state.repos[run.repo]
+    suite = shapes_ci.check_suite(view, repo, run.suite_id, run.head_sha)
+    for key in ("latest_check_runs_count", "check_runs_url", "head_commit"):
+        suite.pop(key)
+    fields: dict[str, Any] = {"action": action,
+                              "check_run": {**shapes_ci.check_run(view, run), "check_suite": suite}}
+    if identifier is not None:
+        fields["requested_action"] = {"identifier": identifier}
+    return "check_run", _envelope(view, run.repo, sender, **fields)
+
+
+def check_suite_event(view: View, repo_key: str, suite_id: int, sha: str, sender: str) -> Event:
+    """``check_suite.rerequested``."""
+    suite = shapes_ci.check_suite(view, view.state.repos[repo_key], suite_id, sha)
+    return "check_suite", _envelope(view, repo_key, sender, action="rerequested", check_suite=suite)
 
 
 def push_events(view: View, result: PushResult) -> list[Event]:

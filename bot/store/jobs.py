@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, insert, select, text
+from sqlalchemy import Connection, Row, Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -43,7 +43,8 @@ def enqueue_jobs(
     conn: Connection, items: Sequence[tuple[JobRequest, str | None]], now: datetime
 ) -> list[int]:
     """Queue one run per distinct job key, reusing a queued run with the same
-    (kind, repository, pr_number, head_sha); returns the run id for each item.
+    (kind, repository, pr_number, head_sha) — the newer request's ``details`` are merged into
+    it; returns the run id for each item.
 
     Runs in the caller's transaction. On PostgreSQL an advisory lock per repository keeps
     two replicas from both inserting the same key, and FOR UPDATE keeps the reused run
@@ -53,7 +54,7 @@ def enqueue_jobs(
         return []
     repositories = sorted({job.repository for job, _ in items})
     existing = (
-        select(runs.c.id, runs.c.kind, runs.c.repository, runs.c.pr_number, runs.c.head_sha)
+        select(runs.c.id, runs.c.kind, runs.c.repository, runs.c.pr_number, runs.c.head_sha, runs.c.details)
         .where(runs.c.state == RunState.QUEUED.value, runs.c.repository.in_(repositories))
         .order_by(runs.c.id)
     )
@@ -61,12 +62,23 @@ def enqueue_jobs(
         conn.execute(_ENQUEUE_LOCK, {"repos": repositories})
         existing = existing.with_for_update()
     found: dict[tuple[Any, ...], int] = {}
+    queued_details: dict[int, dict[str, Any]] = {}
     for row in conn.execute(existing):
         found.setdefault((row.kind, row.repository, row.pr_number, row.head_sha), row.id)
+        queued_details[row.id] = dict(row.details or {})
     fresh: dict[tuple[Any, ...], dict[str, Any]] = {}
+    joined: dict[int, dict[str, Any]] = {}
     for job, guid in items:
-        if job.key not in found and job.key not in fresh:
+        if job.key in found:
+            if job.details:  # a later request's context joins the queued run (e.g. an approval, --force)
+                run_id = found[job.key]
+                joined[run_id] = {**joined.get(run_id, queued_details[run_id]), **job.details}
+        elif job.key in fresh:
+            fresh[job.key]["details"].update(job.details)
+        else:
             fresh[job.key] = _new_run(job, guid, now)
+    for run_id, details in joined.items():
+        conn.execute(update(runs).where(runs.c.id == run_id).values(details=details))
     if fresh:
         stmt = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
         ids = conn.execute(stmt, list(fresh.values())).scalars().all()

@@ -283,6 +283,19 @@ class RunStore:
         with self._engine.connect() as conn:
             return [run_record(row) for row in conn.execute(query)]
 
+    def pr_of_commit(self, kind: str, repository: str, sha: str) -> int | None:
+        """The PR of the newest ``kind`` run on commit ``sha`` that knew its PR (GitHub leaves fork
+        PRs out of check-run payloads, so a button press on one arrives without it)."""
+        query = (
+            select(runs.c.pr_number)
+            .where(runs.c.kind == kind, runs.c.repository == repository, runs.c.head_sha == sha,
+                   runs.c.pr_number.is_not(None))
+            .order_by(runs.c.id.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            return conn.execute(query).scalar()
+
     def counts(self) -> dict[tuple[str, str], int]:
         """Number of runs per (kind, state), for the ``modelgate_runs`` gauge."""
         query = select(runs.c.kind, runs.c.state, func.count()).group_by(runs.c.kind, runs.c.state)

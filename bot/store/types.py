@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, overload
 
-Kind = Literal["staging", "production"]
+Kind = Literal["staging", "production", "rollback", "command"]
 Outcome = Literal["accepted", "ignored"]
 
 
@@ -55,6 +56,9 @@ class RunNotFound(LookupError):
         super().__init__(f"run {run_id} does not exist")
 
 
+UNCOALESCED_KINDS = frozenset({"command", "rollback"})
+
+
 @dataclass(frozen=True)
 class JobRequest:
     """What to (re-)evaluate: a key (kind, repository, PR, SHA) plus context for the worker."""
@@ -68,8 +72,12 @@ class JobRequest:
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def key(self) -> tuple[str, str, int | None, str | None]:
-        """The coalescing key: queued runs with the same key are one run."""
+    def key(self) -> tuple[Any, ...]:
+        """The coalescing key: queued runs with the same key are one run. Commands and rollbacks
+        never coalesce (each comment, each rollback request is its own run)."""
+        if self.kind in UNCOALESCED_KINDS:
+            return (self.kind, self.repository, self.pr_number, self.head_sha,
+                    json.dumps(self.details, sort_keys=True, default=str))
         return (self.kind, self.repository, self.pr_number, self.head_sha)
 
 

@@ -6,12 +6,12 @@ GitHub before acting, so a job carries only keys (repo, PR, SHA), never trusted 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
+from bot.commands import parse_commands
 from bot.store import IncomingDelivery, JobRequest
 from bot.webhooks.models import (
     CheckRunEvent,
@@ -24,8 +24,6 @@ from bot.webhooks.models import (
 )
 
 STAGING_PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
-RETRAIN_LINE = re.compile(r"^/retrain(?P<args>[ \t][^\r\n]*)?\r?$", re.MULTILINE)
-CODE_FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 RETRAIN_ACTION = "retrain"
 PRODUCTION_CHECK = "modelgate / production"  # bot.reporter.CHECK_NAME["production"]
 
@@ -132,14 +130,14 @@ def _issue_comment(payload: Envelope, app_id: int | None) -> Routed:
     author = comment.user or payload.sender
     if _is_bot(author) or _is_bot(payload.sender):
         return None, summary | {"reason": "comment by a bot"}
-    command = RETRAIN_LINE.search(CODE_FENCE.sub("", comment.body or ""))
-    if command is None:
+    invocations = parse_commands(comment.body)
+    if not invocations:
         return None, summary
+    commands = [{"name": i.name, "args": list(i.args), "line": i.line} for i in invocations]
     login = author.login if author else None
-    force = "--force" in (command.group("args") or "").split()
-    job = _job(payload, issue.number, None, "issue_comment.retrain", comment_id=comment.id, author=login,
-               force=force)
-    return job, summary
+    job = _job(payload, issue.number, None, "issue_comment.command", "command", comment_id=comment.id,
+               author=login, commands=commands)
+    return job, summary | {"commands": [c["line"] for c in commands]}
 
 
 def _approval(payload: Envelope, sha: str) -> dict[str, Any]:

@@ -151,7 +151,8 @@ def test_slices_and_slice_gates_parse() -> None:
 STAGING0 = "gates.staging.0"
 BUILTINS = "accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss"
 GATE_KEYS = "metric, min, max, max_regression, must_beat, max_slice_regression, significant, slice, min_rows"
-TOP_KEYS = "model, data, metrics, gates, slices, timeout_seconds, run_on_draft, deploy, production"
+TOP_KEYS = ("model, data, metrics, gates, slices, timeout_seconds, run_on_draft, deploy, production, "
+            "commands, require_approval")
 RULES = "min, max, max_regression, must_beat, max_slice_regression"
 SLICE_GATE = {"metric": "f1_macro", "max_slice_regression": 0.05}
 F1_NOT_CONFIGURED = "'f1_macro' is not a configured metric (configured: accuracy, f1-macro, roc_auc)"

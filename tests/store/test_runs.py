@@ -25,6 +25,22 @@ def test_enqueue_coalesces_queued_runs_with_the_same_key(runs: RunStore) -> None
     assert runs.enqueue(job()).id != first.id  # the twin is running: queue another
 
 
+def test_a_coalesced_request_adds_its_details_to_the_queued_run(runs: RunStore) -> None:
+    queued = runs.enqueue(job(draft=False, fork=True))
+    again = runs.enqueue(job(approved_sha=SHA_A, approved_by="maintainer", force=True))
+    assert again.id == queued.id
+    assert again.details == {"draft": False, "fork": True, "approved_sha": SHA_A, "approved_by": "maintainer",
+                             "force": True}
+
+
+def test_commands_and_rollbacks_never_coalesce(runs: RunStore) -> None:
+    first = runs.enqueue(job(kind="command", sha=None, comment_id=1))
+    second = runs.enqueue(job(kind="command", sha=None, comment_id=2))
+    rollbacks = [runs.enqueue(job(kind="rollback", pr=None, sha=None, to_version=v)) for v in (1, 2)]
+    assert first.id != second.id and rollbacks[0].id != rollbacks[1].id
+    assert [r.details["to_version"] for r in rollbacks] == [1, 2]
+
+
 def test_claim_takes_the_oldest_and_marks_it_running(runs: RunStore, clock: Clock) -> None:
     assert runs.claim("w") is None
     older = runs.enqueue(job(pr=1))

@@ -106,32 +106,46 @@ def _pr_comment(body: str, user_type: str = "User", login: str = "octocat"):  # 
 
 
 @pytest.mark.parametrize(
-    ("body", "queues"),
+    ("body", "lines"),
     [
-        ("/retrain", True),
-        ("looks good\n/retrain\nthanks", True),
-        ("/retrain --force", True),
-        ("thanks!\r\n/retrain\r\n", True),
-        ("please /retrain this", False),
-        ("> /retrain", False),
-        ("```\n/retrain\n```", False),
-        ("/retraining", False),
-        ("", False),
+        ("/retrain", ["/retrain"]),
+        ("looks good\n/retrain\nthanks", ["/retrain"]),
+        ("/retrain --force", ["/retrain --force"]),
+        ("thanks!\r\n/retrain\r\n", ["/retrain"]),
+        ("/modelgate help\n/rollback 3\n/retrain", ["/modelgate help", "/rollback 3", "/retrain"]),
+        ("/modelgate frobnicate", ["/modelgate frobnicate"]),
+        ("please /retrain this", []),
+        ("> /retrain", []),
+        ("```\n/retrain\n```", []),
+        ("/retraining", []),
+        ("/assign @octocat\n/lgtm", []),  # other bots' commands
+        ("", []),
     ],
 )
-def test_retrain_comment_lines(body: str, queues: bool) -> None:
+def test_command_lines_in_pr_comments(body: str, lines: list[str]) -> None:
     d = _pr_comment(body)
     job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
-    assert (job is not None) is queues
+    assert (job is not None) is bool(lines)
     if job is not None:
-        assert (job.kind, job.head_sha, job.details["author"]) == ("staging", None, "octocat")
+        assert (job.kind, job.head_sha, job.trigger) == ("command", None, "issue_comment.command")
+        assert job.details["author"] == "octocat"
+        assert job.details["comment_id"] == d.payload()["comment"]["id"]
+        assert [c["line"] for c in job.details["commands"]] == lines
 
 
-def test_retrain_force_skips_the_cache() -> None:
-    forced = _pr_comment("/retrain --force")
-    plain = _pr_comment("/retrain")
-    assert route(forced.guid, forced.event, forced.body, 1).job.details["force"] is True  # type: ignore[union-attr]
-    assert route(plain.guid, plain.event, plain.body, 1).job.details["force"] is False  # type: ignore[union-attr]
+def test_command_arguments_and_unknown_subcommands() -> None:
+    d = _pr_comment("/retrain --force\n/modelgate frobnicate now\n/modelgate")
+    job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
+    assert job is not None
+    assert [(c["name"], c["args"]) for c in job.details["commands"]] == [
+        ("retrain", ["--force"]), ("unknown", ["/modelgate frobnicate now"]), ("help", [])]
+
+
+def test_two_comments_are_two_command_runs_even_while_queued() -> None:
+    first, second = _pr_comment("/retrain"), derive("issue_comment.created.4", {
+        "issue": {"pull_request": {"url": "u"}}, "comment": {"id": 999, "body": "/retrain"}})
+    jobs = [route(d.guid, d.event, d.body, CORPUS_APP_ID).job for d in (first, second)]
+    assert jobs[0] is not None and jobs[1] is not None and jobs[0].key != jobs[1].key
 
 
 def test_draft_pull_requests_carry_the_flag() -> None:
@@ -188,3 +202,10 @@ def test_fork_pull_requests_and_check_buttons_carry_what_approval_needs() -> Non
     job = route(rerun.guid, rerun.event, rerun.body, CORPUS_APP_ID).job
     sha, sender = rerun.payload()["check_run"]["head_sha"], rerun.payload()["sender"]["login"]
     assert job is not None and job.details == {"approved_sha": sha, "approved_by": sender}
+
+
+def test_edited_and_deleted_comments_never_queue() -> None:
+    for action in ("edited", "deleted"):
+        d = derive("issue_comment.created.4", {"issue": {"pull_request": {"url": "u"}},
+                                               "comment": {"body": "/retrain"}}, action=action)
+        assert route(d.guid, d.event, d.body, CORPUS_APP_ID).job is None

@@ -1,0 +1,67 @@
+"""What every PR command declares (name, usage, help, permission) and what it is handed.
+
+Commands are small modules in this package, each exposing ``COMMAND`` (Prow's plugins are the
+model); ``bot.commands`` collects them and parses comments into invocations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.github import InstallationAPI, Repo
+from bot.store import RunRecord, RunStore
+from pipelines.config import ModelgateConfig
+
+PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")  # GitHub's roles, weakest first
+
+
+def allows(have: str, need: str) -> bool:
+    """Whether repository permission ``have`` includes ``need`` (unknown roles allow nothing)."""
+    if have not in PERMISSIONS or need not in PERMISSIONS:
+        return False
+    return PERMISSIONS.index(have) >= PERMISSIONS.index(need)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command line of a comment: ``/retrain --force`` → name "retrain", args ("--force",)."""
+
+    name: str
+    args: tuple[str, ...]
+    line: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command may use: the PR as GitHub returns it, who asked, and the App's stores."""
+
+    api: InstallationAPI
+    repo: Repo
+    run: RunRecord
+    pull: dict[str, Any]
+    author: str
+    permission: str  # the commenter's role on the repository (GitHub's collaborator permission)
+    config: ModelgateConfig | None  # from the default branch; None when missing or invalid
+    runs: RunStore
+    tracking_uri: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one command went: ``dispatched`` (rocket) or not (-1), and what to tell the commenter."""
+
+    dispatched: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A PR command: ``run`` is called only for commenters with at least ``permission``."""
+
+    name: str
+    usage: str
+    help: str
+    permission: str
+    run: Callable[[Context, Invocation], Outcome] = field(compare=False)
