@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import pipelines
 from bot.server import Services
 from bot.store import TERMINAL, RunRecord
+from tests.corpus import derive
 from tests.fixtures_sandbox import SandboxHandle, running_app
 
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
@@ -150,3 +152,16 @@ def test_several_commands_in_one_comment_run_in_order(chatops: ChatOps) -> None:
     commands: list[dict[str, Any]] = (chatops.last().result or {})["commands"]
     assert [(c["line"], c["dispatched"]) for c in commands] == [
         ("/modelgate help", True), ("/retrain", True), ("/modelgate what", False)]
+
+
+def test_an_edited_comment_does_nothing(chatops: ChatOps, sandbox: SandboxHandle) -> None:
+    """A comment edited to say ``/retrain`` (a corpus-shaped delivery, signed) is not a command."""
+    url = f"{chatops.services.settings.public_url}/api/github/webhooks"
+    change = {"issue": {"number": chatops.pr, "pull_request": {"url": "u"}},
+              "comment": {"body": "/retrain", "user": {"login": "casey", "type": "User"}},
+              "sender": {"login": "casey", "type": "User"}, "repository": {"full_name": FULL}}
+    answers = []
+    for action in ("edited", "created"):  # the same comment as new would be a command
+        d = derive("issue_comment.created.4", change, secret=sandbox.webhook_secret, action=action)
+        answers.append(httpx.post(url, content=d.body, headers=d.headers).json()["outcome"])
+    assert answers == ["ignored", "accepted"]
