@@ -52,7 +52,8 @@ class Outcome:
     state: PromotionState
     line: str
     version: int | None = None
-    report: Report | None = None  # replaces the pipeline verdict's report (deploy failure, duplicate)
+    report: Report | None = None  # replaces the pipeline verdict's report (a failed deploy)
+    title: str | None = None  # replaces the verdict's check title ("Promoted as version 7")
 
 
 class ProductionRun:
@@ -71,15 +72,16 @@ class ProductionRun:
             return RunOutcome(RunState.CANCELLED, error="no commit to run on")
         repo = Repo.parse(run.repository)
         api = self._github.for_repository(run.repository, run.installation_id)
+        pushed: ModelgateConfig | None = None
         if run.trigger == "push":
-            skip = self._push_skip(api, repo, sha)
+            skip, pushed = self._push_skip(api, repo, sha)
             if skip:
                 log.info("run %d: %s", run.id, skip)
                 return RunOutcome(RunState.CANCELLED, error=skip)
         reporter = start_reporter(RunReporter(api, repo, self._runs, run, sha),
                                   "modelgate is training on production data")
         try:
-            config = read_config(api, repo, sha)
+            config = pushed or read_config(api, repo, sha)
             with self._model_lock(config.model.name, run):
                 return self._run(api, repo, run, sha, config, reporter)
         except Stop as stop:
@@ -106,18 +108,21 @@ class ProductionRun:
         finally:
             self._locks.release(name, run.id)
 
-    def _push_skip(self, api: InstallationAPI, repo: Repo, sha: str) -> str | None:
-        """Why a push to the default branch does not run production (None: it does)."""
+    def _push_skip(
+        self, api: InstallationAPI, repo: Repo, sha: str
+    ) -> tuple[str | None, ModelgateConfig | None]:
+        """Why a push to the default branch does not run production (None: it does), and the
+        commit's configuration when it was read."""
         try:
             config = read_config(api, repo, sha)
         except Stop:
-            return "push: .modelgate.yml is missing or invalid"
+            return "push: .modelgate.yml is missing or invalid", None
         if not config.production.on_push:
-            return "push: production.on_push is off"
+            return "push: production.on_push is off", config
         merged = [p for p in api.pulls_for_commit(repo, sha) if p.get("merge_commit_sha") == sha]
         if merged:
-            return f"push: the merge commit of PR #{merged[0]['number']} (its merge runs production)"
-        return None
+            return f"push: the merge commit of PR #{merged[0]['number']} (its merge runs production)", config
+        return None, config
 
     def _run(
         self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
@@ -136,7 +141,8 @@ class ProductionRun:
         self._promotions.settle(promotion.id, outcome.state, outcome.version)
         result = finished.result
         report = outcome.report or report_for(result.as_dict(), result.summary_line())
-        report = replace(report, summary=f"**{outcome.line}**\n\n{report.summary}",
+        report = replace(report, title=outcome.title or report.title,
+                         summary=f"**{outcome.line}**\n\n{report.summary}",
                          description=_description(outcome, report.description))
         web = str(((pull.get("base") or {}).get("repo") or {}).get("html_url") or "")
         rendered = self._publisher.render(finished.output_dir, finished.log,
@@ -201,14 +207,12 @@ class ProductionRun:
             back = (f"champion stays version {promoted.previous_version}" if promoted.previous_version
                     else "there is no champion")
             line = f"not promoted: deploying version {promoted.version} failed; {back}"
-            summary = f"**{line}**\n\n```\n{str(exc)[-3000:]}\n```"
+            output = f"```\n{str(exc)[-3000:]}\n```"  # the outcome line goes above it
             return Outcome(PromotionState.FAILED, line, promoted.version,
-                           Report("failure", "failure", f"Deploy failed: {back}", summary, line))
+                           Report("failure", "failure", f"Deploy failed: {back}", output, line))
         line = f"promoted as version {promoted.version}{was}; {deployed.detail}"
-        report = Report("success", "success", f"Promoted as version {promoted.version}",
-                        "", f"promoted as version {promoted.version}")
-        report = replace(report, summary=report_for(result.as_dict(), result.summary_line()).summary)
-        return Outcome(PromotionState.PROMOTED, line, promoted.version, report)
+        return Outcome(PromotionState.PROMOTED, line, promoted.version,
+                       title=f"Promoted as version {promoted.version}")
 
 
 def _description(outcome: Outcome, verdict: str) -> str:

@@ -143,7 +143,9 @@ def test_a_merge_is_promoted_and_served_and_a_worse_one_is_not(production: Produ
     assert tags["modelgate.run_id"] and tags["modelgate.config_hash"]
     assert production.status(sha)["state"] == "success"
     assert production.status(sha)["description"].startswith("promoted as version 1")
-    assert production.check(sha)["conclusion"] == "success"
+    check = production.check(sha)
+    assert (check["conclusion"], check["output"]["title"]) == ("success", "Promoted as version 1")
+    assert check["output"]["summary"].startswith("**promoted as version 1; version 1 serves on")
     assert "promoted as version 1" in production.comment(pr)
     [(deployment, states)] = production.deployments()
     assert (deployment["sha"], deployment["environment"]) == (sha, "production")
