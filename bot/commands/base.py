@@ -50,10 +50,12 @@ class Context:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one command went: ``dispatched`` (rocket) or not (-1), and what to tell the commenter."""
+    """How one command went: ``dispatched`` (rocket) or not (-1); ``message``: what happened (the
+    reply says it for refused commands); ``reply``: what a dispatched command answers (help)."""
 
     dispatched: bool
     message: str = ""
+    reply: str = ""
 
 
 @dataclass(frozen=True)

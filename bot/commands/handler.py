@@ -80,10 +80,11 @@ class CommandRun:
             api.react(repo, comment_id, "rocket")
         if refused:
             api.react(repo, comment_id, "-1")
-        lines = [f"- `{i.line}`: {o.message}" for i, o in refused if o.message]  # why not; a rocket says yes
-        body = "\n".join(lines)
-        if any(i.name in (UNKNOWN, "help") for i, _ in outcomes):
-            body = f"{body}\n\n{help_table(config)}".strip()
+        parts = ["\n".join(f"- `{i.line}`: {o.message}" for i, o in refused if o.message)]  # why not
+        if any(i.name == UNKNOWN for i, _ in outcomes):
+            parts.append(help_table(config))
+        parts += [o.reply for o in dispatched if o.reply]
+        body = "\n\n".join(dict.fromkeys(part for part in parts if part))  # the table once
         if body:
             api.create_comment(repo, int(run.pr_number or 0), body)
         summary = {"commands": [{"line": i.line, "dispatched": o.dispatched, "message": o.message}

@@ -9,7 +9,7 @@ def help_command(ctx: Context, invocation: Invocation) -> Outcome:
     """Reply with the help table (the rules of this repository's default branch)."""
     from bot.commands import help_table
 
-    return Outcome(True, help_table(ctx.config))
+    return Outcome(True, "help shown", reply=help_table(ctx.config))
 
 
 COMMAND = Command(
