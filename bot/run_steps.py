@@ -63,6 +63,17 @@ def read_config(api: InstallationAPI, repo: Repo, sha: str) -> ModelgateConfig:
         raise Stop(RunState.FAILED, "invalid .modelgate.yml", config_report(exc.messages)) from None
 
 
+def rules_config(api: InstallationAPI, repo: Repo, default_branch: str | None) -> ModelgateConfig | None:
+    """``.modelgate.yml`` on the default branch, where the rules a PR must not change (who may run
+    commands, whose code waits for approval) come from; None when missing or invalid there."""
+    if not default_branch:
+        return None
+    try:
+        return read_config(api, repo, default_branch)
+    except Stop:
+        return None
+
+
 @dataclass(frozen=True)
 class Finished:
     """A pipeline job that ran to a result: the result, its log, report folder and checkout."""

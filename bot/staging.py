@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from bot.github import GitHubApp, InstallationAPI, Repo
 from bot.publishing import ReportPublisher
 from bot.reporter import Report, RunReporter
-from bot.run_steps import PipelineRunner, Stop, read_config, start_reporter, stored_result
+from bot.run_steps import PipelineRunner, Stop, read_config, rules_config, start_reporter, stored_result
 from bot.store import RunRecord, RunState, RunStore
 from bot.verdicts import approval_report, crash_report, report_for
 from bot.worker import RunOutcome
-from pipelines.config import CONFIG_FILE, ConfigError, ModelgateConfig, parse_config
+from pipelines.config import ModelgateConfig
 
 log = logging.getLogger(__name__)
 
@@ -142,15 +142,10 @@ class StagingRun:
         return None
 
     def _approval_rule(self, api: InstallationAPI, repo: Repo, target: _Target) -> str:
-        """``require_approval`` from ``.modelgate.yml`` on the DEFAULT branch, never from the PR
-        (which could turn the rule off); missing or invalid there → the default (forks)."""
-        raw = api.get_file(repo, CONFIG_FILE, target.default_branch) if target.default_branch else None
-        if raw is None:
-            return DEFAULT_APPROVAL
-        try:
-            return parse_config(raw.decode("utf-8", errors="replace")).require_approval
-        except ConfigError:
-            return DEFAULT_APPROVAL
+        """``require_approval`` from the DEFAULT branch, never from the PR (which could turn the
+        rule off); missing or invalid there → the default (forks)."""
+        config = rules_config(api, repo, target.default_branch)
+        return config.require_approval if config is not None else DEFAULT_APPROVAL
 
     def _supersede_older(self, run: RunRecord, head: str) -> None:
         superseded, stopping = self._runs.supersede(

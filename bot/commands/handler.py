@@ -13,7 +13,7 @@ from typing import Any
 from bot.commands import COMMANDS, UNKNOWN, help_table, required_permission
 from bot.commands.base import Context, Invocation, Outcome, allows
 from bot.github import GitHubApp, InstallationAPI, Repo
-from bot.run_steps import Stop, read_config
+from bot.run_steps import rules_config
 from bot.store import RunRecord, RunState, RunStore
 from bot.worker import RunOutcome
 from pipelines.config import ModelgateConfig
@@ -45,13 +45,9 @@ class CommandRun:
         return self._acknowledge(api, repo, run, comment_id, outcomes, context.config)
 
     def _config(self, api: InstallationAPI, repo: Repo, pull: dict[str, Any]) -> ModelgateConfig | None:
-        """``.modelgate.yml`` of the default branch: the rules come from there, never from the PR."""
+        """The rules come from the default branch's ``.modelgate.yml``, never from the PR."""
         base = pull.get("base") or {}
-        branch = (base.get("repo") or {}).get("default_branch") or base.get("ref")
-        try:
-            return read_config(api, repo, str(branch))
-        except Stop:
-            return None
+        return rules_config(api, repo, (base.get("repo") or {}).get("default_branch") or base.get("ref"))
 
     def _dispatch(self, ctx: Context, invocation: Invocation) -> Outcome:
         """Run one command if it is known and the commenter may run it."""
