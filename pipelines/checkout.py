@@ -57,6 +57,35 @@ def repo_imports(repo_dir: Path) -> Iterator[None]:
         sys.modules.update(saved)
 
 
+@contextmanager
+def repo_code_by_value(repo_dir: Path) -> Iterator[None]:
+    """Pickle the repository's loaded modules by value meanwhile, so a logged model that uses the
+    repository's own classes or functions loads where the checkout is absent (MLflow's scoring
+    server, a later run on other code)."""
+    import cloudpickle
+
+    root = repo_dir.resolve()
+    names = _top_level_names(repo_dir)
+    modules = [module for name, module in list(sys.modules.items())
+               if name.partition(".")[0] in names and _defined_under(module, root)]
+    registered = []
+    for module in modules:
+        with suppress(ValueError):  # already registered
+            cloudpickle.register_pickle_by_value(module)
+            registered.append(module)
+    try:
+        yield
+    finally:
+        for module in registered:
+            with suppress(ValueError):
+                cloudpickle.unregister_pickle_by_value(module)
+
+
+def _defined_under(module: object, root: Path) -> bool:
+    path = getattr(module, "__file__", None)
+    return bool(path) and Path(str(path)).resolve().is_relative_to(root)
+
+
 def _top_level_names(repo_dir: Path) -> set[str]:
     """Module names the repository defines at its root (never our own ``pipelines`` package)."""
     names = {path.stem for path in repo_dir.glob("*.py")}

@@ -12,7 +12,6 @@ Every deployer raises ``DeployError`` on failure and leaves the previous deploym
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import subprocess
@@ -22,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.serving import LOCALHOST, BlueGreen, DeployError, log_tail, signal_group
+from pipelines.serving import LOCALHOST, BlueGreen, DeployError, log_tail, scrubbed_environment, signal_group
 from pipelines.tracking import absolute_tracking_uri
 
 __all__ = ["CommandDeployer", "DeployError", "Deployed", "Deployer", "NoDeployer", "ServeDeployer",
            "deployer_for"]
 
-ENV_PREFIX_DROPPED = "MODELGATE_"  # the app's own settings (secrets) never reach a deploy command
 DEFAULT_COMMAND_TIMEOUT = 600
 OUTPUT_LINES = 20
 
@@ -72,8 +70,7 @@ class CommandDeployer:
 
     def environment(self, model_uri: str, version: int) -> dict[str, str]:
         """os.environ without ``MODELGATE_*``, plus the model and tracking store."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith(ENV_PREFIX_DROPPED)}
-        return {**env, "MODEL_URI": model_uri, "MODEL_VERSION": str(version),
+        return {**scrubbed_environment(), "MODEL_URI": model_uri, "MODEL_VERSION": str(version),
                 "MLFLOW_TRACKING_URI": self.tracking_uri}
 
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:

@@ -41,6 +41,15 @@ class DeployError(Exception):
     """A deployment that failed; the previous deployment (if any) keeps serving."""
 
 
+APP_SETTINGS_PREFIX = "MODELGATE_"  # the App's own settings (secrets) never reach model code
+
+
+def scrubbed_environment() -> dict[str, str]:
+    """os.environ without the App's ``MODELGATE_*`` settings: for processes that run model or
+    repository code (scoring servers, deploy commands)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith(APP_SETTINGS_PREFIX)}
+
+
 def free_port(host: str = LOCALHOST) -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as probe:
@@ -66,7 +75,7 @@ class ModelServer:
         folder.mkdir(parents=True, exist_ok=True)
         self.log_path = folder / f"mlflow-serve-{port}.log"
         bin_dir = str(Path(sys.executable).parent)  # the CLI runs `uvicorn` from PATH
-        env = {**os.environ, **TELEMETRY_OFF, "MLFLOW_TRACKING_URI": tracking_uri,
+        env = {**scrubbed_environment(), **TELEMETRY_OFF, "MLFLOW_TRACKING_URI": tracking_uri,
                "MLFLOW_REGISTRY_URI": tracking_uri,
                "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
         command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-h", LOCALHOST,

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipelines.checkout import StepError, import_function, repo_imports
+from pipelines.checkout import StepError, import_function, repo_code_by_value, repo_imports
 from pipelines.fingerprint import code_fingerprint, data_fingerprint
 from pipelines.result import LOG_TAIL_LINES, PipelineResult
 
@@ -141,8 +141,9 @@ class _Pipeline:
             champion_pred = None if champion is None else champion.y_pred
             predictions = predictions_frame(y_eval, candidate.y_pred, champion_pred)
             writer = self._report_writer(tracker, config, analysis)
-            result = tracker.log_candidate(result, model, config.config_hash(), self.tags, predictions,
-                                           report=writer, sample=sample_rows(X_eval))
+            with repo_code_by_value(self.repo_dir):
+                result = tracker.log_candidate(result, model, config.config_hash(), self.tags, predictions,
+                                               report=writer, sample=sample_rows(X_eval))
         log.info("logged MLflow run %s", result.mlflow_run_id)
         return result
 

@@ -306,3 +306,52 @@ def test_two_repositories_of_one_model_take_turns(production: Production) -> Non
     versions = sorted((r.result or {}).get("production", {}).get("version") for r in runs)
     assert (results, versions) == ([0, 1], [1, 2])  # the second waited for the first's champion
     assert production.aliases() == {"champion": 2, "previous-champion": 1}
+
+
+# Predicts like the tuned model, except inside a process that carries WINE_SERVING_BROKEN: the
+# App's own environment, which scoring servers inherit (minus MODELGATE_*) and pipeline jobs do not.
+# Its class lives in the repository: the scoring server loads it without the checkout.
+BROKEN_WHEN_SERVED = '''import os
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+class Guarded(Pipeline):
+    def predict(self, X, **params):
+        if os.environ.get("MODELGATE_WEBHOOK_SECRET"):
+            raise RuntimeError("the App's secrets leaked into model code")
+        if os.environ.get("WINE_SERVING_BROKEN"):
+            raise RuntimeError("feature schema drifted")
+        return super().predict(X, **params)
+
+
+def train(X_train, y_train):
+    steps = [("scale", StandardScaler()), ("fit", LogisticRegression(C=0.5, max_iter=2000))]
+    return Guarded(steps).fit(X_train, y_train)
+'''
+
+
+def test_a_new_server_failing_its_check_leaves_the_old_one_serving(
+    production: Production, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve_port = free_port()
+    production.create({".modelgate.yml": config(f"deploy: {{kind: mlflow-serve, port: {serve_port}}}\n",
+                                                gates=LENIENT)})
+    _, first_sha = production.merge({"NOTES.md": "v1\n"})
+    first = production.merge_run(production.wait_sha(first_sha, 2), first_sha)
+    assert first.result is not None and first.result["production"]["state"] == "promoted"
+    before = predict(serve_port)
+
+    monkeypatch.setenv("WINE_SERVING_BROKEN", "1")
+    monkeypatch.setenv("MODELGATE_WEBHOOK_SECRET", "must-not-reach-the-server")
+    pr, sha = production.merge({"model.py": BROKEN_WHEN_SERVED})
+    run = production.merge_run(production.wait_sha(sha, 2), sha)
+    assert run.result is not None and run.result["status"] == "passed"  # fine in the pipeline job
+    assert run.result["production"]["state"] == "failed"
+    assert "deploying version 2 failed; champion stays version 1" in production.comment(pr)
+    assert production.aliases() == {"champion": 1}
+    assert [states for _, states in production.deployments()][-1] == ["in_progress", "failure"]
+    assert "feature schema drifted" in production.check(sha)["output"]["summary"]
+    assert predict(serve_port) == before  # version 1 still answers on the stable port

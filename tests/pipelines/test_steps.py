@@ -257,3 +257,42 @@ def test_a_slice_that_does_not_fit_the_data_is_a_data_error(example_repo: Path, 
     assert (result.status, result.error_kind) == ("error", "data")
     assert result.error is not None
     assert result.error.startswith("slice 'region': X_eval has no column 'region' (columns: alcohol, ")
+
+
+# A model class of the repository's own: the logged model must not need the checkout to load.
+CUSTOM_CLASS_MODEL = '''from sklearn.ensemble import RandomForestClassifier
+
+
+class Shrunk(RandomForestClassifier):
+    """A small forest with its own class, defined in the repository."""
+
+
+def train(X_train, y_train):
+    return Shrunk(n_estimators=20, random_state=0).fit(X_train, y_train)
+'''
+
+
+def test_a_model_of_the_repositorys_own_class_loads_without_the_checkout(
+    example_repo: Path, tracking_uri: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from mlflow import MlflowClient
+
+    write_model(example_repo, CUSTOM_CLASS_MODEL)
+    result = run(example_repo, tracking_uri)
+    assert result.status == "passed", result.error
+    run_tags = MlflowClient(tracking_uri=tracking_uri).get_run(str(result.mlflow_run_id)).data.tags
+    uri = run_tags["modelgate.model_uri"]
+    elsewhere = tmp_path / "elsewhere"  # no model.py here, and the checkout is not on sys.path
+    elsewhere.mkdir()
+    script = ("import sys, mlflow.sklearn; mlflow.set_tracking_uri(sys.argv[1]); "
+              "m = mlflow.sklearn.load_model(sys.argv[2]); print(type(m).__name__, 'model' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-P", "-c", script, tracking_uri, uri], cwd=elsewhere,
+                            capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.split() == ["Shrunk", "False"]
+    import cloudpickle
+
+    assert not cloudpickle.cloudpickle._PICKLE_BY_VALUE_MODULES  # registrations end with the logging
