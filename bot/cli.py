@@ -95,8 +95,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Run the GitHub stand-in."""
+    from bot.sandbox.app import run_sandbox
     from bot.sandbox.cli import config_from_args
-    from bot.sandbox.server import run_sandbox
 
     _setup_logging("INFO")
     run_sandbox(config_from_args(args))

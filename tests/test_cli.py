@@ -7,12 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 import pipelines
 from bot.settings import SettingsError, load_settings
+from tests.fixtures_sandbox import AppKeys
 
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 
@@ -107,3 +110,35 @@ def test_run_staging_on_a_checkout_prints_json_and_exits_by_verdict(tmp_path: Pa
     broken = _modelgate("run", "staging", str(checkout), "--json", env=env, cwd=tmp_path)
     assert broken.returncode == 2
     assert json.loads(broken.stdout.strip().splitlines()[-1])["status"] == "error"
+
+
+def test_sandbox_command_serves_the_stand_in(tmp_path: Path, app_keys: AppKeys) -> None:
+    """``modelgate sandbox`` as its own process: the control API and the REST API answer."""
+    from bot.sandbox import SandboxClient
+    from bot.serving import free_port
+
+    key = tmp_path / "app.pem"
+    key.write_text(app_keys.private_pem)
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MODELGATE_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "sandbox", "--port", str(port), "--app-id", "9",
+         "--app-private-key", str(key)], env=clean, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        with SandboxClient(url) as client:
+            client.create_repo("acme", "wine", files={"README.md": "# wine\n"})
+            assert [r["full_name"] for r in client.state()["repos"]] == ["acme/wine"]
+        assert httpx.get(f"{url}/repos/acme/wine/pulls/1").status_code == 401  # REST wants a token
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
