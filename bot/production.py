@@ -27,7 +27,15 @@ from bot.github import GitHubApp, InstallationAPI, Repo
 from bot.publishing import ReportPublisher
 from bot.release import Target, deploy_version
 from bot.reporter import Report, RunReporter
-from bot.run_steps import Finished, PipelineRunner, Stop, read_config, start_reporter, stored_result
+from bot.run_steps import (
+    Finished,
+    PipelineRunner,
+    Stop,
+    commit_url,
+    read_config,
+    start_reporter,
+    stored_result,
+)
 from bot.store import (
     LockStore,
     LockWaitStopped,
@@ -144,9 +152,7 @@ class ProductionRun:
         report = replace(report, title=outcome.title or report.title,
                          summary=f"**{outcome.line}**\n\n{report.summary}",
                          description=_description(outcome, report.description))
-        web = str(((pull.get("base") or {}).get("repo") or {}).get("html_url") or "")
-        rendered = self._publisher.render(finished.output_dir, finished.log,
-                                          f"{web}/commit/{sha}" if web else None,
+        rendered = self._publisher.render(finished.output_dir, finished.log, commit_url(pull, sha),
                                           result.mlflow_experiment_id, outcome=outcome.line)
         reporter.finish(replace(report, text=rendered.check_text) if rendered else report)
         self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)

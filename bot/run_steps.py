@@ -118,6 +118,12 @@ class PipelineRunner:
         return Finished(result, self._executor.logs(job_id), output, source)
 
 
+def commit_url(pull: dict[str, Any], sha: str) -> str | None:
+    """The web page of ``sha`` in the PR's base repository (None without a PR)."""
+    web = ((pull.get("base") or {}).get("repo") or {}).get("html_url")
+    return f"{web}/commit/{sha}" if web else None
+
+
 def run_tags(run: RunRecord, sha: str) -> dict[str, str]:
     """MLflow tags tying a pipeline run to the repository, commit, PR and modelgate run."""
     tags = {"modelgate.repository": run.repository, "modelgate.sha": sha,

@@ -21,7 +21,15 @@ from dataclasses import dataclass, replace
 from bot.github import GitHubApp, InstallationAPI, Repo
 from bot.publishing import ReportPublisher
 from bot.reporter import Report, RunReporter
-from bot.run_steps import PipelineRunner, Stop, read_config, rules_config, start_reporter, stored_result
+from bot.run_steps import (
+    PipelineRunner,
+    Stop,
+    commit_url,
+    read_config,
+    rules_config,
+    start_reporter,
+    stored_result,
+)
 from bot.store import RunRecord, RunState, RunStore
 from bot.verdicts import approval_report, crash_report, report_for
 from bot.worker import RunOutcome
@@ -107,7 +115,7 @@ class StagingRun:
 
     def _resolve(self, api: InstallationAPI, repo: Repo, run: RunRecord) -> _Target:
         """The commit to run on and whether the PR is a draft; Stop if the PR moved on."""
-        sha, draft, web = run.head_sha, bool(run.details.get("draft")), None
+        sha, draft, url = run.head_sha, bool(run.details.get("draft")), None
         fork, association, default = False, None, None
         if run.pr_number is not None:
             pull = api.get_pull(repo, run.pr_number)
@@ -118,7 +126,7 @@ class StagingRun:
                 raise Stop(RunState.SUPERSEDED, f"superseded by {head[:7]}")
             sha, draft = head, bool(pull.get("draft"))
             base = (pull.get("base") or {}).get("repo") or {}
-            web = str(base.get("html_url") or "") or None
+            url = commit_url(pull, head)
             head_repo = (pull["head"].get("repo") or {}).get("full_name")  # None: fork deleted
             fork = head_repo is None or str(head_repo).lower() != str(base.get("full_name") or repo).lower()
             association = pull.get("author_association")
@@ -126,7 +134,7 @@ class StagingRun:
             self._supersede_older(run, head)
         if sha is None:
             raise Stop(RunState.CANCELLED, "no commit to run on")
-        return _Target(sha, draft, f"{web}/commit/{sha}" if web else None, fork, association, default)
+        return _Target(sha, draft, url, fork, association, default)
 
     def _needs_approval(
         self, api: InstallationAPI, repo: Repo, run: RunRecord, target: _Target
