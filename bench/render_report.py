@@ -1,6 +1,6 @@
 """Report rendering time: markdown + every plot of the example-sized classification report.
 
-The case is ``tests.reports.cases.make_report()``: the wine classifier's 54 evaluation rows,
+The case is ``tests.fixtures.report_cases.make_report()``: the wine classifier's 54 evaluation rows,
 3 classes, a champion, slices and four promoted versions of history (5 plots: confusion, roc,
 pr, deltas, history). Warm: ``--runs`` full renders in this process after one untimed warm-up,
 median per render and per part. Cold: ``--cold`` fresh interpreters each importing the renderer
@@ -27,7 +27,7 @@ from reports.figures import build_figure, png_bytes  # noqa: E402
 from reports.markdown import render_markdown  # noqa: E402
 from reports.plots import plot_names, render_plots  # noqa: E402
 from reports.types import ReportData  # noqa: E402
-from tests.reports.cases import IMAGE_BASE, make_report  # noqa: E402
+from tests.fixtures.report_cases import IMAGE_BASE, make_report  # noqa: E402
 
 BUDGET = 1.0  # seconds per full render
 COLD = """
@@ -35,7 +35,7 @@ import time
 start = time.perf_counter()
 from reports.markdown import render_markdown
 from reports.plots import plot_names, render_plots
-from tests.reports.cases import make_report
+from tests.fixtures.report_cases import make_report
 data = make_report()
 render_markdown(data, images=plot_names(data))
 render_plots(data)

@@ -95,8 +95,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Run the GitHub stand-in."""
-    from bot.sandbox.app import run_sandbox
-    from bot.sandbox.cli import config_from_args
+    from github_standin.app import run_sandbox
+    from github_standin.cli import config_from_args
 
     _setup_logging("INFO")
     run_sandbox(config_from_args(args))
@@ -136,7 +136,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     import getpass
     import json
 
-    from bot.rollback import request_rollback, wait_for
+    from bot.runs.rollback import request_rollback, wait_for
     from bot.store import RunStore, create_db_engine
     from pipelines.promotion import PromotionError
 
@@ -166,7 +166,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the offline demo against the sandbox."""
-    from bot.demo import run_demo
+    from github_standin.demo import run_demo
 
     _setup_logging("WARNING")
     return run_demo(json_output=args.json, keep=args.keep)
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
     sandbox = sub.add_parser("sandbox", help=cmd_sandbox.__doc__)
-    from bot.sandbox.cli import add_arguments
+    from github_standin.cli import add_arguments
 
     add_arguments(sandbox)
     sandbox.set_defaults(func=cmd_sandbox)

@@ -15,17 +15,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.commands.handler import CommandRun
+from bot.feedback.published_report import ReportPublisher
+from bot.feedback.report_files import ReportFiles
 from bot.github import GitHubApp
-from bot.lifecycle import RunProcessor
 from bot.metrics import REGISTRY, register_run_counts
-from bot.production import ProductionRun
-from bot.publishing import ReportPublisher
-from bot.report_files import ReportFiles
-from bot.rollback import RollbackRun
-from bot.run_steps import PipelineRunner, RunOptions
+from bot.runs.command import CommandRun
+from bot.runs.dispatch import RunProcessor
+from bot.runs.outcome import RunHandler
+from bot.runs.pipeline import PipelineRunner, RunOptions
+from bot.runs.production import ProductionRun
+from bot.runs.rollback import RollbackRun
+from bot.runs.staging import StagingRun
+from bot.runs.worker import PoolOptions, WorkerPool
 from bot.settings import Settings
-from bot.staging import StagingRun
 from bot.store import (
     DeliveryStore,
     LockStore,
@@ -37,7 +39,6 @@ from bot.store import (
 )
 from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
 from bot.webhooks.writer import DeliveryWriter, writer_for
-from bot.worker import PoolOptions, RunHandler, WorkerPool
 
 log = logging.getLogger(__name__)
 

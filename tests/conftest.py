@@ -1,3 +1,3 @@
-"""Shared pytest configuration: fixture plugins live in tests/fixtures_*.py."""
+"""Shared pytest configuration: fixture plugins live in tests/fixtures/."""
 
-pytest_plugins = ["tests.fixtures_db", "tests.fixtures_sandbox"]
+pytest_plugins = ["tests.fixtures.db", "tests.fixtures.standin"]

@@ -13,9 +13,9 @@ import pytest
 
 import pipelines
 from bot.server import Services
-from bot.store import TERMINAL, RunRecord
-from tests.corpus import derive
-from tests.fixtures_sandbox import SandboxHandle, running_app
+from bot.store import TERMINAL, RunRecord, StagingJob
+from tests.fixtures.corpus import derive
+from tests.fixtures.standin import SandboxHandle, running_app
 
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, NAME = "acme", "wine-classifier"
@@ -118,8 +118,9 @@ def test_retrain_queues_staging_on_the_current_head_with_force(chatops: ChatOps)
     comment = chatops.say("Data changed upstream.\n/retrain --force", "casey")
     assert chatops.dispatched() == [True] and chatops.reactions(comment) == ["eyes", "rocket"]
     retrains = [r for r in chatops.staging_runs() if r.trigger == "issue_comment.retrain"]
-    assert len(retrains) == 1 and retrains[0].details["force"] is True
-    assert retrains[0].details["approved_by"] == "casey" and retrains[0].details["approved_sha"]
+    assert len(retrains) == 1
+    retrain = retrains[0].job_as(StagingJob)
+    assert retrain.force is True and retrain.approved_by == "casey" and retrain.approved_sha
     assert chatops.replies() == []  # a dispatched command needs no reply
 
 

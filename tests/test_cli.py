@@ -15,7 +15,7 @@ import pytest
 
 import pipelines
 from bot.settings import SettingsError, load_settings
-from tests.fixtures_sandbox import AppKeys
+from tests.fixtures.standin import AppKeys
 
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 
@@ -114,8 +114,8 @@ def test_run_staging_on_a_checkout_prints_json_and_exits_by_verdict(tmp_path: Pa
 
 def test_sandbox_command_serves_the_stand_in(tmp_path: Path, app_keys: AppKeys) -> None:
     """``modelgate sandbox`` as its own process: the control API and the REST API answer."""
-    from bot.sandbox import SandboxClient
-    from bot.serving import free_port
+    from github_standin.client import SandboxClient
+    from github_standin.serving import free_port
 
     key = tmp_path / "app.pem"
     key.write_text(app_keys.private_pem)

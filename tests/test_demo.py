@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.demo import run_demo
+from github_standin.demo import run_demo
 
 
 def test_demo_ends_as_designed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,11 +20,11 @@ import pytest
 
 from bot.github import GitHubApp, Repo
 from bot.server import Services, build_services, create_app
-from bot.serving import serve
 from bot.settings import Settings
-from bot.store import TERMINAL, JobRequest, RunRecord, RunStore, migrate
+from bot.store import TERMINAL, JobRequest, RunRecord, RunStore, StagingJob, migrate
 from bot.webhooks.signature import sign
-from tests.fixtures_sandbox import SandboxHandle, WebhookReceiver
+from github_standin.serving import serve
+from tests.fixtures.standin import SandboxHandle, WebhookReceiver
 
 OWNER, NAME = "acme", "wine"
 FULL = f"{OWNER}/{NAME}"
@@ -141,7 +141,7 @@ def test_a_run_for_an_outdated_head_is_superseded(sandbox: SandboxHandle, app: A
     sandbox.set_webhook_url(None)  # the App hears nothing: we queue the stale run ourselves
     old_sha, pull = _open_pr(sandbox)
     new = sandbox.client.commit(OWNER, NAME, {"model.py": "C = 2.0\n"}, branch="tune")
-    job = JobRequest("staging", FULL, None, pull["number"], old_sha, "pull_request.opened", {})
+    job = JobRequest(FULL, None, pull["number"], old_sha, "pull_request.opened", StagingJob())
     app.services.runs.enqueue(job)
     assert app.services.pool is not None
     app.services.pool.wake()
@@ -162,7 +162,7 @@ def test_a_run_abandoned_by_dead_workers_fails_visibly(sandbox: SandboxHandle, t
     past = datetime.now(UTC) - timedelta(minutes=10)
     dead: Callable[[], datetime] = lambda: past  # noqa: E731
     store = RunStore(services.engine, now=dead)
-    run = store.enqueue(JobRequest("staging", FULL, None, pull["number"], sha, "pull_request.opened", {}))
+    run = store.enqueue(JobRequest(FULL, None, pull["number"], sha, "pull_request.opened", StagingJob()))
     store.claim("dead-worker")
     api = GitHubApp(sandbox.app_id, sandbox.private_key_pem, sandbox.url).for_repository(FULL, None)
     check_id = api.create_check_run(Repo(OWNER, NAME), name="modelgate / staging", head_sha=sha,

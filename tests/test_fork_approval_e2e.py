@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import pipelines
-from bot.sandbox import SandboxError
 from bot.server import Services
-from bot.store import RunRecord
-from tests.fixtures_sandbox import SandboxHandle, running_app, wait_for_runs
+from bot.store import RunRecord, StagingJob
+from github_standin.client import SandboxError
+from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, NAME = "acme", "wine-classifier"
@@ -111,7 +111,8 @@ def test_a_fork_waits_until_a_maintainer_reruns_and_each_push_waits_again(gate: 
 
     gate.github.rerun_check(OWNER, NAME, check["id"], OWNER)
     runs = gate.wait(sha, count=2)
-    assert runs[-1].details["approved_sha"] == sha and runs[-1].details["approved_by"] == OWNER
+    approved = runs[-1].job_as(StagingJob)
+    assert approved.approved_sha == sha and approved.approved_by == OWNER
     gate.assert_ran(sha, runs)
     reports = [c for c in gate.github.state()["comments"] if "<!-- modelgate:staging -->" in c["body"]]
     assert [c["issue_number"] for c in reports] == [pr]  # the press found its PR (GitHub omits forks')
@@ -169,12 +170,12 @@ def test_a_maintainers_retrain_comment_approves_the_fork_head_and_a_readers_does
     gate.assert_waiting(sha, "comes from a fork")
     gate.github.comment(OWNER, NAME, pr, "/retrain", author="rita")
     runs = gate.wait(sha, count=2)
-    assert "approved_sha" not in runs[-1].details and runs[-1].error == "waiting for approval"
+    assert runs[-1].job_as(StagingJob).approved_sha is None and runs[-1].error == "waiting for approval"
     assert gate.downloads(sha) == 0  # a reader's /retrain runs nothing of the fork
 
     gate.github.comment(OWNER, NAME, pr, "Looks safe.\n/retrain", author="bob")
     runs = gate.wait(sha, count=3)
-    assert runs[-1].details["approved_by"] == "bob" and runs[-1].pr_number == pr
+    assert runs[-1].job_as(StagingJob).approved_by == "bob" and runs[-1].pr_number == pr
     gate.assert_ran(sha, runs)
     assert any("<!-- modelgate:staging -->" in c["body"] for c in gate.github.state()["comments"])
 

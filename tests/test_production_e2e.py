@@ -17,10 +17,10 @@ import pytest
 import pipelines
 from bot.cli import main as cli_main
 from bot.server import Services
-from bot.serving import free_port
-from bot.store import JobRequest, RunRecord
+from bot.store import JobRequest, ProductionJob, RollbackJob, RunRecord
+from github_standin.serving import free_port
 from pipelines.tracking import Tracker
-from tests.fixtures_sandbox import SandboxHandle, running_app, wait_for_runs
+from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 
 EXAMPLES = Path(pipelines.__file__).parent / "examples"
 EXAMPLE = EXAMPLES / "wine-classifier"
@@ -197,8 +197,8 @@ def test_a_redelivered_or_rerun_merge_promotes_once(production: Production) -> N
               and d["action"] == "closed"][-1]
     again = production.github.redeliver(closed["guid"])
     assert again["status"] == 200  # the same delivery: recorded once, nothing queued
-    rerun = production.services.runs.enqueue(JobRequest("production", FULL, None, run.pr_number, sha,
-                                                        "check_run.rerequested", {}))
+    rerun = production.services.runs.enqueue(JobRequest(FULL, None, run.pr_number, sha,
+                                                        "check_run.rerequested", ProductionJob()))
     production.services.pool.wake()
     runs = production.wait_sha(sha, 3)
     assert [r.id for r in runs if r.trigger != "push"] == [run.id, rerun.id]
@@ -245,7 +245,7 @@ def test_racing_merges_promote_in_merge_order_and_roll_back(
     production.github.comment(OWNER, NAME, pr, "/rollback 2", author=OWNER)
     done = wait_for_runs(production.services, lambda r: r.kind == "rollback", count=2)
     assert production.aliases() == {"champion": 2, "previous-champion": 1}
-    assert done[-1].details["actor"] == f"{OWNER} (/rollback on {FULL}#{pr})"
+    assert done[-1].job_as(RollbackJob).actor == f"{OWNER} (/rollback on {FULL}#{pr})"
     replies = [c["body"] for c in production.state()["comments"] if c["issue_number"] == pr]
     assert any(body.startswith(f"Rolled back `{MODEL}` from version 1 to version 2") for body in replies)
 

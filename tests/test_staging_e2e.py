@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 import pipelines
-from bot.sandbox import SandboxError
 from bot.server import Services
 from bot.store import RunRecord
-from tests.fixtures_sandbox import SandboxHandle, running_app, wait_for_runs
+from github_standin.client import SandboxError
+from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, NAME = "acme", "wine-classifier"

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from bot.store import JobRequest, RunRecord, RunState, RunStore
-from bot.worker import PoolOptions, RunOutcome, WorkerPool
+from bot.runs.worker import PoolOptions, RunOutcome, WorkerPool
+from bot.store import JobRequest, RunRecord, RunState, RunStore, StagingJob
 
 
 def _job(pr: int, sha: str = "a" * 40) -> JobRequest:
-    return JobRequest("staging", "octo/wine", 7, pr, sha, "pull_request.opened", {})
+    return JobRequest("octo/wine", 7, pr, sha, "pull_request.opened", StagingJob())
 
 
 def test_run_one_finishes_with_the_handler_outcome(engine: Engine) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.github import InstallationAPI, Repo
-from bot.store import RunRecord, RunStore
+from bot.store import CommandLine, RunRecord, RunStore
 from pipelines.config import ModelgateConfig
 
 PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")  # GitHub's roles, weakest first
@@ -22,15 +22,6 @@ def allows(have: str, need: str) -> bool:
     if have not in PERMISSIONS or need not in PERMISSIONS:
         return False
     return PERMISSIONS.index(have) >= PERMISSIONS.index(need)
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One command line of a comment: ``/retrain --force`` → name "retrain", args ("--force",)."""
-
-    name: str
-    args: tuple[str, ...]
-    line: str
 
 
 @dataclass(frozen=True)
@@ -66,4 +57,4 @@ class Command:
     usage: str
     help: str
     permission: str
-    run: Callable[[Context, Invocation], Outcome] = field(compare=False)
+    run: Callable[[Context, CommandLine], Outcome] = field(compare=False)

@@ -6,33 +6,33 @@ A ``/retrain`` by someone with write permission also approves that head commit o
 
 from __future__ import annotations
 
-from bot.commands.base import Command, Context, Invocation, Outcome, allows
-from bot.store import JobRequest
+from bot.commands.base import Command, CommandLine, Context, Outcome, allows
+from bot.feedback.replies import retrain_pr_closed, retrain_queued, unexpected_arguments
+from bot.store import CommandJob, JobRequest, StagingJob
 
 FORCE = "--force"
 APPROVER = "write"  # the least permission whose /retrain approves running a fork's commit
 
 
-def retrain(ctx: Context, invocation: Invocation) -> Outcome:
+def retrain(ctx: Context, invocation: CommandLine) -> Outcome:
     """Queue a staging run for the head SHA."""
     extra = [arg for arg in invocation.args if arg != FORCE]
     if extra:
-        return Outcome(False, f"`/retrain` does not take `{' '.join(extra)}`; usage: `{COMMAND.usage}`")
+        return Outcome(False, unexpected_arguments(COMMAND.name, extra, COMMAND.usage))
     if ctx.pull.get("state") != "open":
-        return Outcome(False, f"PR #{ctx.pull.get('number')} is closed: nothing to retrain")
+        return Outcome(False, retrain_pr_closed(ctx.pull.get("number")))
     head = str(ctx.pull["head"]["sha"])
     head_repo = str(((ctx.pull["head"].get("repo") or {}).get("full_name")) or "")
-    details = {"comment_id": ctx.run.details.get("comment_id"), "author": ctx.author,
-               "force": FORCE in invocation.args,
-               "fork": bool(head_repo) and head_repo.lower() != ctx.run.repository.lower(),
-               "draft": bool(ctx.pull.get("draft"))}
-    if allows(ctx.permission, APPROVER):  # whatever the command's rule, only writers approve code
-        details.update(approved_sha=head, approved_by=ctx.author)
-    job = JobRequest("staging", ctx.run.repository, ctx.run.installation_id, ctx.run.pr_number, head,
-                     "issue_comment.retrain", details)
-    queued = ctx.runs.enqueue(job)
-    forced = " without the cache" if details["force"] else ""
-    return Outcome(True, f"staging queued{forced} for `{head[:7]}` (run {queued.id})")
+    approves = allows(ctx.permission, APPROVER)  # whatever the command's rule, only writers approve code
+    job = StagingJob(
+        comment_id=ctx.run.job_as(CommandJob).comment_id, author=ctx.author, force=FORCE in invocation.args,
+        fork=bool(head_repo) and head_repo.lower() != ctx.run.repository.lower(),
+        draft=bool(ctx.pull.get("draft")),
+        approved_sha=head if approves else None, approved_by=ctx.author if approves else None,
+    )
+    queued = ctx.runs.enqueue(JobRequest(ctx.run.repository, ctx.run.installation_id, ctx.run.pr_number, head,
+                                         "issue_comment.retrain", job))
+    return Outcome(True, retrain_queued(head, queued.id, job.force))
 
 
 COMMAND = Command(

@@ -2,6 +2,16 @@
 
 from bot.store.deliveries import DeliveryStore
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
+from bot.store.jobs import (
+    CommandJob,
+    CommandLine,
+    Job,
+    ProductionJob,
+    RollbackJob,
+    RunKind,
+    StagingJob,
+    load_job,
+)
 from bot.store.locks import LockStore, LockWaitStopped
 from bot.store.promotions import PromotionRecord, PromotionState, PromotionStore
 from bot.store.runs import RunStore
@@ -20,21 +30,29 @@ from bot.store.types import (
 __all__ = [
     "TERMINAL",
     "TRANSITIONS",
+    "CommandJob",
+    "CommandLine",
     "DeliveryRecord",
     "DeliveryStore",
     "IncomingDelivery",
     "InvalidTransition",
+    "Job",
     "JobRequest",
     "LockStore",
     "LockWaitStopped",
+    "ProductionJob",
     "PromotionRecord",
     "PromotionState",
     "PromotionStore",
+    "RollbackJob",
+    "RunKind",
     "RunNotFound",
     "RunRecord",
     "RunState",
     "RunStore",
+    "StagingJob",
     "create_db_engine",
+    "load_job",
     "migrate",
     "normalize_url",
     "ping",

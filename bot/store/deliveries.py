@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from bot.store.engine import is_postgres, write_transaction
-from bot.store.jobs import enqueue_jobs, upsert_insert
 from bot.store.models import deliveries
+from bot.store.queue import enqueue_jobs, upsert_insert
 from bot.store.types import DeliveryRecord, IncomingDelivery, JobRequest, utc, utc_now
 
 

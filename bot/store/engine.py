@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # pg_advisory_lock key space for modelgate (first int); the second is the schema's hash.
 _LOCK_NAMESPACE = 0x6D67  # "mg"
 _SQLITE_BEGIN = "sqlite_begin"

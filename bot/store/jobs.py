@@ -1,103 +1,93 @@
-"""Shared inside the store: turning rows into records, and enqueueing jobs with coalescing."""
+"""What a run carries: its kind and one frozen model per kind, the contract between those who
+queue runs (webhook routing, PR commands, ``modelgate rollback``) and the handlers that run them.
+
+A job is stored in the ``details`` JSON column of ``runs`` (the ``kind`` column says which
+model reads it). Readers ignore keys they do not know, so rows written by older versions load.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
-from sqlalchemy import Connection, Row, Table, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from bot.store.engine import is_postgres
-from bot.store.models import runs
-from bot.store.types import JobRequest, RunRecord, RunState, utc
-
-_RUN_DATETIMES = ("heartbeat_at", "created_at", "started_at", "finished_at")
-# Second advisory-lock namespace: serializes enqueues per repository on PostgreSQL.
-_ENQUEUE_LOCK = text(
-    "SELECT count(pg_advisory_xact_lock(28008, h)) FROM "
-    "(SELECT DISTINCT hashtext(r) AS h FROM unnest(CAST(:repos AS text[])) AS r ORDER BY h) AS s"
-)
+RunKind = Literal["staging", "production", "rollback", "command"]
 
 
-def run_record(row: Row[Any]) -> RunRecord:
-    """A RunRecord from a row holding every column of ``runs``."""
-    data = dict(row._mapping)
-    for name in _RUN_DATETIMES:
-        data[name] = utc(data[name])
-    data["state"] = RunState(data["state"])
-    data["github_refs"] = data["github_refs"] or {}
-    data["details"] = data["details"] or {}
-    return RunRecord(**data)
+class _Job(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-def upsert_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
-    """The dialect's INSERT, which offers ``on_conflict_do_nothing``."""
-    return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
+class StagingJob(_Job):
+    """Run staging on a PR's head. ``approved_sha``: the one commit a maintainer allowed to run
+    (a fork's or first-time contributor's code runs only then); ``force``: skip the result cache."""
+
+    kind: Literal["staging"] = "staging"
+    draft: bool | None = None  # None: the request did not see the PR (a check button)
+    fork: bool | None = None
+    force: bool = False
+    approved_sha: str | None = None
+    approved_by: str | None = None
+    comment_id: int | None = None  # the ``/retrain`` comment that asked for the run
+    author: str | None = None  # who asked for it (``/retrain``)
+
+    def joined(self, newer: StagingJob) -> StagingJob:
+        """This queued job with a later request for the same commit folded in: the newer PR state
+        where it saw the PR, an approval from either (the newer wins), ``force`` if either asked."""
+        approved = newer if newer.approved_sha else self
+        asked = newer if newer.comment_id is not None else self
+        return StagingJob(draft=self.draft if newer.draft is None else newer.draft,
+                          fork=self.fork if newer.fork is None else newer.fork,
+                          force=self.force or newer.force,
+                          approved_sha=approved.approved_sha, approved_by=approved.approved_by,
+                          comment_id=asked.comment_id, author=asked.author)
 
 
-def enqueue_jobs(
-    conn: Connection, items: Sequence[tuple[JobRequest, str | None]], now: datetime
-) -> list[int]:
-    """Queue one run per distinct job key, reusing a queued run with the same
-    (kind, repository, pr_number, head_sha) — the newer request's ``details`` are merged into
-    it; returns the run id for each item.
+class ProductionJob(_Job):
+    """Run production on a merge commit (or a commit pushed to the default branch)."""
 
-    Runs in the caller's transaction. On PostgreSQL an advisory lock per repository keeps
-    two replicas from both inserting the same key, and FOR UPDATE keeps the reused run
-    from being claimed before we commit (SQLite writers are serialized by BEGIN IMMEDIATE).
-    """
-    if not items:
-        return []
-    repositories = sorted({job.repository for job, _ in items})
-    existing = (
-        select(runs.c.id, runs.c.kind, runs.c.repository, runs.c.pr_number, runs.c.head_sha, runs.c.details)
-        .where(runs.c.state == RunState.QUEUED.value, runs.c.repository.in_(repositories))
-        .order_by(runs.c.id)
-    )
-    if is_postgres(conn):
-        conn.execute(_ENQUEUE_LOCK, {"repos": repositories})
-        existing = existing.with_for_update()
-    found: dict[tuple[Any, ...], int] = {}
-    queued_details: dict[int, dict[str, Any]] = {}
-    for row in conn.execute(existing):
-        found.setdefault((row.kind, row.repository, row.pr_number, row.head_sha), row.id)
-        queued_details[row.id] = dict(row.details or {})
-    fresh: dict[tuple[Any, ...], dict[str, Any]] = {}
-    joined: dict[int, dict[str, Any]] = {}
-    for job, guid in items:
-        if job.key in found:
-            if job.details:  # a later request's context joins the queued run (e.g. an approval, --force)
-                run_id = found[job.key]
-                joined[run_id] = {**joined.get(run_id, queued_details[run_id]), **job.details}
-        elif job.key in fresh:
-            fresh[job.key]["details"].update(job.details)
-        else:
-            fresh[job.key] = _new_run(job, guid, now)
-    for run_id, details in joined.items():
-        conn.execute(update(runs).where(runs.c.id == run_id).values(details=details))
-    if fresh:
-        stmt = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
-        ids = conn.execute(stmt, list(fresh.values())).scalars().all()
-        found.update(zip(fresh, ids, strict=True))
-    return [found[job.key] for job, _ in items]
+    kind: Literal["production"] = "production"
 
 
-def _new_run(job: JobRequest, delivery_guid: str | None, now: datetime) -> dict[str, Any]:
-    return {
-        "kind": job.kind,
-        "repository": job.repository,
-        "installation_id": job.installation_id,
-        "pr_number": job.pr_number,
-        "head_sha": job.head_sha,
-        "trigger": job.trigger,
-        "delivery_guid": delivery_guid,
-        "state": RunState.QUEUED.value,
-        "attempts": 0,
-        "created_at": now,
-        "github_refs": {},
-        "details": dict(job.details),
-    }
+class CommandLine(_Job):
+    """One command line of a comment: ``/retrain --force`` → name "retrain", args ("--force",)."""
+
+    name: str
+    args: tuple[str, ...] = ()
+    line: str
+    error: str | None = None  # the arguments could not be read (e.g. a quote that does not close)
+
+
+class CommandJob(_Job):
+    """Acknowledge, authorize and dispatch the commands of one PR comment."""
+
+    kind: Literal["command"] = "command"
+    comment_id: int
+    author: str | None = None
+    commands: tuple[CommandLine, ...] = ()
+
+
+class RollbackJob(_Job):
+    """Move ``model``'s champion back (to ``to_version``, else the previous champion) and
+    redeploy; ``reply_to``: the PR to report the outcome on (``/rollback``)."""
+
+    kind: Literal["rollback"] = "rollback"
+    model: str
+    to_version: int | None = None
+    actor: str = "unknown"
+    reply_to: int | None = None
+
+
+Job = Annotated[StagingJob | ProductionJob | CommandJob | RollbackJob, Field(discriminator="kind")]
+JobT = TypeVar("JobT", StagingJob, ProductionJob, CommandJob, RollbackJob)
+_JOB = TypeAdapter[Job](Job)
+
+
+def load_job(kind: str, details: dict[str, Any] | None) -> Job:
+    """The job stored for a run of ``kind`` (old rows' extra keys are ignored)."""
+    return _JOB.validate_python({**(details or {}), "kind": kind})
+
+
+def dump_job(job: Job) -> dict[str, Any]:
+    """The JSON stored in the run's ``details`` column (the ``kind`` column holds the kind)."""
+    return job.model_dump(mode="json", exclude={"kind"})

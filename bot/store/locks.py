@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, select
 
 from bot.store.engine import write_transaction
-from bot.store.jobs import upsert_insert
 from bot.store.models import locks, runs
+from bot.store.queue import upsert_insert
 from bot.store.types import RunState, utc, utc_now
 
 

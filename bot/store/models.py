@@ -1,6 +1,6 @@
 """ORM table definitions (the schema). Stores query them with Core statements.
 
-Keep ``bot/migrations/versions`` in step: a test checks that after ``migrate`` Alembic's
+Keep ``bot/store/migrations/versions`` in step: a test checks that after ``migrate`` Alembic's
 autogenerate finds no difference between these models and the database.
 """
 

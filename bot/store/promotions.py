@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy import update as sql_update
 
 from bot.store.engine import write_transaction
-from bot.store.jobs import upsert_insert
 from bot.store.models import promotions
+from bot.store.queue import upsert_insert
 from bot.store.types import utc, utc_now
 
 

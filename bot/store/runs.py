@@ -26,8 +26,8 @@ from sqlalchemy import (
 from sqlalchemy import update as sql_update
 
 from bot.store.engine import is_postgres, write_transaction
-from bot.store.jobs import enqueue_jobs, run_record
 from bot.store.models import runs
+from bot.store.queue import enqueue_jobs, run_record
 from bot.store.types import (
     TERMINAL,
     InvalidTransition,

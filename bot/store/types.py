@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, overload
 
-Kind = Literal["staging", "production", "rollback", "command"]
-Outcome = Literal["accepted", "ignored"]
+from bot.store.jobs import Job, JobT, RunKind, dump_job
+
+DeliveryOutcome = Literal["accepted", "ignored"]
 
 
 class RunState(StrEnum):
@@ -61,15 +62,19 @@ UNCOALESCED_KINDS = frozenset({"command", "rollback"})
 
 @dataclass(frozen=True)
 class JobRequest:
-    """What to (re-)evaluate: a key (kind, repository, PR, SHA) plus context for the worker."""
+    """What to (re-)evaluate: a key (kind, repository, PR, SHA) plus the job's own context."""
 
-    kind: Kind
     repository: str
     installation_id: int | None
     pr_number: int | None
     head_sha: str | None
     trigger: str
-    details: dict[str, Any] = field(default_factory=dict)
+    job: Job
+
+    @property
+    def kind(self) -> RunKind:
+        """The run kind, from the job."""
+        return self.job.kind
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -77,7 +82,7 @@ class JobRequest:
         never coalesce (each comment, each rollback request is its own run)."""
         if self.kind in UNCOALESCED_KINDS:
             return (self.kind, self.repository, self.pr_number, self.head_sha,
-                    json.dumps(self.details, sort_keys=True, default=str))
+                    json.dumps(dump_job(self.job), sort_keys=True))
         return (self.kind, self.repository, self.pr_number, self.head_sha)
 
 
@@ -90,7 +95,7 @@ class IncomingDelivery:
     action: str | None
     installation_id: int | None
     repository: str | None
-    outcome: Outcome
+    outcome: DeliveryOutcome
     summary: dict[str, Any]
     job: JobRequest | None = None
 
@@ -114,7 +119,7 @@ class RunRecord:
     """A stored run (all columns of ``runs``)."""
 
     id: int
-    kind: str
+    kind: RunKind
     repository: str
     installation_id: int | None
     pr_number: int | None
@@ -131,13 +136,19 @@ class RunRecord:
     error: str | None
     result: dict[str, Any] | None
     github_refs: dict[str, Any]
-    details: dict[str, Any]
+    job: Job
     cancel_requested: str | None = None
 
     @property
     def terminal(self) -> bool:
         """True once the run has ended."""
         return self.state in TERMINAL
+
+    def job_as(self, kind: type[JobT]) -> JobT:
+        """The run's job as the model its handler expects; TypeError for a run of another kind."""
+        if not isinstance(self.job, kind):
+            raise TypeError(f"run {self.id} is a {self.kind} run, not a {kind.__name__}")
+        return self.job
 
 
 @overload

@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.commands import parse_commands
-from bot.store import IncomingDelivery, JobRequest
+from bot.commands.parser import parse_commands
+from bot.feedback.names import PRODUCTION_CHECK, RETRAIN_ACTION_ID
+from bot.store import CommandJob, IncomingDelivery, Job, JobRequest, ProductionJob, StagingJob
 from bot.webhooks.models import (
     CheckRunEvent,
     CheckSuiteEvent,
@@ -24,8 +25,6 @@ from bot.webhooks.models import (
 )
 
 STAGING_PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
-RETRAIN_ACTION = "retrain"
-PRODUCTION_CHECK = "modelgate / production"  # bot.reporter.CHECK_NAME["production"]
 
 
 class PayloadError(ValueError):
@@ -70,17 +69,15 @@ def route(guid: str, event: str, body: bytes, app_id: int | None) -> IncomingDel
 Routed = tuple[JobRequest | None, dict[str, Any]]
 
 
-def _job(payload: Envelope, pr: int | None, sha: str | None, trigger: str, kind: str = "staging",
-         **details: Any) -> JobRequest:
+def _job(payload: Envelope, pr: int | None, sha: str | None, trigger: str, job: Job) -> JobRequest:
     assert payload.repository is not None  # callers check
     return JobRequest(
-        kind=kind,
         repository=payload.repository.full_name,
         installation_id=payload.installation.id if payload.installation else None,
         pr_number=pr,
         head_sha=sha,
         trigger=trigger,
-        details=details,
+        job=job,
     )
 
 
@@ -97,9 +94,10 @@ def _pull_request(payload: Envelope, app_id: int | None) -> Routed:
         trigger = f"pull_request.{payload.action}"
         head_repo = pr.head.repo.full_name if pr.head.repo else None
         fork = head_repo is not None and head_repo.lower() != repo.full_name.lower()
-        return _job(payload, pr.number, pr.head.sha, trigger, draft=bool(pr.draft), fork=fork), summary
+        job = StagingJob(draft=bool(pr.draft), fork=fork)
+        return _job(payload, pr.number, pr.head.sha, trigger, job), summary
     if payload.action == "closed" and pr.merged and pr.merge_commit_sha:
-        job = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged", "production")
+        job = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged", ProductionJob())
         return job, summary | {"merge_sha": pr.merge_commit_sha}
     return None, summary
 
@@ -114,7 +112,7 @@ def _push(payload: Envelope, app_id: int | None) -> Routed:
         return None, summary
     if payload.deleted or not payload.after or not payload.after.strip("0"):
         return None, summary
-    return _job(payload, None, payload.after, "push", "production"), summary
+    return _job(payload, None, payload.after, "push", ProductionJob()), summary
 
 
 def _is_bot(account: Any) -> bool:
@@ -133,17 +131,17 @@ def _issue_comment(payload: Envelope, app_id: int | None) -> Routed:
     invocations = parse_commands(comment.body)
     if not invocations:
         return None, summary
-    commands = [{"name": i.name, "args": list(i.args), "line": i.line} for i in invocations]
+    commands = tuple(invocations)
     login = author.login if author else None
-    job = _job(payload, issue.number, None, "issue_comment.command", "command", comment_id=comment.id,
-               author=login, commands=commands)
-    return job, summary | {"commands": [c["line"] for c in commands]}
+    job = _job(payload, issue.number, None, "issue_comment.command",
+               CommandJob(comment_id=comment.id, author=login, commands=commands))
+    return job, summary | {"commands": [c.line for c in commands]}
 
 
-def _approval(payload: Envelope, sha: str) -> dict[str, Any]:
+def _approved(payload: Envelope, sha: str) -> StagingJob:
     """Check buttons are pressed by people with write access (GitHub's rule): the press approves
     running that commit, as a maintainer's ``/retrain`` does for a fork's PR."""
-    return {"approved_sha": sha, "approved_by": payload.sender.login if payload.sender else None}
+    return StagingJob(approved_sha=sha, approved_by=payload.sender.login if payload.sender else None)
 
 
 def _ours(app: Any, app_id: int | None) -> bool:
@@ -157,16 +155,17 @@ def _check_run(payload: Envelope, app_id: int | None) -> Routed:
     wanted = payload.action == "rerequested" or (
         payload.action == "requested_action"
         and payload.requested_action is not None
-        and payload.requested_action.identifier == RETRAIN_ACTION
+        and payload.requested_action.identifier == RETRAIN_ACTION_ID
     )
     if not wanted or payload.repository is None or not _ours(run.app, app_id):
         return None, summary
     pr = run.pull_requests[0].number if run.pull_requests else None
-    kind = "production" if run.name == PRODUCTION_CHECK else "staging"
-    if kind == "production" and payload.action != "rerequested":
-        return None, summary
     trigger = f"check_run.{payload.action}"
-    return _job(payload, pr, run.head_sha, trigger, kind, **_approval(payload, run.head_sha)), summary
+    if run.name == PRODUCTION_CHECK:  # Re-run on the production check runs production again
+        if payload.action != "rerequested":
+            return None, summary
+        return _job(payload, pr, run.head_sha, trigger, ProductionJob()), summary
+    return _job(payload, pr, run.head_sha, trigger, _approved(payload, run.head_sha)), summary
 
 
 def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
@@ -178,7 +177,7 @@ def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
     if not _ours(suite.app, app_id):
         return None, summary
     pr = suite.pull_requests[0].number if suite.pull_requests else None
-    job = _job(payload, pr, suite.head_sha, "check_suite.rerequested", **_approval(payload, suite.head_sha))
+    job = _job(payload, pr, suite.head_sha, "check_suite.rerequested", _approved(payload, suite.head_sha))
     return job, summary
 
 

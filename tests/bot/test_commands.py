@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 import pipelines
-from bot.commands import COMMANDS, help_table, parse_commands, required_permission
 from bot.commands.base import allows
+from bot.commands.parser import parse_commands
+from bot.commands.registry import COMMANDS, help_table, required_permission
 from pipelines.config import parse_config
 
 CONFIG = (Path(pipelines.__file__).parent / "examples" / "wine-classifier" / ".modelgate.yml").read_text()

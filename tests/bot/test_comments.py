@@ -1,6 +1,7 @@
 """The sticky comment body: marker first, previous run folded, never over GitHub's limit."""
 
-from bot.comments import COMMENT_LIMIT, PREVIOUS, current_part, marker, sticky_body
+from bot.feedback.names import marker
+from bot.feedback.sticky_comment import COMMENT_LIMIT, PREVIOUS, current_part, sticky_body
 
 
 def test_first_comment_has_the_marker_and_no_previous_run() -> None:

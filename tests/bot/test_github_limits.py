@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from bot.github.limits import DEFAULT_CONTENT_LIMITS, PermissionCache, SlidingWindowLimiter
-
-
-class FakeClock:
-    """A thread-safe clock that only moves when someone sleeps; records the sleeps."""
-
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Move the clock on by ``seconds`` (overlapping sleepers add up: time only grows)."""
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-        time.sleep(0)  # let other threads interleave
-
-    def advance(self, seconds: float) -> None:
-        """Let time pass without anyone sleeping."""
-        with self._lock:
-            self.now += seconds
+from tests.fixtures.clocks import FakeClock
 
 
 def limiter(clock: FakeClock, windows: tuple[tuple[int, float], ...] = DEFAULT_CONTENT_LIMITS,

@@ -10,9 +10,9 @@ from typing import Any
 from bot.github.api import InstallationAPI, Repo
 from bot.github.app import GitHubApp
 from bot.github.limits import SlidingWindowLimiter
-from tests.bot.test_github_limits import FakeClock
-from tests.fixtures_sandbox import SandboxHandle
-from tests.sandbox.helpers import seed
+from tests.fixtures.clocks import FakeClock
+from tests.fixtures.standin import SandboxHandle
+from tests.fixtures.standin_repos import seed
 
 REPO = Repo("octo", "hello")
 PERMISSION_OP = "repos/get-collaborator-permission-level"

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
-from bot.report_files import ReportFiles
-from bot.serving import serve
+from bot.feedback.report_files import ReportFiles
+from github_standin.serving import serve
 
 
 def test_files_are_served_under_a_random_token_with_long_cache(tmp_path: Path) -> None:

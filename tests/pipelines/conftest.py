@@ -8,16 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import pipelines
-
-EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
-# A model far below the example's gates (it always predicts the most frequent class).
-WORSE_MODEL = '''from sklearn.dummy import DummyClassifier
-
-
-def train(X_train, y_train):
-    return DummyClassifier(strategy="most_frequent").fit(X_train, y_train)
-'''
+from tests.fixtures.example_repo import EXAMPLE, set_model_name
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +29,3 @@ def example_repo(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
     set_model_name(repo, name)
     return repo
-
-
-def set_model_name(repo: Path, name: str) -> None:
-    """Rename the model in the repository's .modelgate.yml."""
-    config = repo / ".modelgate.yml"
-    config.write_text(re.sub(r"(?m)^  name: .*$", f"  name: {name}", config.read_text()))
-
-
-def write_model(repo: Path, body: str) -> None:
-    """Replace the repository's model.py."""
-    (repo / "model.py").write_text(body)

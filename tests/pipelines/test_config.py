@@ -17,7 +17,7 @@ from pipelines.config import (
     load_config,
     parse_config,
 )
-from tests.pipelines.config_cases import BROKEN, DELETE, EXAMPLE, EXAMPLE_DATA, STAGING0, variant
+from tests.fixtures.config_cases import BROKEN, DELETE, EXAMPLE, EXAMPLE_DATA, STAGING0, variant
 
 GOLDEN_SCHEMA = Path(__file__).parent / "golden" / "config.schema.json"
 EXAMPLE_PROJECT = Path(__file__).parents[2] / "pipelines" / "examples" / "wine-classifier"

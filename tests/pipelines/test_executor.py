@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.executor import JobState, LocalExecutor, PipelineJob
-from tests.pipelines.conftest import EXAMPLE, write_model
+from tests.fixtures.example_repo import EXAMPLE, write_model
 
 # Spawns a grandchild, records its pid beside the checkout, then blocks: only a group kill ends both.
 SPAWNING_SLEEPER = '''import subprocess

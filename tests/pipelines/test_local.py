@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.local import cli_json, exit_code, gate_table, run_local
 from pipelines.result import PipelineResult
-from tests.pipelines.conftest import WORSE_MODEL, write_model
+from tests.fixtures.example_repo import WORSE_MODEL, write_model
 
 
 def test_a_passing_run_exits_0_and_writes_the_result_and_the_report(

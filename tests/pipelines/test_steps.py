@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.result import PipelineResult
 from pipelines.steps import run_pipeline
-from tests.pipelines.conftest import WORSE_MODEL, write_model
+from tests.fixtures.example_repo import WORSE_MODEL, write_model
 
 TAGS = {"modelgate.repository": "acme/wine", "modelgate.pr": "7", "modelgate.sha": "abc123"}
 

@@ -2,25 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from reports.markdown import render_markdown
-from reports.plots import plot_names
-from tests.reports.cases import CASES, IMAGE_BASE
-
-GOLDEN = Path(__file__).parent / "golden"
-COMMAND = "python -m tests.reports.regenerate"
-
-
-def golden_path(case: str) -> Path:
-    """Where the golden markdown of ``case`` lives."""
-    return GOLDEN / f"{case}.md"
-
-
-def render_case(case: str) -> str:
-    """The markdown of ``case`` as a PR comment shows it, with the images it would publish."""
-    data = CASES[case]
-    return render_markdown(data, image_base=IMAGE_BASE, images=plot_names(data)) + "\n"
+from tests.fixtures.report_cases import CASES, GOLDEN, golden_path, render_case
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The check-run summary (bot/verdicts.py's input) and the shared cell helpers."""
+"""The check-run summary (bot/feedback/messages.py's input) and the shared cell helpers."""
 
 from __future__ import annotations
 

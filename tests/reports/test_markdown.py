@@ -8,9 +8,18 @@ import pytest
 
 from reports.checks import CHECK_TEXT_LIMIT
 from reports.markdown import COMMENT_LIMIT, render_markdown
-from tests.reports.cases import CASES, IMAGE_BASE, error_report, first_model_report, make_report, metric
-from tests.reports.cases import truncated_report as big_report
-from tests.reports.regenerate import COMMAND, golden_path, render_case
+from tests.fixtures.report_cases import (
+    CASES,
+    COMMAND,
+    IMAGE_BASE,
+    error_report,
+    first_model_report,
+    golden_path,
+    make_report,
+    metric,
+    render_case,
+)
+from tests.fixtures.report_cases import truncated_report as big_report
 
 ROOT = Path(__file__).resolve().parents[2]
 

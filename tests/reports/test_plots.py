@@ -10,7 +10,7 @@ from PIL import Image
 from reports.figures import confusion_figure, curve_figure, deltas_figure, history_figure, png_bytes
 from reports.plots import PLOTS, plot_names, render_plots
 from reports.types import CurvePair
-from tests.reports.cases import CASES, classification, curve, make_report, metric, regression
+from tests.fixtures.report_cases import CASES, classification, curve, make_report, metric, regression
 
 SIZES = {  # pixels at 100 dpi
     ("classification", "confusion"): (920, 440), ("first_model", "confusion"): (460, 440),

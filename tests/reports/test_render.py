@@ -9,7 +9,7 @@ import pytest
 
 from reports.__main__ import main
 from reports.render import write_report
-from tests.reports.cases import CASES
+from tests.fixtures.report_cases import CASES
 
 
 def test_write_report_writes_markdown_pngs_and_data(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.store import RunStore
-from tests.store.helpers import Clock
+from tests.fixtures.clocks import Clock
 
 
 @pytest.fixture

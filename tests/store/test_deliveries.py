@@ -7,8 +7,9 @@ from datetime import UTC
 
 from sqlalchemy import Engine
 
-from bot.store import DeliveryStore, RunState, RunStore
-from tests.store.helpers import SHA_A, SHA_B, Clock, delivery, job
+from bot.store import DeliveryStore, RunState, RunStore, StagingJob
+from tests.fixtures.clocks import Clock
+from tests.fixtures.store_builders import SHA_A, SHA_B, delivery, job
 
 
 def test_new_duplicate_and_duplicate_inside_a_batch(engine: Engine) -> None:
@@ -55,10 +56,10 @@ def test_jobs_are_queued_only_for_new_deliveries(engine: Engine) -> None:
     ]
     assert deliveries.record_many([delivery("g1", job())]) == [False]
     (run,) = runs.list_runs()
-    assert (run.state, run.delivery_guid, run.details) == (
+    assert (run.state, run.delivery_guid, run.job) == (
         RunState.QUEUED,
         "g1",
-        {"author": "mona"},
+        StagingJob(author="mona"),
     )
     assert (run.kind, run.pr_number, run.head_sha, run.installation_id) == ("staging", 1, SHA_A, 42)
 

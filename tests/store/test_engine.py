@@ -14,7 +14,7 @@ from sqlalchemy import Engine, inspect, make_url, text
 from bot.store import create_db_engine, migrate, normalize_url, ping
 from bot.store.engine import alembic_config
 from bot.store.models import Base
-from tests.fixtures_db import make_engine_for
+from tests.fixtures.db import make_engine_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATE = (

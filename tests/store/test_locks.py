@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.store import LockStore, LockWaitStopped, RunRecord, RunState, RunStore
-from tests.fixtures_db import make_engine_for
-from tests.store.helpers import job
+from tests.fixtures.db import make_engine_for
+from tests.fixtures.store_builders import job
 
 LOCK = "model:wine"
 

@@ -6,12 +6,12 @@ import threading
 
 from sqlalchemy import Engine
 
-from bot.store import JobRequest, PromotionState, PromotionStore, RunStore
-from tests.fixtures_db import make_engine_for
+from bot.store import JobRequest, ProductionJob, PromotionState, PromotionStore, RunStore
+from tests.fixtures.db import make_engine_for
 
 
 def _run(engine: Engine, sha: str) -> int:
-    job = JobRequest("production", "octo/models", 1, 3, sha, "pull_request.merged", {})
+    job = JobRequest("octo/models", 1, 3, sha, "pull_request.merged", ProductionJob())
     return RunStore(engine).enqueue(job).id
 
 

@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 from bot.store import RunRecord, RunState, RunStore
 from bot.store.runs import SERIAL_KINDS
-from tests.fixtures_db import make_engine_for
-from tests.store.helpers import SHA_B, Clock, job
+from tests.fixtures.clocks import Clock
+from tests.fixtures.db import make_engine_for
+from tests.fixtures.store_builders import SHA_B, job
 
 OTHER_REPO = "octo/other"
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine
 
-from bot.store import TERMINAL, InvalidTransition, RunNotFound, RunState, RunStore
-from tests.fixtures_db import make_engine_for
-from tests.store.helpers import SHA_A, SHA_B, SHA_C, Clock, job
+from bot.store import TERMINAL, InvalidTransition, RollbackJob, RunNotFound, RunState, RunStore, StagingJob
+from tests.fixtures.clocks import Clock
+from tests.fixtures.db import make_engine_for
+from tests.fixtures.store_builders import SHA_A, SHA_B, SHA_C, job
 
 
 def test_enqueue_coalesces_queued_runs_with_the_same_key(runs: RunStore) -> None:
@@ -20,7 +21,7 @@ def test_enqueue_coalesces_queued_runs_with_the_same_key(runs: RunStore) -> None
     assert runs.enqueue(job(kind="production")).id != first.id
     retrain = runs.enqueue(job(sha=None, author="mona"))
     assert runs.enqueue(job(sha=None)).id == retrain.id
-    assert retrain.details == {"author": "mona"} and retrain.head_sha is None
+    assert retrain.job == StagingJob(author="mona") and retrain.head_sha is None
     runs.claim("w")
     assert runs.enqueue(job()).id != first.id  # the twin is running: queue another
 
@@ -29,8 +30,8 @@ def test_a_coalesced_request_adds_its_details_to_the_queued_run(runs: RunStore) 
     queued = runs.enqueue(job(draft=False, fork=True))
     again = runs.enqueue(job(approved_sha=SHA_A, approved_by="maintainer", force=True))
     assert again.id == queued.id
-    assert again.details == {"draft": False, "fork": True, "approved_sha": SHA_A, "approved_by": "maintainer",
-                             "force": True}
+    assert again.job == StagingJob(draft=False, fork=True, approved_sha=SHA_A, approved_by="maintainer",
+                                   force=True)
 
 
 def test_commands_and_rollbacks_never_coalesce(runs: RunStore) -> None:
@@ -38,7 +39,7 @@ def test_commands_and_rollbacks_never_coalesce(runs: RunStore) -> None:
     second = runs.enqueue(job(kind="command", sha=None, comment_id=2))
     rollbacks = [runs.enqueue(job(kind="rollback", pr=None, sha=None, to_version=v)) for v in (1, 2)]
     assert first.id != second.id and rollbacks[0].id != rollbacks[1].id
-    assert [r.details["to_version"] for r in rollbacks] == [1, 2]
+    assert [r.job_as(RollbackJob).to_version for r in rollbacks] == [1, 2]
 
 
 def test_claim_takes_the_oldest_and_marks_it_running(runs: RunStore, clock: Clock) -> None:

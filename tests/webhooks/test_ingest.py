@@ -15,12 +15,11 @@ import pytest
 from sqlalchemy import text
 
 from bot.server import Services, build_services, create_app
-from bot.serving import serve
 from bot.settings import Settings
 from bot.store import create_db_engine
 from bot.webhooks.ingest import MAX_BODY_BYTES
-from tests.corpus import CORPUS_APP_ID, SECRET, Delivery, deliveries, derive
-from tests.webhooks.test_routing import QUEUES
+from github_standin.serving import serve
+from tests.fixtures.corpus import CORPUS_APP_ID, QUEUES, SECRET, Delivery, deliveries, derive
 
 PATH = "/api/github/webhooks"
 

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.store import CommandJob, StagingJob
 from bot.webhooks.routing import PayloadError, parse, route
-from tests.corpus import CORPUS_APP_ID, deliveries, derive
+from tests.fixtures.corpus import CORPUS_APP_ID, QUEUES, deliveries, derive
 
 # Corpus deliveries that queue a run for App 29310 (kind, trigger); every other one is stored as ignored.
 # The two pushes create the default branch: production runs, which the worker skips unless on_push.
-QUEUES = {
-    "pull_request.opened.1": ("staging", "pull_request.opened"),
-    "pull_request.opened.2": ("staging", "pull_request.opened"),
-    "pull_request.opened.3": ("staging", "pull_request.opened"),
-    "pull_request.reopened.1": ("staging", "pull_request.reopened"),
-    "pull_request.synchronize.1": ("staging", "pull_request.synchronize"),
-    "pull_request.ready_for_review.1": ("staging", "pull_request.ready_for_review"),
-    "pull_request.ready_for_review.2": ("staging", "pull_request.ready_for_review"),
-    "check_suite.rerequested.1": ("staging", "check_suite.rerequested"),
-    "push.branch-created.1": ("production", "push"),
-    "push.branch-created.2": ("production", "push"),
-}
 
 
 @pytest.mark.parametrize("name", sorted(deliveries()))
@@ -128,17 +117,18 @@ def test_command_lines_in_pr_comments(body: str, lines: list[str]) -> None:
     assert (job is not None) is bool(lines)
     if job is not None:
         assert (job.kind, job.head_sha, job.trigger) == ("command", None, "issue_comment.command")
-        assert job.details["author"] == "octocat"
-        assert job.details["comment_id"] == d.payload()["comment"]["id"]
-        assert [c["line"] for c in job.details["commands"]] == lines
+        command = job.job
+        assert isinstance(command, CommandJob) and command.author == "octocat"
+        assert command.comment_id == d.payload()["comment"]["id"]
+        assert [c.line for c in command.commands] == lines
 
 
 def test_command_arguments_and_unknown_subcommands() -> None:
     d = _pr_comment("/retrain --force\n/modelgate frobnicate now\n/modelgate")
     job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
-    assert job is not None
-    assert [(c["name"], c["args"]) for c in job.details["commands"]] == [
-        ("retrain", ["--force"]), ("unknown", ["/modelgate frobnicate now"]), ("help", [])]
+    assert job is not None and isinstance(job.job, CommandJob)
+    assert [(c.name, c.args) for c in job.job.commands] == [
+        ("retrain", ("--force",)), ("unknown", ("/modelgate frobnicate now",)), ("help", ())]
 
 
 def test_two_comments_are_two_command_runs_even_while_queued() -> None:
@@ -151,7 +141,7 @@ def test_two_comments_are_two_command_runs_even_while_queued() -> None:
 def test_draft_pull_requests_carry_the_flag() -> None:
     d = derive("pull_request.opened.1", {"pull_request": {"draft": True}})
     job = route(d.guid, d.event, d.body, CORPUS_APP_ID).job
-    assert job is not None and job.details == {"draft": True, "fork": False}
+    assert job is not None and job.job == StagingJob(draft=True, fork=False)
 
 
 def test_bot_comments_and_plain_issue_comments_never_queue() -> None:
@@ -197,11 +187,11 @@ def test_fork_pull_requests_and_check_buttons_carry_what_approval_needs() -> Non
     head = {"repo": {"full_name": "mallory/wine"}}
     fork = derive("pull_request.opened.1", {"pull_request": {"head": head}})
     job = route(fork.guid, fork.event, fork.body, CORPUS_APP_ID).job
-    assert job is not None and job.details["fork"] is True
+    assert job is not None and job.job == StagingJob(draft=False, fork=True)
     rerun = derive("check_run.rerequested.1", {"check_run": {"app": {"id": CORPUS_APP_ID}}})
     job = route(rerun.guid, rerun.event, rerun.body, CORPUS_APP_ID).job
     sha, sender = rerun.payload()["check_run"]["head_sha"], rerun.payload()["sender"]["login"]
-    assert job is not None and job.details == {"approved_sha": sha, "approved_by": sender}
+    assert job is not None and job.job == StagingJob(approved_sha=sha, approved_by=sender)
 
 
 def test_edited_and_deleted_comments_never_queue() -> None:

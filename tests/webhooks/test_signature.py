@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bot.webhooks.signature import sign, verify
-from tests.corpus import GITHUB, SECRET, deliveries
+from tests.fixtures.corpus import GITHUB, SECRET, deliveries
 
 
 def test_github_documented_test_vector() -> None:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import Engine, text
 
-from bot.store import DeliveryStore, IncomingDelivery, JobRequest, RunStore
+from bot.store import DeliveryStore, IncomingDelivery, JobRequest, RunStore, StagingJob
 from bot.webhooks.writer import (
     DeliveryWriter,
     InlineGroupCommit,
@@ -19,7 +19,7 @@ from bot.webhooks.writer import (
 
 
 def _delivery(guid: str | None = None, pr: int = 1) -> IncomingDelivery:
-    job = JobRequest("staging", "octo/wine", 1, pr, "a" * 40, "pull_request.opened", {})
+    job = JobRequest("octo/wine", 1, pr, "a" * 40, "pull_request.opened", StagingJob())
     return IncomingDelivery(guid or str(uuid.uuid4()), "pull_request", "opened", 1, "octo/wine",
                             "accepted", {"pr": pr}, job)
 

@@ -1,32 +1,46 @@
 """Demo data: scikit-learn's bundled wine data set (no download), split reproducibly.
 
-Staging and production see different data. 30% of the bottles are held back for production only;
-staging trains and evaluates within the rest, production trains on all of the rest and evaluates
-on the held-back bottles, whose measurements carry a little seeded noise (new instruments).
+Every bottle has exactly one role (stratified splits with fixed seeds; 178 bottles in all):
+
+- training bottles (86): both pipelines train on them, so a staging candidate and the production
+  champion it is compared with learned from the same rows;
+- staging bottles (38): staging evaluates on them; nothing trains on them;
+- holdout bottles (54): production evaluates on them, their measurements carrying a little seeded
+  noise (new instruments); nothing trains on them.
+
+So no model is ever evaluated on a bottle it was trained on: the champion (trained by production)
+has not seen the staging bottles it is compared on in staging, and no candidate has seen the holdout.
 """
 
 import numpy as np
 from sklearn.datasets import load_wine
 from sklearn.model_selection import train_test_split
 
+HOLDOUT_FRACTION = 0.3  # of all bottles: production's evaluation rows
+STAGING_FRACTION = 0.3  # of the rest: staging's evaluation rows; the others are the training rows
+NOISE = 0.2  # the holdout's measurement noise, in standard deviations of the training bottles
 
-def _core_and_holdout():
+
+def _roles():
+    """(training, staging, holdout) bottles, each as (X, y) keeping load_wine's row index."""
     X, y = load_wine(return_X_y=True, as_frame=True)
-    X_core, X_holdout, y_core, y_holdout = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
-    return X_core, y_core, X_holdout, y_holdout
+    X_rest, X_holdout, y_rest, y_holdout = train_test_split(
+        X, y, test_size=HOLDOUT_FRACTION, random_state=0, stratify=y
+    )
+    X_train, X_staging, y_train, y_staging = train_test_split(
+        X_rest, y_rest, test_size=STAGING_FRACTION, random_state=7, stratify=y_rest
+    )
+    return (X_train, y_train), (X_staging, y_staging), (X_holdout, y_holdout)
 
 
 def load_staging():
-    """(X_train, y_train, X_eval, y_eval) for staging runs: both drawn from the core bottles."""
-    X_core, y_core, _, _ = _core_and_holdout()
-    X_train, X_eval, y_train, y_eval = train_test_split(
-        X_core, y_core, test_size=0.3, random_state=7, stratify=y_core
-    )
-    return X_train, y_train, X_eval, y_eval
+    """(X_train, y_train, X_eval, y_eval) for staging runs: the training bottles vs the staging bottles."""
+    (X_train, y_train), (X_staging, y_staging), _ = _roles()
+    return X_train, y_train, X_staging, y_staging
 
 
 def load_production():
-    """(X_train, y_train, X_eval, y_eval) for production runs: all core bottles vs the noisy holdout."""
-    X_core, y_core, X_holdout, y_holdout = _core_and_holdout()
-    noise = np.random.default_rng(11).normal(0.0, 0.2, X_holdout.shape) * X_core.std().to_numpy()
-    return X_core, y_core, X_holdout + noise, y_holdout
+    """(X_train, y_train, X_eval, y_eval) for production runs: the training bottles vs the noisy holdout."""
+    (X_train, y_train), _, (X_holdout, y_holdout) = _roles()
+    noise = np.random.default_rng(11).normal(0.0, NOISE, X_holdout.shape) * X_train.std().to_numpy()
+    return X_train, y_train, X_holdout + noise, y_holdout

@@ -1,0 +1,95 @@
+"""What a run's check run and commit status say: one pure function per message, from a
+pipeline's verdict to a refusal, a stop or a crash (``Report``s and status descriptions).
+
+Production outcome lines live in ``outcomes``, PR comment replies in ``replies``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.feedback.check_run import Report
+from reports.checks import check_summary, check_title, escape
+
+CONFIG_HELP = "See the README's `.modelgate.yml` section, or run `modelgate schema`."
+APPROVAL_DESCRIPTION = "waiting for a maintainer: comment /retrain to run"
+
+
+def report_for(result: dict[str, Any], summary_line: str) -> Report:
+    """The check conclusion and commit status for a finished pipeline.
+
+    passed → success/success; gates failed → failure/failure; a timeout or an invalid
+    configuration → failure/failure (the code did run or was refused: it is the PR's
+    verdict); any other error (crash, exception in train or data) → failure/error.
+    """
+    summary = check_summary(result, summary_line)
+    title = check_title(result, summary_line)
+    status = result.get("status")
+    if status == "passed":
+        return Report("success", "success", title, summary, summary_line)
+    if status == "failed":
+        return Report("failure", "failure", title, summary, summary_line)
+    kind = result.get("error_kind")
+    error = str(result.get("error") or "the pipeline failed")
+    if kind == "timeout":
+        return Report("timed_out", "failure", title, summary, f"timed out: {error}")
+    if kind == "config":
+        return Report("failure", "failure", title, summary, "invalid .modelgate.yml")
+    return Report("failure", "error", title, summary, f"error: {error}")
+
+
+def config_report(messages: Sequence[str]) -> Report:
+    """A missing or invalid ``.modelgate.yml``: every validation message, verbatim."""
+    listed = "\n".join(f"- {escape(m)}" for m in messages)
+    summary = f"**modelgate could not read `.modelgate.yml`.**\n\n{listed}\n\n{CONFIG_HELP}"
+    return Report("failure", "failure", "Invalid .modelgate.yml", summary, "invalid .modelgate.yml")
+
+
+def stopped_report(reason: str, superseded: bool) -> Report:
+    """A run stopped before its verdict: a newer push, a closed PR, a cancel."""
+    summary = f"This run was stopped: {reason}."
+    conclusion = "cancelled" if superseded or "closed" in reason else "neutral"
+    return Report(conclusion, "error", f"Stopped: {reason}", summary, reason)
+
+
+def crash_report(error: str) -> Report:
+    """modelgate itself failed while handling the run (never leaves the status pending)."""
+    summary = f"modelgate could not finish this run: `{escape(error)}`. Comment `/retrain` to try again."
+    return Report("failure", "error", "modelgate error", summary, f"modelgate error: {error}")
+
+
+def waiting_for_approval(sha: str, why: str) -> Report:
+    """Untrusted code (``why``: e.g. "comes from a fork") waits for a maintainer's approval."""
+    summary = (
+        f"This pull request {why}, so modelgate does not run its code on its own.\n\n"
+        f"A user with write permission can comment `/retrain` on the pull request, or press "
+        f"**Re-run** (or **Retrain**) on this check, to run staging on this commit (`{sha[:7]}`). "
+        "Each new push needs a new approval."
+    )
+    return Report("action_required", "pending", "Waiting for a maintainer", summary, APPROVAL_DESCRIPTION)
+
+
+def skipped_draft() -> Report:
+    """A draft PR whose ``.modelgate.yml`` says ``run_on_draft: false``: nothing runs until it is ready."""
+    return Report(
+        "skipped", "success", "Skipped: draft",
+        "Drafts do not run (`run_on_draft: false`); marking the PR ready for review runs staging.",
+        "skipped: draft (run_on_draft: false)",
+    )
+
+
+def abandoned(message: str) -> Report:
+    """A run whose worker died for good (``message``: why), closed so nothing stays pending."""
+    summary = f"{message.rstrip('.')}. Press **Re-run** on this check to run it again."
+    return Report("failure", "error", "modelgate run abandoned", summary, message)
+
+
+def staging_in_progress() -> str:
+    """The commit status (and check title) while a staging run trains and evaluates."""
+    return "modelgate is training and evaluating the candidate"
+
+
+def production_in_progress() -> str:
+    """The commit status (and check title) while a production run trains."""
+    return "modelgate is training on production data"

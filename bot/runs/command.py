@@ -1,0 +1,93 @@
+"""The worker side of PR commands: acknowledge, authorize and dispatch each command of a comment.
+
+``eyes`` on the comment as soon as a worker picks it up; then ``rocket`` when a command was
+dispatched and/or ``-1`` with one short reply saying why not (no permission, unknown command,
+PR closed, nothing to do). A denied command changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.commands.base import CommandLine, Context, Outcome, allows
+from bot.commands.parser import UNKNOWN
+from bot.commands.registry import COMMANDS, help_table, required_permission
+from bot.feedback.replies import (
+    arguments_unreadable,
+    command_failed,
+    command_reply,
+    not_understood,
+    permission_refused,
+)
+from bot.github import GitHubApp, InstallationAPI, Repo
+from bot.runs.outcome import RunOutcome
+from bot.runs.repo_config import rules_config
+from bot.store import CommandJob, RunRecord, RunState, RunStore
+from pipelines.config import ModelgateConfig
+
+log = logging.getLogger(__name__)
+
+
+class CommandRun:
+    """Handles claimed ``command`` runs (one per comment with modelgate commands)."""
+
+    def __init__(self, github: GitHubApp, runs: RunStore, tracking_uri: str) -> None:
+        self._github, self._runs, self._tracking_uri = github, runs, tracking_uri
+
+    def __call__(self, run: RunRecord) -> RunOutcome:
+        job = run.job_as(CommandJob)
+        comment_id, author, invocations = job.comment_id, job.author or "", job.commands
+        repo = Repo.parse(run.repository)
+        api = self._github.for_repository(run.repository, run.installation_id)
+        api.react(repo, comment_id, "eyes")
+        if run.pr_number is None or not invocations:
+            return RunOutcome(RunState.CANCELLED, error="no command to run")
+        pull = api.get_pull(repo, run.pr_number)
+        role = api.permission(repo, author) if author else "none"
+        context = Context(api, repo, run, pull, author, role, self._config(api, repo, pull), self._runs,
+                          self._tracking_uri)
+        outcomes = [(invocation, self._dispatch(context, invocation)) for invocation in invocations]
+        return self._acknowledge(api, repo, run, comment_id, outcomes, context.config)
+
+    def _config(self, api: InstallationAPI, repo: Repo, pull: dict[str, Any]) -> ModelgateConfig | None:
+        """The rules come from the default branch's ``.modelgate.yml``, never from the PR."""
+        base = pull.get("base") or {}
+        return rules_config(api, repo, (base.get("repo") or {}).get("default_branch") or base.get("ref"))
+
+    def _dispatch(self, ctx: Context, invocation: CommandLine) -> Outcome:
+        """Run one command if it is known and the commenter may run it."""
+        command = COMMANDS.get(invocation.name)
+        if invocation.name == UNKNOWN or command is None:
+            return Outcome(False, not_understood(invocation.args[0] if invocation.args else invocation.line))
+        if invocation.error:
+            return Outcome(False, arguments_unreadable(invocation.error, command.usage))
+        need = required_permission(command, ctx.config)
+        if not allows(ctx.permission, need):
+            return Outcome(False, permission_refused(ctx.author, need, ctx.permission, command.name))
+        try:
+            return command.run(ctx, invocation)
+        except Exception as exc:  # one command's failure must not lose the others' acknowledgement
+            log.exception("command %s failed", invocation.line)
+            return Outcome(False, command_failed(invocation.line, f"{type(exc).__name__}: {exc}"))
+
+    def _acknowledge(
+        self, api: InstallationAPI, repo: Repo, run: RunRecord, comment_id: int,
+        outcomes: list[tuple[CommandLine, Outcome]], config: ModelgateConfig | None,
+    ) -> RunOutcome:
+        """Reactions and one reply summing up every command of the comment."""
+        dispatched = [o for _, o in outcomes if o.dispatched]
+        refused = [(i, o) for i, o in outcomes if not o.dispatched]
+        if dispatched:
+            api.react(repo, comment_id, "rocket")
+        if refused:
+            api.react(repo, comment_id, "-1")
+        table = help_table(config) if any(i.name == UNKNOWN for i, _ in outcomes) else None
+        body = command_reply([(i.line, o.message) for i, o in refused], table,
+                             [o.reply for o in dispatched if o.reply])
+        if body:
+            api.create_comment(repo, int(run.pr_number or 0), body)
+        summary = {"commands": [{"line": i.line, "dispatched": o.dispatched, "message": o.message}
+                                for i, o in outcomes]}
+        error = "; ".join(o.message for _, o in refused) or None
+        return RunOutcome(RunState.FAILED if refused else RunState.SUCCEEDED, result=summary, error=error)

@@ -1,0 +1,209 @@
+"""The production run of a merge commit, from claim to promotion and deployment.
+
+1. direct pushes run only with ``production.on_push`` and when no PR merged that commit;
+2. pending status + in-progress check run ``modelgate / production`` on the commit;
+3. ``.modelgate.yml`` at the commit; claim the promotion of (model, commit) — a commit already
+   promoted is reported, never promoted again;
+4. the production pipeline (production data, candidate vs champion on the same rows, gates);
+5. gates passed → register and promote (``champion``/``previous-champion``), deploy, GitHub
+   Deployment; a failed deploy puts the champion back. The verdict and the outcome line go to
+   the check run, the status and a sticky ``<!-- modelgate:production -->`` comment on the PR.
+
+Runs of one repository are claimed one at a time in merge order (``RunStore.claim``), and a
+run holds its model's lock (``model:<name>``, ``LockStore``) from evaluation to deployment, so
+each compares against the champion the one before left, whichever repository or replica.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.feedback import outcomes
+from bot.feedback.check_run import Report, RunReporter, start_reporter
+from bot.feedback.deployments import promotion_deployment
+from bot.feedback.messages import crash_report, production_in_progress, report_for
+from bot.feedback.published_report import ReportPublisher, commit_url
+from bot.github import GitHubApp, InstallationAPI, Repo
+from bot.runs.outcome import RunOutcome, Stop
+from bot.runs.pipeline import Finished, PipelineRunner, stored_result
+from bot.runs.release import Target, deploy_version
+from bot.runs.repo_config import read_config
+from bot.store import (
+    LockStore,
+    LockWaitStopped,
+    PromotionRecord,
+    PromotionState,
+    PromotionStore,
+    RunRecord,
+    RunState,
+    RunStore,
+)
+from pipelines.config import ModelgateConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a production run ended for the model: promotion state, version and one line for people."""
+
+    state: PromotionState
+    line: str
+    version: int | None = None
+    report: Report | None = None  # replaces the pipeline verdict's report (a failed deploy)
+    title: str | None = None  # replaces the verdict's check title ("Promoted as version 7")
+
+
+class ProductionRun:
+    """Handles claimed production runs (a ``RunHandler`` for the worker pool)."""
+
+    def __init__(
+        self, github: GitHubApp, runs: RunStore, promotions: PromotionStore, locks: LockStore,
+        runner: PipelineRunner, publisher: ReportPublisher,
+    ) -> None:
+        self._github, self._runs, self._promotions, self._locks = github, runs, promotions, locks
+        self._runner, self._publisher = runner, publisher
+
+    def __call__(self, run: RunRecord) -> RunOutcome:
+        sha = run.head_sha
+        if sha is None:
+            return RunOutcome(RunState.CANCELLED, error="no commit to run on")
+        repo = Repo.parse(run.repository)
+        api = self._github.for_repository(run.repository, run.installation_id)
+        pushed: ModelgateConfig | None = None
+        if run.trigger == "push":
+            skip, pushed = self._push_skip(api, repo, sha)
+            if skip:
+                log.info("run %d: %s", run.id, skip)
+                return RunOutcome(RunState.CANCELLED, error=skip)
+        reporter = start_reporter(RunReporter(api, repo, self._runs, run, sha),
+                                  production_in_progress())
+        try:
+            config = pushed or read_config(api, repo, sha)
+            with self._model_lock(config.model.name, run):
+                return self._run(api, repo, run, sha, config, reporter)
+        except Stop as stop:
+            reporter.finish(stop.report)
+            if stop.state == RunState.FAILED:
+                self._publisher.comment(api, repo, run, stop.report.summary)
+            return RunOutcome(stop.state, error=stop.reason)
+        except Exception as exc:
+            reporter.finish(crash_report(f"{type(exc).__name__}: {exc}"))
+            raise
+        finally:
+            shutil.rmtree(self._runner.run_dir(run), ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _model_lock(self, model_name: str, run: RunRecord) -> Iterator[None]:
+        """Hold the model's lock (one production run per model, across repositories and replicas)."""
+        name = f"model:{model_name}"
+        try:
+            self._locks.wait(name, run.id, lambda: self._runs.cancel_reason(run.id))
+        except LockWaitStopped as stopped:
+            raise Stop(RunState.CANCELLED, str(stopped)) from None
+        try:
+            yield
+        finally:
+            self._locks.release(name, run.id)
+
+    def _push_skip(
+        self, api: InstallationAPI, repo: Repo, sha: str
+    ) -> tuple[str | None, ModelgateConfig | None]:
+        """Why a push to the default branch does not run production (None: it does), and the
+        commit's configuration when it was read."""
+        try:
+            config = read_config(api, repo, sha)
+        except Stop:
+            return "push: .modelgate.yml is missing or invalid", None
+        if not config.production.on_push:
+            return "push: production.on_push is off", config
+        merged = [p for p in api.pulls_for_commit(repo, sha) if p.get("merge_commit_sha") == sha]
+        if merged:
+            return f"push: the merge commit of PR #{merged[0]['number']} (its merge runs production)", config
+        return None, config
+
+    def _run(
+        self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
+        reporter: RunReporter,
+    ) -> RunOutcome:
+        promotion = self._claim(config.model.name, sha, run)
+        if promotion.state == PromotionState.PROMOTED or promotion.run_id != run.id:
+            return self._duplicate(promotion, reporter)
+        pull = api.get_pull(repo, run.pr_number) if run.pr_number is not None else {}
+        try:
+            finished = self._runner.execute(api, repo, run, sha, config)
+            outcome = self._decide(api, repo, run, sha, config, finished, pull)
+        except BaseException:
+            self._promotions.settle(promotion.id, PromotionState.FAILED)
+            raise
+        self._promotions.settle(promotion.id, outcome.state, outcome.version)
+        result = finished.result
+        report = outcome.report or report_for(result.as_dict(), result.summary_line())
+        report = outcomes.with_outcome(report, outcome.line, outcome.title)
+        rendered = self._publisher.render(finished.output_dir, finished.log, commit_url(pull, sha),
+                                          result.mlflow_experiment_id, outcome=outcome.line)
+        reporter.finish(replace(report, text=rendered.check_text) if rendered else report)
+        self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)
+        state = RunState.FAILED if result.status == "error" else RunState.SUCCEEDED
+        production = {"state": outcome.state.value, "version": outcome.version, "outcome": outcome.line}
+        return RunOutcome(state, result=stored_result(result, sha, production=production), error=result.error)
+
+    def _claim(self, model_name: str, sha: str, run: RunRecord) -> PromotionRecord:
+        """This run's claim on promoting ``sha``, or the record that already decided it."""
+        promotion, _ = self._promotions.claim(model_name, sha, run.id)
+        if promotion.state != PromotionState.PROMOTED and promotion.run_id != run.id:
+            return self._promotions.reopen(promotion, run.id) or promotion
+        return promotion
+
+    def _duplicate(self, promotion: PromotionRecord, reporter: RunReporter) -> RunOutcome:
+        """The commit was promoted already (a redelivery, a re-run): say so, promote nothing."""
+        if promotion.state == PromotionState.PROMOTED:
+            line = outcomes.already_promoted(promotion.version, promotion.run_id)
+        else:
+            line = outcomes.already_handled(promotion.run_id, promotion.state.value)
+        reporter.finish(outcomes.duplicate_report(reporter.sha, promotion.model_name, line,
+                                                  promotion.state == PromotionState.PROMOTED))
+        production = {"state": promotion.state.value, "version": promotion.version, "outcome": line}
+        return RunOutcome(RunState.SUCCEEDED, result={"sha": reporter.sha, "verdict": "duplicate",
+                                                      "production": production})
+
+    def _decide(
+        self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
+        finished: Finished, pull: dict[str, Any],
+    ) -> Outcome:
+        """Promote and deploy when the gates passed; otherwise say why not."""
+        result = finished.result
+        if result.status == "error":
+            return Outcome(PromotionState.FAILED, outcomes.not_promoted_error())
+        if result.status != "passed":
+            reasons = [str(g.get("reason")) for g in result.gates if not g.get("passed")]
+            return Outcome(PromotionState.REJECTED, outcomes.not_promoted_gates(reasons))
+        from pipelines.deploy import DeployError
+        from pipelines.promotion import promote, revert
+
+        merged_by = str((pull.get("merged_by") or {}).get("login") or "")
+        tags = {"modelgate.repository": run.repository, "modelgate.pr": str(run.pr_number or ""),
+                "modelgate.merged_by": merged_by, "modelgate.config_hash": config.config_hash(),
+                "modelgate.trigger": run.trigger}
+        tracking_uri = self._runner.options.tracking_uri
+        promoted = promote(tracking_uri, config.model.name, str(result.mlflow_run_id), merge_sha=sha,
+                           tags={k: v for k, v in tags.items() if v})
+        target = Target(api, repo, sha, config, finished.source)
+        try:
+            deployed = deploy_version(target, tracking_uri, promoted.version, promoted.run_id,
+                                      description=promotion_deployment(config.model.name, promoted.version),
+                                      payload={"previous_version": promoted.previous_version,
+                                               "pr": run.pr_number})
+        except DeployError as exc:
+            revert(tracking_uri, promoted, reason=str(exc))
+            failed = outcomes.deploy_failed(promoted.version, promoted.previous_version, str(exc))
+            return Outcome(PromotionState.FAILED, failed.description, promoted.version, failed)
+        line = outcomes.promoted(promoted.version, promoted.previous_version, deployed.detail)
+        return Outcome(PromotionState.PROMOTED, line, promoted.version,
+                       title=outcomes.promoted_title(promoted.version))
+

@@ -1,0 +1,32 @@
+"""Reading a repository's ``.modelgate.yml``: at the commit a run works on, and on the default
+branch, where the rules a pull request must not change come from."""
+
+from __future__ import annotations
+
+from bot.feedback.messages import config_report
+from bot.github import InstallationAPI, Repo
+from bot.runs.outcome import Stop
+from bot.store import RunState
+from pipelines.config import CONFIG_FILE, ConfigError, ModelgateConfig, parse_config
+
+
+def read_config(api: InstallationAPI, repo: Repo, sha: str) -> ModelgateConfig:
+    """``.modelgate.yml`` at ``sha``; Stop(FAILED) with every message when missing or invalid."""
+    raw = api.get_file(repo, CONFIG_FILE, sha)
+    try:
+        if raw is None:
+            raise ConfigError([f"{CONFIG_FILE}: not found at the repository root"])
+        return parse_config(raw.decode("utf-8", errors="replace"))
+    except ConfigError as exc:
+        raise Stop(RunState.FAILED, "invalid .modelgate.yml", config_report(exc.messages)) from None
+
+
+def rules_config(api: InstallationAPI, repo: Repo, default_branch: str | None) -> ModelgateConfig | None:
+    """``.modelgate.yml`` on the default branch, where the rules a PR must not change (who may run
+    commands, whose code waits for approval) come from; None when missing or invalid there."""
+    if not default_branch:
+        return None
+    try:
+        return read_config(api, repo, default_branch)
+    except Stop:
+        return None

@@ -1,0 +1,149 @@
+"""Worker pool: threads that claim queued runs from the store and process them.
+
+Several ``modelgate serve`` / ``modelgate worker`` processes can share one database: claims
+are atomic in the store. Each claimed run is heart-beaten while it is processed; a janitor
+re-queues (or fails, after ``max_attempts``) runs whose worker stopped heart-beating.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.metrics import RUN_SECONDS
+from bot.runs.outcome import RunHandler, RunOutcome
+from bot.store import InvalidTransition, RunRecord, RunState, RunStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PoolOptions:
+    """Tuning of a worker pool."""
+
+    size: int = 2
+    lease_seconds: float = 60.0
+    max_attempts: int = 3
+    poll_interval: float = 1.0
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    )
+
+
+class WorkerPool:
+    """Claims and processes runs on ``size`` threads until stopped."""
+
+    def __init__(
+        self,
+        runs: RunStore,
+        handle: RunHandler,
+        options: PoolOptions | None = None,
+        on_abandoned: Callable[[RunRecord], None] | None = None,
+    ) -> None:
+        self._runs = runs
+        self._handle = handle
+        self.options = options or PoolOptions()
+        self._on_abandoned = on_abandoned
+        self._stop = threading.Event()
+        self._wake = threading.Condition()
+        self._active: set[int] = set()
+        self._active_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Recover runs left by dead workers, then start the threads."""
+        self.recover()
+        for index in range(self.options.size):
+            self._spawn(self._work, f"run-worker-{index}")
+        self._spawn(self._keepalive, "run-heartbeat")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming; wait for the runs in progress to finish."""
+        self._stop.set()
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def wake(self) -> None:
+        """Tell idle workers that new runs may be queued (no effect on other processes)."""
+        with self._wake:
+            self._wake.notify_all()
+
+    def recover(self) -> list[RunRecord]:
+        """Re-queue or fail runs whose worker stopped heart-beating; report the failed ones."""
+        changed = self._runs.recover_stale(self.options.lease_seconds, self.options.max_attempts)
+        for run in changed:
+            log.warning("run %d of a dead worker is now %s", run.id, run.state)
+            if run.state == RunState.FAILED and self._on_abandoned is not None:
+                try:
+                    self._on_abandoned(run)
+                except Exception:
+                    log.exception("could not report abandoned run %d", run.id)
+        return changed
+
+    def run_one(self) -> RunRecord | None:
+        """Claim and process one run; returns the finished record, or None when idle."""
+        run = self._runs.claim(self.options.worker_id)
+        if run is None:
+            return None
+        with self._active_lock:
+            self._active.add(run.id)
+        started = time.monotonic()
+        try:
+            outcome = self._handle(run)
+        except Exception as exc:
+            log.exception("run %d crashed", run.id)
+            outcome = RunOutcome(RunState.FAILED, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            with self._active_lock:
+                self._active.discard(run.id)
+        try:
+            finished = self._runs.finish(run.id, outcome.state, result=outcome.result, error=outcome.error)
+        except InvalidTransition:
+            # our lease expired meanwhile and recovery handed the run to another worker
+            log.warning("run %d was taken back from this worker; its outcome is dropped", run.id)
+            return self._runs.get(run.id)
+        RUN_SECONDS.labels(kind=run.kind, state=str(outcome.state)).observe(time.monotonic() - started)
+        log.info("run %d (%s %s) finished: %s", run.id, run.kind, run.repository, outcome.state)
+        return finished
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = self.run_one()
+            except Exception:
+                log.exception("worker loop error; retrying shortly")
+                done = None
+            if done is None:
+                with self._wake:
+                    self._wake.wait(self.options.poll_interval)
+
+    def _keepalive(self) -> None:
+        beat = max(self.options.lease_seconds / 4, 0.05)
+        next_recovery = time.monotonic() + self.options.lease_seconds
+        while not self._stop.wait(beat):
+            with self._active_lock:
+                active = list(self._active)
+            for run_id in active:
+                try:
+                    self._runs.heartbeat(run_id, self.options.worker_id)
+                except Exception:
+                    log.exception("heartbeat for run %d failed", run_id)
+            if time.monotonic() >= next_recovery:
+                next_recovery = time.monotonic() + self.options.lease_seconds
+                try:
+                    self.recover()
+                except Exception:
+                    log.exception("stale-run recovery failed")

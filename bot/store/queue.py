@@ -1,0 +1,116 @@
+"""Shared inside the store: turning rows into records, and enqueueing jobs with coalescing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
+from bot.store.engine import is_postgres
+from bot.store.jobs import StagingJob, dump_job, load_job
+from bot.store.models import runs
+from bot.store.types import JobRequest, RunRecord, RunState, utc
+
+_RUN_DATETIMES = ("heartbeat_at", "created_at", "started_at", "finished_at")
+# Second advisory-lock namespace: serializes enqueues per repository on PostgreSQL.
+_ENQUEUE_LOCK = text(
+    "SELECT count(pg_advisory_xact_lock(28008, h)) FROM "
+    "(SELECT DISTINCT hashtext(r) AS h FROM unnest(CAST(:repos AS text[])) AS r ORDER BY h) AS s"
+)
+
+
+def run_record(row: Row[Any]) -> RunRecord:
+    """A RunRecord from a row holding every column of ``runs``."""
+    data = dict(row._mapping)
+    for name in _RUN_DATETIMES:
+        data[name] = utc(data[name])
+    data["state"] = RunState(data["state"])
+    data["github_refs"] = data["github_refs"] or {}
+    data["job"] = load_job(data["kind"], data.pop("details"))
+    return RunRecord(**data)
+
+
+def upsert_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
+    """The dialect's INSERT, which offers ``on_conflict_do_nothing``."""
+    return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
+
+
+def enqueue_jobs(
+    conn: Connection, items: Sequence[tuple[JobRequest, str | None]], now: datetime
+) -> list[int]:
+    """Queue one run per distinct job key, reusing a queued run with the same
+    (kind, repository, pr_number, head_sha) — a newer staging request's context is folded into
+    it (``StagingJob.joined``: an approval, ``--force``); returns the run id for each item.
+
+    Runs in the caller's transaction. On PostgreSQL an advisory lock per repository keeps
+    two replicas from both inserting the same key, and FOR UPDATE keeps the reused run
+    from being claimed before we commit (SQLite writers are serialized by BEGIN IMMEDIATE).
+    """
+    if not items:
+        return []
+    repositories = sorted({job.repository for job, _ in items})
+    existing = (
+        select(runs.c.id, runs.c.kind, runs.c.repository, runs.c.pr_number, runs.c.head_sha, runs.c.details)
+        .where(runs.c.state == RunState.QUEUED.value, runs.c.repository.in_(repositories))
+        .order_by(runs.c.id)
+    )
+    if is_postgres(conn):
+        conn.execute(_ENQUEUE_LOCK, {"repos": repositories})
+        existing = existing.with_for_update()
+    found: dict[tuple[Any, ...], int] = {}
+    queued: dict[int, StagingJob] = {}
+    for row in conn.execute(existing):
+        found.setdefault((row.kind, row.repository, row.pr_number, row.head_sha), row.id)
+        if row.kind == "staging":
+            queued[row.id] = StagingJob.model_validate(row.details or {})
+    fresh: dict[tuple[Any, ...], tuple[JobRequest, str | None]] = {}
+    joined: set[int] = set()
+    for request, guid in items:
+        key = request.key
+        if key in fresh:
+            first, first_guid = fresh[key]
+            fresh[key] = (_joined(first, request), first_guid)
+        elif key in found and isinstance(request.job, StagingJob) and found[key] in queued:
+            run_id = found[key]  # a later request's context joins the queued run
+            queued[run_id] = queued[run_id].joined(request.job)
+            joined.add(run_id)
+        elif key not in found:
+            fresh[key] = (request, guid)
+    for run_id in sorted(joined):
+        conn.execute(update(runs).where(runs.c.id == run_id).values(details=dump_job(queued[run_id])))
+    if fresh:
+        stmt = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
+        rows = [_new_run(request, guid, now) for request, guid in fresh.values()]
+        ids = conn.execute(stmt, rows).scalars().all()
+        found.update(zip(fresh, ids, strict=True))
+    return [found[request.key] for request, _ in items]
+
+
+def _joined(first: JobRequest, later: JobRequest) -> JobRequest:
+    """Two requests with one key in one batch: the later one's context folded into the first."""
+    if isinstance(first.job, StagingJob) and isinstance(later.job, StagingJob):
+        return replace(first, job=first.job.joined(later.job))
+    return first
+
+
+def _new_run(job: JobRequest, delivery_guid: str | None, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": job.kind,
+        "repository": job.repository,
+        "installation_id": job.installation_id,
+        "pr_number": job.pr_number,
+        "head_sha": job.head_sha,
+        "trigger": job.trigger,
+        "delivery_guid": delivery_guid,
+        "state": RunState.QUEUED.value,
+        "attempts": 0,
+        "created_at": now,
+        "github_refs": {},
+        "details": dump_job(job.job),
+    }

@@ -1,0 +1,28 @@
+"""The GitHub stand-in (``modelgate sandbox``): the parts of GitHub a GitHub App uses, in memory.
+
+REST with GitHub's auth and bodies, signed webhooks to the App, and a control API under
+``/_sandbox/`` that plays users and administrators. Choices where GitHub left room:
+
+* One installation (``installation_id``, 1) covers every repository; token scoping
+  (``repositories``/``permissions``) is validated but not enforced. Tokens and extra App keys
+  survive ``POST /_sandbox/reset``; repositories, activity, faults and logs do not.
+* Branch protection: the default branch requires ``config.required_contexts``
+  (``modelgate/staging``). A context passes on the PR head when its latest commit status is
+  ``success``, or, with no status for it, when the latest check run *named exactly* like the
+  context concluded ``success``/``neutral``/``skipped``.
+* Webhooks from control actions are awaited in order (the answer lists them); the REST merge
+  answers first and delivers in the background. Failed deliveries are recorded, not retried.
+  A receiver must not call the control API while handling a delivery (it would wait on itself).
+  Pushes to forks owned by others send no ``push`` (the App is not installed there), only
+  ``pull_request.synchronize``. Forks, collaborators and protection changes send nothing.
+* Check buttons (``POST /_sandbox/repos/{o}/{r}/check-runs/{id}/rerequest`` and
+  ``.../requested-action``, ``.../check-suites/{id}/rerequest``, each ``{"user"}``) are
+  pressed only by users with write access (others get 403), "Re-run" only on a completed check
+  run, an action only if the check run offers it (422). As on GitHub, the check run/suite in the
+  payload lists no pull request (and no ``head_branch``) when its commit is on a fork.
+* Manifest codes come from ``POST /_sandbox/app-manifests`` (single use); the conversion
+  returns the configured App, with its private key when the sandbox has it.
+* ``GET .../collaborators/{user}/permission``: a user the sandbox has never seen → 404;
+  a known non-collaborator → ``none``.
+* Faults apply after authentication and before the operation changes anything.
+"""
