@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.github import InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import CommandClient
 from bot.store import CommandLine, RunRecord, RunStore
 from pipelines.config import ModelgateConfig
 
@@ -28,7 +29,7 @@ def allows(have: str, need: str) -> bool:
 class Context:
     """What a command may use: the PR as GitHub returns it, who asked, and the App's stores."""
 
-    api: InstallationAPI
+    api: CommandClient
     repo: Repo
     run: RunRecord
     pull: dict[str, Any]
@@ -40,7 +41,7 @@ class Context:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CommandResult:
     """How one command went: ``dispatched`` (rocket) or not (-1); ``message``: what happened (the
     reply says it for refused commands); ``reply``: what a dispatched command answers (help)."""
 
@@ -57,4 +58,4 @@ class Command:
     usage: str
     help: str
     permission: str
-    run: Callable[[Context, CommandLine], Outcome] = field(compare=False)
+    run: Callable[[Context, CommandLine], CommandResult] = field(compare=False)

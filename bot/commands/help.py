@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot.commands.base import Command, CommandLine, Context, Outcome
+from bot.commands.base import Command, CommandLine, CommandResult, Context
 from bot.feedback.replies import help_shown
 
 
-def help_command(ctx: Context, invocation: CommandLine) -> Outcome:
+def help_command(ctx: Context, invocation: CommandLine) -> CommandResult:
     """Reply with the help table (the rules of this repository's default branch)."""
     from bot.commands.registry import help_table
 
-    return Outcome(True, help_shown(), reply=help_table(ctx.config))
+    return CommandResult(True, help_shown(), reply=help_table(ctx.config))
 
 
 COMMAND = Command(

@@ -6,7 +6,7 @@ A ``/retrain`` by someone with write permission also approves that head commit o
 
 from __future__ import annotations
 
-from bot.commands.base import Command, CommandLine, Context, Outcome, allows
+from bot.commands.base import Command, CommandLine, CommandResult, Context, allows
 from bot.feedback.replies import retrain_pr_closed, retrain_queued, unexpected_arguments
 from bot.store import CommandJob, JobRequest, StagingJob
 
@@ -14,13 +14,13 @@ FORCE = "--force"
 APPROVER = "write"  # the least permission whose /retrain approves running a fork's commit
 
 
-def retrain(ctx: Context, invocation: CommandLine) -> Outcome:
+def retrain(ctx: Context, invocation: CommandLine) -> CommandResult:
     """Queue a staging run for the head SHA."""
     extra = [arg for arg in invocation.args if arg != FORCE]
     if extra:
-        return Outcome(False, unexpected_arguments(COMMAND.name, extra, COMMAND.usage))
+        return CommandResult(False, unexpected_arguments(COMMAND.name, extra, COMMAND.usage))
     if ctx.pull.get("state") != "open":
-        return Outcome(False, retrain_pr_closed(ctx.pull.get("number")))
+        return CommandResult(False, retrain_pr_closed(ctx.pull.get("number")))
     head = str(ctx.pull["head"]["sha"])
     head_repo = str(((ctx.pull["head"].get("repo") or {}).get("full_name")) or "")
     approves = allows(ctx.permission, APPROVER)  # whatever the command's rule, only writers approve code
@@ -32,7 +32,7 @@ def retrain(ctx: Context, invocation: CommandLine) -> Outcome:
     )
     queued = ctx.runs.enqueue(JobRequest(ctx.run.repository, ctx.run.installation_id, ctx.run.pr_number, head,
                                          "issue_comment.retrain", job))
-    return Outcome(True, retrain_queued(head, queued.id, job.force))
+    return CommandResult(True, retrain_queued(head, queued.id, job.force))
 
 
 COMMAND = Command(

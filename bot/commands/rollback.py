@@ -4,7 +4,7 @@ from this repository)."""
 
 from __future__ import annotations
 
-from bot.commands.base import Command, CommandLine, Context, Outcome
+from bot.commands.base import Command, CommandLine, CommandResult, Context
 from bot.feedback.replies import (
     rollback_bad_arguments,
     rollback_no_champion,
@@ -14,25 +14,25 @@ from bot.feedback.replies import (
 )
 
 
-def rollback(ctx: Context, invocation: CommandLine) -> Outcome:
+def rollback(ctx: Context, invocation: CommandLine) -> CommandResult:
     """Queue a rollback run of the repository's model."""
     from bot.runs.rollback import request_rollback
     from pipelines.promotion import PromotionError, alias_version, version_tags
     from pipelines.tracking import CHAMPION_ALIAS, Tracker
 
     if len(invocation.args) > 1 or (invocation.args and not invocation.args[0].isdigit()):
-        return Outcome(False, rollback_bad_arguments(invocation.args, COMMAND.usage))
+        return CommandResult(False, rollback_bad_arguments(invocation.args, COMMAND.usage))
     if ctx.config is None:
-        return Outcome(False, rollback_no_config())
+        return CommandResult(False, rollback_no_config())
     model = ctx.config.model.name
     to_version = int(invocation.args[0]) if invocation.args else None
     try:
         champion = alias_version(Tracker(ctx.tracking_uri).client, model, CHAMPION_ALIAS)
         if champion is None:
-            return Outcome(False, rollback_no_champion(model))
+            return CommandResult(False, rollback_no_champion(model))
         owner = version_tags(ctx.tracking_uri, model, champion).get("modelgate.repository", "")
         if owner.lower() != ctx.run.repository.lower():
-            return Outcome(False, rollback_not_owned(model, champion))
+            return CommandResult(False, rollback_not_owned(model, champion))
         actor = f"{ctx.author} (/rollback on {ctx.run.repository}#{ctx.run.pr_number})"
         queued = request_rollback(
             ctx.runs, ctx.tracking_uri, model, to_version, actor, repository=ctx.run.repository,
@@ -40,8 +40,8 @@ def rollback(ctx: Context, invocation: CommandLine) -> Outcome:
             reply_to=ctx.run.pr_number,
         )
     except PromotionError as exc:
-        return Outcome(False, str(exc))
-    return Outcome(True, rollback_queued(model, champion, to_version, queued.id))
+        return CommandResult(False, str(exc))
+    return CommandResult(True, rollback_queued(model, champion, to_version, queued.id))
 
 
 COMMAND = Command(

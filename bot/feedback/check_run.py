@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.feedback.names import CHECK_NAME, RETRAIN_ACTION, STATUS_CONTEXT
-from bot.github import InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import CheckWriter
 from bot.store import RunRecord, RunStore
 
 TITLE_LIMIT = 255
@@ -42,7 +43,7 @@ class RunReporter:
     """The check run and commit status of one run on one SHA."""
 
     def __init__(
-        self, api: InstallationAPI, repo: Repo, runs: RunStore, run: RunRecord, sha: str,
+        self, api: CheckWriter, repo: Repo, runs: RunStore, run: RunRecord, sha: str,
         details_url: str | None = None,
     ) -> None:
         self.api, self.repo, self.runs, self.run, self.sha = api, repo, runs, run, sha

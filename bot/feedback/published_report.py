@@ -12,7 +12,8 @@ from typing import Any
 from bot.feedback.names import marker
 from bot.feedback.report_files import ReportFiles
 from bot.feedback.sticky_comment import COMMENT_LIMIT, sticky_body
-from bot.github import InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import CommentWriter
 from bot.store import RunRecord, RunStore
 from reports.checks import CHECK_TEXT_LIMIT
 from reports.markdown import render_markdown
@@ -62,7 +63,7 @@ class ReportPublisher:
         check = render_markdown(data, published.base_url, names, limit=CHECK_TEXT_LIMIT)
         return Rendered(comment, check)
 
-    def comment(self, api: InstallationAPI, repo: Repo, run: RunRecord, report: str) -> int | None:
+    def comment(self, api: CommentWriter, repo: Repo, run: RunRecord, report: str) -> int | None:
         """Create or edit the run's sticky comment on its PR; returns the comment id."""
         if run.pr_number is None:
             return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.commands.base import CommandLine, Context, Outcome, allows
+from bot.commands.base import CommandLine, CommandResult, Context
 from bot.commands.parser import UNKNOWN
 from bot.commands.registry import COMMANDS, help_table, required_permission
 from bot.feedback.replies import (
@@ -20,7 +20,9 @@ from bot.feedback.replies import (
     not_understood,
     permission_refused,
 )
-from bot.github import GitHubApp, InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import ClientFactory, CommandClient
+from bot.runs.decisions import authorize_command
 from bot.runs.outcome import RunOutcome
 from bot.runs.repo_config import rules_config
 from bot.store import CommandJob, RunRecord, RunState, RunStore
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 class CommandRun:
     """Handles claimed ``command`` runs (one per comment with modelgate commands)."""
 
-    def __init__(self, github: GitHubApp, runs: RunStore, tracking_uri: str) -> None:
+    def __init__(self, github: ClientFactory[CommandClient], runs: RunStore, tracking_uri: str) -> None:
         self._github, self._runs, self._tracking_uri = github, runs, tracking_uri
 
     def __call__(self, run: RunRecord) -> RunOutcome:
@@ -50,30 +52,32 @@ class CommandRun:
         outcomes = [(invocation, self._dispatch(context, invocation)) for invocation in invocations]
         return self._acknowledge(api, repo, run, comment_id, outcomes, context.config)
 
-    def _config(self, api: InstallationAPI, repo: Repo, pull: dict[str, Any]) -> ModelgateConfig | None:
+    def _config(self, api: CommandClient, repo: Repo, pull: dict[str, Any]) -> ModelgateConfig | None:
         """The rules come from the default branch's ``.modelgate.yml``, never from the PR."""
         base = pull.get("base") or {}
         return rules_config(api, repo, (base.get("repo") or {}).get("default_branch") or base.get("ref"))
 
-    def _dispatch(self, ctx: Context, invocation: CommandLine) -> Outcome:
+    def _dispatch(self, ctx: Context, invocation: CommandLine) -> CommandResult:
         """Run one command if it is known and the commenter may run it."""
-        command = COMMANDS.get(invocation.name)
-        if invocation.name == UNKNOWN or command is None:
-            return Outcome(False, not_understood(invocation.args[0] if invocation.args else invocation.line))
-        if invocation.error:
-            return Outcome(False, arguments_unreadable(invocation.error, command.usage))
-        need = required_permission(command, ctx.config)
-        if not allows(ctx.permission, need):
-            return Outcome(False, permission_refused(ctx.author, need, ctx.permission, command.name))
+        command = COMMANDS.get(invocation.name) if invocation.name != UNKNOWN else None
+        need = required_permission(command, ctx.config) if command is not None else "admin"
+        verdict = authorize_command(command is not None, invocation.error, ctx.permission, need)
+        if command is None:
+            what = invocation.args[0] if invocation.args else invocation.line
+            return CommandResult(False, not_understood(what))
+        if verdict.refusal == "arguments":
+            return CommandResult(False, arguments_unreadable(str(invocation.error), command.usage))
+        if not verdict.allowed:
+            return CommandResult(False, permission_refused(ctx.author, need, ctx.permission, command.name))
         try:
             return command.run(ctx, invocation)
         except Exception as exc:  # one command's failure must not lose the others' acknowledgement
             log.exception("command %s failed", invocation.line)
-            return Outcome(False, command_failed(invocation.line, f"{type(exc).__name__}: {exc}"))
+            return CommandResult(False, command_failed(invocation.line, f"{type(exc).__name__}: {exc}"))
 
     def _acknowledge(
-        self, api: InstallationAPI, repo: Repo, run: RunRecord, comment_id: int,
-        outcomes: list[tuple[CommandLine, Outcome]], config: ModelgateConfig | None,
+        self, api: CommandClient, repo: Repo, run: RunRecord, comment_id: int,
+        outcomes: list[tuple[CommandLine, CommandResult]], config: ModelgateConfig | None,
     ) -> RunOutcome:
         """Reactions and one reply summing up every command of the comment."""
         dispatched = [o for _, o in outcomes if o.dispatched]

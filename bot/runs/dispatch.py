@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 from bot.feedback.check_run import RunReporter
 from bot.feedback.messages import abandoned
-from bot.github import GitHubApp, Repo
+from bot.github import Repo
+from bot.github.clients import CheckWriter, ClientFactory
 from bot.runs.outcome import RunHandler, RunOutcome
 from bot.store import RunRecord, RunState, RunStore
 
@@ -17,7 +18,9 @@ log = logging.getLogger(__name__)
 class RunProcessor:
     """The worker pool's handler: one handler per run kind."""
 
-    def __init__(self, github: GitHubApp, runs: RunStore, handlers: Mapping[str, RunHandler]) -> None:
+    def __init__(
+        self, github: ClientFactory[CheckWriter], runs: RunStore, handlers: Mapping[str, RunHandler]
+    ) -> None:
         self._github, self._runs = github, runs
         self._handlers = dict(handlers)
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.github import InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import SourceReader
 from bot.runs.outcome import Stop
 from bot.runs.source import fetch_source
 from bot.store import RunRecord, RunState, RunStore
@@ -50,7 +51,7 @@ class PipelineRunner:
         return self.options.workdir / f"run-{run.id}"
 
     def execute(
-        self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
+        self, api: SourceReader, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
         *, use_cache: bool = True,
     ) -> Finished:
         """Run the ``run.kind`` pipeline on ``sha``; Stop when someone asks the run to stop."""

@@ -28,7 +28,9 @@ from bot.feedback.check_run import Report, RunReporter, start_reporter
 from bot.feedback.deployments import promotion_deployment
 from bot.feedback.messages import crash_report, production_in_progress, report_for
 from bot.feedback.published_report import ReportPublisher, commit_url
-from bot.github import GitHubApp, InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import ClientFactory, ProductionClient
+from bot.runs.decisions import Claim, ProductionAction, decide_production
 from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import Finished, PipelineRunner, stored_result
 from bot.runs.release import Target, deploy_version
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Outcome:
+class PromotionOutcome:
     """How a production run ended for the model: promotion state, version and one line for people."""
 
     state: PromotionState
@@ -63,7 +65,8 @@ class ProductionRun:
     """Handles claimed production runs (a ``RunHandler`` for the worker pool)."""
 
     def __init__(
-        self, github: GitHubApp, runs: RunStore, promotions: PromotionStore, locks: LockStore,
+        self, github: ClientFactory[ProductionClient], runs: RunStore, promotions: PromotionStore,
+        locks: LockStore,
         runner: PipelineRunner, publisher: ReportPublisher,
     ) -> None:
         self._github, self._runs, self._promotions, self._locks = github, runs, promotions, locks
@@ -112,7 +115,7 @@ class ProductionRun:
             self._locks.release(name, run.id)
 
     def _push_skip(
-        self, api: InstallationAPI, repo: Repo, sha: str
+        self, api: ProductionClient, repo: Repo, sha: str
     ) -> tuple[str | None, ModelgateConfig | None]:
         """Why a push to the default branch does not run production (None: it does), and the
         commit's configuration when it was read."""
@@ -128,11 +131,11 @@ class ProductionRun:
         return None, config
 
     def _run(
-        self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
+        self, api: ProductionClient, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
         reporter: RunReporter,
     ) -> RunOutcome:
         promotion = self._claim(config.model.name, sha, run)
-        if promotion.state == PromotionState.PROMOTED or promotion.run_id != run.id:
+        if decide_production(_claim_of(promotion, run)).action == ProductionAction.ALREADY_DONE:
             return self._duplicate(promotion, reporter)
         pull = api.get_pull(repo, run.pr_number) if run.pr_number is not None else {}
         try:
@@ -173,16 +176,18 @@ class ProductionRun:
                                                       "production": production})
 
     def _decide(
-        self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
+        self, api: ProductionClient, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
         finished: Finished, pull: dict[str, Any],
-    ) -> Outcome:
+    ) -> PromotionOutcome:
         """Promote and deploy when the gates passed; otherwise say why not."""
         result = finished.result
-        if result.status == "error":
-            return Outcome(PromotionState.FAILED, outcomes.not_promoted_error())
-        if result.status != "passed":
-            reasons = [str(g.get("reason")) for g in result.gates if not g.get("passed")]
-            return Outcome(PromotionState.REJECTED, outcomes.not_promoted_gates(reasons))
+        failed_gates = [str(g.get("reason")) for g in result.gates if not g.get("passed")]
+        decision = decide_production(Claim.OURS, result.status, failed_gates)
+        if decision.action == ProductionAction.FAIL:
+            return PromotionOutcome(PromotionState.FAILED, outcomes.not_promoted_error())
+        if decision.action == ProductionAction.REJECT:
+            line = outcomes.not_promoted_gates(list(decision.reasons))
+            return PromotionOutcome(PromotionState.REJECTED, line)
         from pipelines.deploy import DeployError
         from pipelines.promotion import promote, revert
 
@@ -202,8 +207,14 @@ class ProductionRun:
         except DeployError as exc:
             revert(tracking_uri, promoted, reason=str(exc))
             failed = outcomes.deploy_failed(promoted.version, promoted.previous_version, str(exc))
-            return Outcome(PromotionState.FAILED, failed.description, promoted.version, failed)
+            return PromotionOutcome(PromotionState.FAILED, failed.description, promoted.version, failed)
         line = outcomes.promoted(promoted.version, promoted.previous_version, deployed.detail)
-        return Outcome(PromotionState.PROMOTED, line, promoted.version,
+        return PromotionOutcome(PromotionState.PROMOTED, line, promoted.version,
                        title=outcomes.promoted_title(promoted.version))
 
+
+def _claim_of(promotion: PromotionRecord, run: RunRecord) -> Claim:
+    """Where the promotion record stands for ``run``."""
+    if promotion.state == PromotionState.PROMOTED:
+        return Claim.PROMOTED
+    return Claim.OURS if promotion.run_id == run.id else Claim.OTHER_RUN

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.feedback.deployments import deploy_error, deploying
-from bot.github import InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import DeploymentWriter
 from pipelines.config import ModelgateConfig
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class Deployed:
 class Target:
     """Where and how to deploy: the repository, the commit recorded as deployed, its checkout."""
 
-    api: InstallationAPI
+    api: DeploymentWriter
     repo: Repo
     ref: str
     config: ModelgateConfig

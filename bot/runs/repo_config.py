@@ -4,13 +4,14 @@ branch, where the rules a pull request must not change come from."""
 from __future__ import annotations
 
 from bot.feedback.messages import config_report
-from bot.github import InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import ConfigReader
 from bot.runs.outcome import Stop
 from bot.store import RunState
 from pipelines.config import CONFIG_FILE, ConfigError, ModelgateConfig, parse_config
 
 
-def read_config(api: InstallationAPI, repo: Repo, sha: str) -> ModelgateConfig:
+def read_config(api: ConfigReader, repo: Repo, sha: str) -> ModelgateConfig:
     """``.modelgate.yml`` at ``sha``; Stop(FAILED) with every message when missing or invalid."""
     raw = api.get_file(repo, CONFIG_FILE, sha)
     try:
@@ -21,7 +22,7 @@ def read_config(api: InstallationAPI, repo: Repo, sha: str) -> ModelgateConfig:
         raise Stop(RunState.FAILED, "invalid .modelgate.yml", config_report(exc.messages)) from None
 
 
-def rules_config(api: InstallationAPI, repo: Repo, default_branch: str | None) -> ModelgateConfig | None:
+def rules_config(api: ConfigReader, repo: Repo, default_branch: str | None) -> ModelgateConfig | None:
     """``.modelgate.yml`` on the default branch, where the rules a PR must not change (who may run
     commands, whose code waits for approval) come from; None when missing or invalid there."""
     if not default_branch:

@@ -14,7 +14,8 @@ from typing import Any
 
 from bot.feedback.deployments import rollback_deployment
 from bot.feedback.replies import redeploy_failed, rollback_done, rollback_failed
-from bot.github import GitHubApp, Repo
+from bot.github import Repo
+from bot.github.clients import ClientFactory, RollbackClient
 from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import RunOptions
 from bot.runs.release import Target, deploy_version
@@ -59,7 +60,7 @@ def wait_for(runs: RunStore, run_id: int, timeout: float, poll: float = 0.2) -> 
 class RollbackRun:
     """Handles claimed rollback runs (a ``RunHandler`` for the worker pool)."""
 
-    def __init__(self, github: GitHubApp, options: RunOptions) -> None:
+    def __init__(self, github: ClientFactory[RollbackClient], options: RunOptions) -> None:
         self._github, self._options = github, options
 
     def __call__(self, run: RunRecord) -> RunOutcome:

@@ -11,7 +11,8 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from bot.github import InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import SourceReader
 
 
 class SourceError(Exception):
@@ -41,7 +42,7 @@ def unpack_tarball(data: bytes, dest: Path) -> Path:
     return dest
 
 
-def fetch_source(api: InstallationAPI, repo: Repo, sha: str, dest: Path) -> Path:
+def fetch_source(api: SourceReader, repo: Repo, sha: str, dest: Path) -> Path:
     """Download the tree at ``sha`` and unpack it into ``dest`` (emptied first)."""
     shutil.rmtree(dest, ignore_errors=True)
     return unpack_tarball(api.download_tarball(repo, sha), dest)

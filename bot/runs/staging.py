@@ -3,11 +3,13 @@
 1. pending status + in-progress check run at once (when the SHA is known from the webhook and
    the PR is not from a fork: nothing says "training" for untrusted code);
 2. refetch the PR: closed → stop; head moved → superseded; older runs of the PR → superseded;
-3. untrusted code (a fork's PR; with ``require_approval: first_time`` on the default branch, a
-   first-time contributor's too) runs only when a maintainer approved this very SHA (``/retrain``
-   or a check button: ``StagingJob.approved_sha``); otherwise nothing is fetched or run and the
-   check run asks for a maintainer (``action_required``, status pending);
-4. read ``.modelgate.yml`` at the SHA (invalid → failure with every message);
+3. ``decide_staging`` (bot.runs.decisions) on the fetched facts: untrusted code (a fork's PR;
+   with ``require_approval: first_time`` on the default branch, a first-time contributor's too)
+   runs only when a maintainer approved this very SHA (``/retrain`` or a check button:
+   ``StagingJob.approved_sha``); otherwise nothing is fetched or run and the check run asks
+   for a maintainer (``action_required``, status pending);
+4. read ``.modelgate.yml`` at the SHA (invalid → failure with every message); a draft skips
+   when it says ``run_on_draft: false``;
 5. fetch the tarball, hand a job to the executor, watch for a cancel request;
 6. map the result to a check conclusion and a commit status.
 """
@@ -27,7 +29,9 @@ from bot.feedback.messages import (
     waiting_for_approval,
 )
 from bot.feedback.published_report import ReportPublisher, commit_url
-from bot.github import GitHubApp, InstallationAPI, Repo
+from bot.github import Repo
+from bot.github.clients import ClientFactory, StagingClient
+from bot.runs.decisions import FIRST_TIMERS, StagingAction, StagingFacts, decide_staging
 from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import PipelineRunner, stored_result
 from bot.runs.repo_config import read_config, rules_config
@@ -36,7 +40,6 @@ from pipelines.config import ModelgateConfig
 
 log = logging.getLogger(__name__)
 
-FIRST_TIMERS = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "NONE"})
 DEFAULT_APPROVAL: str = ModelgateConfig.model_fields["require_approval"].default
 
 
@@ -57,7 +60,8 @@ class StagingRun:
     """Handles claimed staging runs (a ``RunHandler`` for the worker pool)."""
 
     def __init__(
-        self, github: GitHubApp, runs: RunStore, runner: PipelineRunner, publisher: ReportPublisher
+        self, github: ClientFactory[StagingClient], runs: RunStore, runner: PipelineRunner,
+        publisher: ReportPublisher,
     ) -> None:
         self._github, self._runs, self._runner, self._publisher = github, runs, runner, publisher
 
@@ -67,26 +71,30 @@ class StagingRun:
             run = replace(run, pr_number=pr) if pr is not None else run
         repo = Repo.parse(run.repository)
         api = self._github.for_repository(run.repository, run.installation_id)
+        job = run.job_as(StagingJob)
         reporter: RunReporter | None = None
-        if run.head_sha and not run.job_as(StagingJob).draft and not run.job_as(StagingJob).fork:
+        if run.head_sha and not job.draft and not job.fork:
             reporter = self._start(api, repo, run, run.head_sha)
         try:
             target = self._resolve(api, repo, run)
-            sha, draft = target.sha, target.draft
-            why = self._needs_approval(api, repo, run, target)
-            if why is not None:
+            sha = target.sha
+            facts = self._facts(api, repo, run, target)
+            decision = decide_staging(facts)
+            if decision.action == StagingAction.WAIT_FOR_APPROVAL:
                 if reporter is None or reporter.sha != sha:
                     reporter = RunReporter(api, repo, self._runs, run, sha)  # created by finish
-                raise Stop(RunState.CANCELLED, "waiting for approval", waiting_for_approval(sha, why))
-            if not draft and (reporter is None or reporter.sha != sha):
+                waiting = waiting_for_approval(sha, decision.reason)
+                raise Stop(RunState.CANCELLED, "waiting for approval", waiting)
+            if not target.draft and (reporter is None or reporter.sha != sha):
                 reporter = self._start(api, repo, run, sha)
             try:
                 config = read_config(api, repo, sha)
             except Stop:
                 reporter = reporter or self._start(api, repo, run, sha)
                 raise
-            if draft and not config.run_on_draft:
-                raise Stop(RunState.CANCELLED, "draft pull request (run_on_draft: false)", skipped_draft())
+            decision = decide_staging(replace(facts, run_on_draft=config.run_on_draft))
+            if decision.action == StagingAction.SKIP_DRAFT:
+                raise Stop(RunState.CANCELLED, decision.reason, skipped_draft())
             if reporter is None or reporter.sha != sha:
                 reporter = self._start(api, repo, run, sha)
             return self._execute(api, repo, run, target, config, reporter)
@@ -103,11 +111,11 @@ class StagingRun:
         finally:
             shutil.rmtree(self._runner.run_dir(run), ignore_errors=True)
 
-    def _start(self, api: InstallationAPI, repo: Repo, run: RunRecord, sha: str) -> RunReporter:
+    def _start(self, api: StagingClient, repo: Repo, run: RunRecord, sha: str) -> RunReporter:
         return start_reporter(RunReporter(api, repo, self._runs, run, sha),
                               staging_in_progress())
 
-    def _resolve(self, api: InstallationAPI, repo: Repo, run: RunRecord) -> _Target:
+    def _resolve(self, api: StagingClient, repo: Repo, run: RunRecord) -> _Target:
         """The commit to run on and whether the PR is a draft; Stop if the PR moved on."""
         sha, draft, url = run.head_sha, bool(run.job_as(StagingJob).draft), None
         fork, association, default = False, None, None
@@ -130,24 +138,19 @@ class StagingRun:
             raise Stop(RunState.CANCELLED, "no commit to run on")
         return _Target(sha, draft, url, fork, association, default)
 
-    def _needs_approval(
-        self, api: InstallationAPI, repo: Repo, run: RunRecord, target: _Target
-    ) -> str | None:
-        """Why this run's code waits for a maintainer, or None when it may run. A maintainer
-        approves one SHA (``StagingJob.approved_sha``); each new push needs a new approval."""
-        if run.pr_number is None or run.job_as(StagingJob).approved_sha == target.sha:
-            return None
-        if target.fork:
-            return "comes from a fork"
-        if target.association in FIRST_TIMERS and self._approval_rule(api, repo, target) == "first_time":
-            return "is by a first-time contributor"
-        return None
-
-    def _approval_rule(self, api: InstallationAPI, repo: Repo, target: _Target) -> str:
-        """``require_approval`` from the DEFAULT branch, never from the PR (which could turn the
-        rule off); missing or invalid there → the default (forks)."""
-        config = rules_config(api, repo, target.default_branch)
-        return config.require_approval if config is not None else DEFAULT_APPROVAL
+    def _facts(self, api: StagingClient, repo: Repo, run: RunRecord, target: _Target) -> StagingFacts:
+        """What ``decide_staging`` needs. A maintainer approves one SHA (``StagingJob.approved_sha``);
+        ``require_approval`` comes from the DEFAULT branch, never from the PR (which could turn the
+        rule off), and is read only when the author is a first-time contributor."""
+        rule = DEFAULT_APPROVAL
+        if target.association in FIRST_TIMERS:
+            config = rules_config(api, repo, target.default_branch)
+            rule = config.require_approval if config is not None else DEFAULT_APPROVAL
+        return StagingFacts(
+            sha=target.sha, on_pull_request=run.pr_number is not None,
+            approved_sha=run.job_as(StagingJob).approved_sha, fork=target.fork,
+            author_association=target.association, approval_rule=rule, draft=target.draft,
+        )
 
     def _supersede_older(self, run: RunRecord, head: str) -> None:
         superseded, stopping = self._runs.supersede(
@@ -158,7 +161,7 @@ class StagingRun:
                 log.info("run %d superseded by run %d (%s)", other.id, run.id, head[:7])
 
     def _execute(
-        self, api: InstallationAPI, repo: Repo, run: RunRecord, target: _Target, config: ModelgateConfig,
+        self, api: StagingClient, repo: Repo, run: RunRecord, target: _Target, config: ModelgateConfig,
         reporter: RunReporter,
     ) -> RunOutcome:
         sha = target.sha
