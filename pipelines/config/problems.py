@@ -11,7 +11,7 @@ from pydantic_core import ErrorDetails
 from pipelines.metrics import builtin_metrics
 
 if TYPE_CHECKING:
-    from pipelines.config import ModelgateConfig
+    from pipelines.config.model import ModelgateConfig
 
 
 class CrossFieldErrors(ValueError):

@@ -56,11 +56,19 @@ def test_faults_queue_and_show_in_state(sandbox: SandboxHandle) -> None:
     assert sandbox.client.state()["faults"] == {}
 
 
-@pytest.mark.parametrize("operation", ["checks/list-for-ref", "pulls/merge",
-                                       "repos/create-deployment", "apps/create-from-manifest",
-                                       "repos/get-combined-status-for-ref"])
-def test_every_route_has_an_operation_id(sandbox: SandboxHandle, operation: str) -> None:
-    sandbox.client.add_fault(operation, 500)
+def test_every_rest_route_is_named_by_its_operation_id_and_takes_faults(sandbox: SandboxHandle) -> None:
+    """Every REST route carries GitHub's operationId (the control API and codeload downloads
+    excepted), and a fault can be queued for each one: any GitHub call the App makes can fail."""
+    from github_standin.app import create_sandbox_app
+
+    app = create_sandbox_app(sandbox.config)
+    routes = [r for r in app.routes if not getattr(r, "path", "").startswith("/_")]  # control, codeload
+    ids = app.state.operation_ids
+    unnamed = [getattr(r, "path", r) for r in routes if getattr(r, "name", None) not in ids]
+    assert routes and unnamed == []
+    for operation in sorted(app.state.operation_ids):
+        sandbox.client.add_fault(operation, 500)
+    assert set(sandbox.client.state()["faults"]) == set(app.state.operation_ids)
 
 
 def test_bad_faults_are_refused(sandbox: SandboxHandle) -> None:

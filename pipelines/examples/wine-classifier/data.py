@@ -35,8 +35,8 @@ def _roles():
 
 def load_staging():
     """(X_train, y_train, X_eval, y_eval) for staging runs: the training bottles vs the staging bottles."""
-    (X_train, y_train), (X_staging, y_staging), _ = _roles()
-    return X_train, y_train, X_staging, y_staging
+    (X_train, y_train), (X_eval, y_eval), _ = _roles()
+    return X_train, y_train, X_eval, y_eval
 
 
 def load_production():
