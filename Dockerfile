@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY pipelines ./pipelines
 COPY reports ./reports
+COPY github_standin ./github_standin
 RUN pip install .
 
 USER modelgate

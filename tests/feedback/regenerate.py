@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from tests.fixtures.golden import regenerate
 from tests.fixtures.message_cases import CASES, GOLDEN, golden_path, render_case
 
 
 def main() -> None:
     """Write ``golden/<case>.md`` for every case; remove ``.actual`` files and goldens of gone cases."""
-    GOLDEN.mkdir(exist_ok=True)
-    for case in CASES:
-        golden_path(case).write_text(render_case(case), encoding="utf-8")
-        golden_path(case).with_suffix(".md.actual").unlink(missing_ok=True)
-        print(golden_path(case))
+    regenerate(CASES, golden_path, render_case)
     for stale in sorted(GOLDEN.glob("*.md*")):
         if stale.name.split(".md")[0] not in CASES:
             stale.unlink()

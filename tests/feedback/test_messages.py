@@ -10,6 +10,7 @@ import pytest
 
 from bot.feedback import check_run, messages
 from bot.github.api import STATUS_DESCRIPTION_MAX
+from tests.fixtures.golden import assert_golden
 from tests.fixtures.message_cases import CASES, COMMAND, GOLDEN, golden_path, message_functions, render_case
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,15 +19,7 @@ FEEDBACK = ROOT / "bot" / "feedback"
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_message_matches_the_golden_file(case: str) -> None:
-    actual, path = render_case(case), golden_path(case)
-    actual_path = path.with_suffix(".md.actual")
-    if path.exists() and path.read_text(encoding="utf-8") == actual:
-        actual_path.unlink(missing_ok=True)
-        return
-    actual_path.write_text(actual, encoding="utf-8")
-    pytest.fail(f"the {case!r} message differs from {path.relative_to(ROOT)} (actual output in "
-                f"{actual_path.relative_to(ROOT)}); if the change is intended, regenerate the golden "
-                f"files with\n    {COMMAND}", pytrace=False)
+    assert_golden(f"the {case!r} message", render_case(case), golden_path(case), COMMAND)
 
 
 def test_every_message_function_has_a_golden_case() -> None:

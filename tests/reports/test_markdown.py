@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from reports.checks import CHECK_TEXT_LIMIT
 from reports.markdown import COMMENT_LIMIT, render_markdown
+from tests.fixtures.golden import assert_golden
 from tests.fixtures.report_cases import (
     CASES,
     COMMAND,
@@ -21,20 +20,10 @@ from tests.fixtures.report_cases import (
 )
 from tests.fixtures.report_cases import truncated_report as big_report
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_markdown_matches_the_golden_file(case: str) -> None:
-    actual, path = render_case(case), golden_path(case)
-    actual_path = path.with_suffix(".md.actual")
-    if path.exists() and path.read_text(encoding="utf-8") == actual:
-        actual_path.unlink(missing_ok=True)
-        return
-    actual_path.write_text(actual, encoding="utf-8")
-    pytest.fail(f"the {case!r} report differs from {path.relative_to(ROOT)} (actual output in "
-                f"{actual_path.relative_to(ROOT)}); if the change is intended, regenerate the golden "
-                f"files with\n    {COMMAND}", pytrace=False)
+    assert_golden(f"the {case!r} report", render_case(case), golden_path(case), COMMAND)
 
 
 def test_the_heading_shows_the_verdict_kind_model_and_summary() -> None:
