@@ -117,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a pipeline on a local checkout (no GitHub): exit 0 passed, 1 failed, 2 error."""
     import json
 
-    from pipelines.local import cli_json, exit_code, gate_table, run_local
+    from pipelines.local import cli_json, exit_code, run_local, terminal_gate_table
 
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(cli_json(result)))
     else:
-        print(gate_table(result))
+        print(terminal_gate_table(result))
     return exit_code(result)
 
 

@@ -25,11 +25,12 @@ from bot.settings import Settings
 from bot.store import TERMINAL, RunRecord
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pipelines.serving import free_port
 
 from github_standin.app import create_sandbox_app
 from github_standin.client import SandboxClient, SandboxError
 from github_standin.config import SandboxConfig
-from github_standin.serving import free_port, serve
+from github_standin.serving import serve
 
 EXAMPLES = Path(pipelines.__file__).parent / "examples"
 PROJECT = EXAMPLES / "wine-classifier"

@@ -12,23 +12,21 @@ from typing import Any
 import uvicorn
 
 
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve(app: Any, port: int | None = None, startup_timeout: float = 30.0) -> Iterator[str]:
-    """Serve ``app`` (lifespan on) until the block ends; yields its base URL."""
-    port = port or free_port()
+    """Serve ``app`` (lifespan on) until the block ends; yields its base URL. Without ``port`` the
+    server listens on a socket bound here to a port the system picks (no race for a free port)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port or 0))
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
         lifespan="on", access_log=False, log_level="warning",
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}",
+                              daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
@@ -43,3 +41,4 @@ def serve(app: Any, port: int | None = None, startup_timeout: float = 30.0) -> I
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        sock.close()

@@ -47,7 +47,7 @@ def cli_json(result: PipelineResult) -> dict[str, Any]:
     return {**head, **{key: value for key, value in result.as_dict().items() if key not in head}}
 
 
-def gate_table(result: PipelineResult) -> str:
+def terminal_gate_table(result: PipelineResult) -> str:
     """The gates as a plain-text table for the terminal (or the error and its log tail)."""
     if result.status == "error":
         lines = [f"error ({result.error_kind}): {result.error}", *result.log_tail]

@@ -33,7 +33,7 @@ class ReportError(Exception):
     """The report could not be written."""
 
 
-def write_report(data: ReportData, output_dir: Path) -> list[str]:
+def render_report_files(data: ReportData, output_dir: Path) -> list[str]:
     """Render report.md, the PNGs and report.json into ``output_dir``; their names, relative to it."""
     try:
         from reports.render import write_report as render
@@ -44,9 +44,9 @@ def write_report(data: ReportData, output_dir: Path) -> list[str]:
 
 
 def write_report_safely(data: ReportData, output_dir: Path) -> list[str]:
-    """``write_report``, logging a failure instead of raising it ([] then)."""
+    """``render_report_files``, logging a failure instead of raising it ([] then)."""
     try:
-        return write_report(data, output_dir)
+        return render_report_files(data, output_dir)
     except Exception as exc:
         log.error("report not written to %s: %s: %s", output_dir, type(exc).__name__, exc)
         return []

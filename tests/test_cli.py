@@ -115,7 +115,7 @@ def test_run_staging_on_a_checkout_prints_json_and_exits_by_verdict(tmp_path: Pa
 def test_sandbox_command_serves_the_stand_in(tmp_path: Path, app_keys: AppKeys) -> None:
     """``modelgate sandbox`` as its own process: the control API and the REST API answer."""
     from github_standin.client import SandboxClient
-    from github_standin.serving import free_port
+    from pipelines.serving import free_port
 
     key = tmp_path / "app.pem"
     key.write_text(app_keys.private_pem)

@@ -18,7 +18,7 @@ import pipelines
 from bot.cli import main as cli_main
 from bot.server import Services
 from bot.store import JobRequest, ProductionJob, RollbackJob, RunRecord
-from github_standin.serving import free_port
+from pipelines.serving import free_port
 from pipelines.tracking import Tracker
 from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 

@@ -25,7 +25,7 @@ ENVIRONMENT = "production"
 
 
 @dataclass(frozen=True)
-class Deployed:
+class ReleasedVersion:
     """A version now serving (or merely promoted, for ``deploy: none``)."""
 
     version: int
@@ -53,7 +53,7 @@ def model_uri(model_name: str, version: int) -> str:
 def deploy_version(
     target: Target, tracking_uri: str, version: int, run_id: str, *, description: str,
     payload: Mapping[str, Any],
-) -> Deployed:
+) -> ReleasedVersion:
     """Deploy ``version`` and record it as a GitHub Deployment; DeployError (status ``failure``) if
     it does not serve. A GitHub outage does not stop the deploy: the record is then missing."""
     from pipelines.deploy import DeployError, deployer_for
@@ -73,7 +73,7 @@ def deploy_version(
         _status(target, deployment_id, "failure", deploy_error(version, message))
         raise DeployError(message) from exc
     _status(target, deployment_id, "success", done.detail, environment_url=done.url)
-    return Deployed(version, done.detail, done.url, deployment_id)
+    return ReleasedVersion(version, done.detail, done.url, deployment_id)
 
 
 def _record(target: Target, description: str, payload: dict[str, Any]) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.local import cli_json, exit_code, gate_table, run_local
+from pipelines.local import cli_json, exit_code, run_local, terminal_gate_table
 from pipelines.result import PipelineResult
 from tests.fixtures.example_repo import WORSE_MODEL, write_model
 
@@ -27,7 +27,7 @@ def test_a_passing_run_exits_0_and_writes_the_result_and_the_report(
         ["metric", "rule", "threshold", "candidate", "champion", "passed"]
     ] * 2
     json.dumps(data)  # serialisable as is
-    table = gate_table(result).splitlines()
+    table = terminal_gate_table(result).splitlines()
     assert table[0].split() == ["metric", "rule", "threshold", "candidate", "champion", "result", "reason"]
     assert table[2].split()[:3] == ["accuracy", "min", "0.8500"] and "PASS" in table[2]
 
@@ -37,7 +37,7 @@ def test_failed_gates_exit_1(example_repo: Path, tracking_uri: str) -> None:
     result = run_local(example_repo, "production", tracking_uri, output=None, use_cache=False)
     assert (result.status, exit_code(result)) == ("failed", 1)
     assert cli_json(result)["gates"][0]["passed"] is False
-    assert "FAIL" in gate_table(result)
+    assert "FAIL" in terminal_gate_table(result)
 
 
 def test_an_error_exits_2(example_repo: Path, tracking_uri: str) -> None:
@@ -48,4 +48,4 @@ def test_an_error_exits_2(example_repo: Path, tracking_uri: str) -> None:
     assert data["status"] == "error" and data["gates"] == [] and data["mlflow_run_id"] is None
     assert data["metrics"] == {"candidate": {}, "champion": None}
     assert data["error_kind"] == "config"
-    assert gate_table(result).startswith("error (config): .modelgate.yml: ")
+    assert terminal_gate_table(result).startswith("error (config): .modelgate.yml: ")
