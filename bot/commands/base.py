@@ -1,7 +1,8 @@
 """What every PR command declares (name, usage, help, permission) and what it is handed.
 
 Commands are small modules in this package, each exposing ``COMMAND`` (Prow's plugins are the
-model); ``bot.commands`` collects them and parses comments into invocations.
+model); ``bot.commands.registry`` lists them and ``bot.commands.parser`` turns comments into
+``CommandLine`` invocations (the typed contract stored with a command run).
 """
 
 from __future__ import annotations
