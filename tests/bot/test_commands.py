@@ -37,6 +37,21 @@ def test_parse_commands(body: str | None, parsed: list[tuple[str, tuple[str, ...
     assert [(i.name, i.args) for i in parse_commands(body)] == parsed
 
 
+@pytest.mark.parametrize(
+    ("body", "args", "error"),
+    [
+        ('/rollback "3"', ("3",), None),  # arguments are split like a shell does
+        ("/modelgate retrain '--force'", ("--force",), None),
+        ("/retrain --force\t--force", ("--force", "--force"), None),
+        ('/rollback "3', ("\"3",), "could not read the arguments: No closing quotation"),
+        ("/retrain 'x", ("'x",), "could not read the arguments: No closing quotation"),
+    ],
+)
+def test_arguments_are_split_like_a_shell(body: str, args: tuple[str, ...], error: str | None) -> None:
+    (line,) = parse_commands(body)
+    assert (line.args, line.error) == (args, error)
+
+
 def test_at_most_ten_commands_per_comment() -> None:
     assert len(parse_commands("/retrain\n" * 50)) == 10
 
