@@ -6,7 +6,10 @@ import pytest
 
 from github_standin.demo import run_demo
 
+pytestmark = pytest.mark.e2e
 
+
+@pytest.mark.timeout(300)  # three PRs through staging and production, with real training
 def test_demo_ends_as_designed(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_demo(json_output=True) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]

@@ -113,7 +113,8 @@ def serve(tracking_uri: str, tmp_path: Path) -> Iterator[ServeDeployer]:
         httpx.get(deployer.url.removesuffix("invocations") + "ping")
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.e2e  # real `mlflow models serve` processes
+@pytest.mark.timeout(180)  # four `mlflow models serve` starts; slow on a busy 2-core machine
 def test_blue_green_deploys_keep_the_stable_address_answering(
     tracking_uri: str, serve: ServeDeployer
 ) -> None:
