@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -48,7 +48,7 @@ class RunStateCollector(Collector):
     def __init__(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
         self._counts = counts
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily("modelgate_runs", "Runs by kind and state.", labels=["kind", "state"])
         try:
             counts = self._counts()

@@ -164,7 +164,7 @@ class WebhookFastPath:
         if scope["type"] == "http" and scope["path"] == self.path:
             await self.ingest(scope, receive, send)
         else:
-            await self.app(scope, receive, send)  # type: ignore[arg-type]
+            await self.app(scope, receive, send)
 
 
 def app_from_environment() -> WebhookFastPath:

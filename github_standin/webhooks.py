@@ -100,7 +100,7 @@ def _push_payload(view: View, result: PushResult) -> dict[str, Any]:
     if created:  # a new branch lists the commits no other branch has
         stop = {sha for name, tip in repo.branches.items() if name != result.branch
                 for sha in state.ancestors(tip)}
-    commits = []
+    commits: list[dict[str, Any]] = []
     for sha in state.ancestors(result.commit.sha):
         if sha in stop or len(commits) == MAX_PUSH_COMMITS:
             break

@@ -12,6 +12,8 @@ from pipelines.report_plots import classification_plots, regression_plots
 from pipelines.slices import SliceRow, compute_slices
 
 if TYPE_CHECKING:
+    from reports.types import ClassificationPlots, RegressionPlots
+
     from pipelines.config import ModelgateConfig
 
 
@@ -21,8 +23,8 @@ class Analysis:
 
     intervals: dict[str, MetricInterval] = field(default_factory=dict)
     slices: list[SliceRow] = field(default_factory=list)
-    classification: dict[str, Any] | None = None
-    regression: dict[str, Any] | None = None
+    classification: ClassificationPlots | None = None
+    regression: RegressionPlots | None = None
 
     def bounds(self) -> dict[str, tuple[float, float]]:
         """metric -> 95% CI (low, high) of the improvement, for the gates."""

@@ -9,14 +9,21 @@ the registered model. An error result gives the same keys with empty tables and 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from pipelines.gates import delta
 from pipelines.metrics import finite
 from pipelines.result import PipelineResult
 
 if TYPE_CHECKING:
-    from reports.types import GateRow, MetricRow, ReportData
+    from reports.types import (
+        ClassificationPlots,
+        GateRow,
+        HistoryPoint,
+        MetricRow,
+        RegressionPlots,
+        ReportData,
+    )
 
     from pipelines.bootstrap import MetricInterval
     from pipelines.slices import SliceRow
@@ -27,15 +34,23 @@ GATE_KEYS = ("metric", "rule", "threshold", "candidate", "champion", "passed", "
 _GATE_DEFAULTS: dict[str, Any] = {"significant": False}
 
 
+class JobFields(TypedDict):
+    """The ReportData keys that come from the job's tags."""
+
+    repository: str | None
+    sha: str | None
+    pr: int | None
+
+
 def report_data(
     result: PipelineResult,
     tags: Mapping[str, str] | None = None,
     task: str | None = None,
     intervals: Mapping[str, MetricInterval] | None = None,
     slices: Sequence[SliceRow] = (),
-    classification: dict[str, Any] | None = None,
-    regression: dict[str, Any] | None = None,
-    history: Sequence[dict[str, Any]] = (),
+    classification: ClassificationPlots | None = None,
+    regression: RegressionPlots | None = None,
+    history: Sequence[HistoryPoint] = (),
 ) -> ReportData:
     """The ReportData of a result; plot data, slices and history only for a result that is not an error."""
     tags = tags or {}
@@ -76,7 +91,7 @@ def metric_rows(result: PipelineResult, intervals: Mapping[str, MetricInterval])
         change = None
         if interval is not None:
             change = interval.delta
-        elif finite(value, base):
+        elif base is not None and finite(value, base):
             change = delta(higher, value, base)
         rows.append({
             "name": name, "higher_is_better": higher, "candidate": value, "champion": base, "delta": change,
@@ -88,10 +103,11 @@ def metric_rows(result: PipelineResult, intervals: Mapping[str, MetricInterval])
 
 def gate_rows(gates: Sequence[Mapping[str, Any]]) -> list[GateRow]:
     """The result's gates with exactly the GateRow keys (results of older runs lack the newer ones)."""
-    return [{key: gate.get(key, _GATE_DEFAULTS.get(key)) for key in GATE_KEYS} for gate in gates]
+    rows = [{key: gate.get(key, _GATE_DEFAULTS.get(key)) for key in GATE_KEYS} for gate in gates]
+    return cast("list[GateRow]", rows)  # the gates' JSON values under exactly GateRow's keys
 
 
-def job_fields(tags: Mapping[str, str]) -> dict[str, Any]:
+def job_fields(tags: Mapping[str, str]) -> JobFields:
     """repository, sha and pr (a number) from the job's tags; None where a tag is missing."""
     pr = tags.get(PR_TAG, "").strip()
     return {"repository": tags.get(REPOSITORY_TAG) or None, "sha": tags.get(SHA_TAG) or None,

@@ -8,19 +8,23 @@ points. Regression: true values and both models' predictions, at most REGRESSION
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipelines.metrics import Evaluation
 
-Plots = dict[str, Any]
+if TYPE_CHECKING:
+    from reports.types import ClassificationPlots, Curve, CurvePair, RegressionPlots
+
 CURVE_POINTS = 200
 REGRESSION_ROWS = 5000
 SEED = 0
 
 
-def classification_plots(y_true: Any, candidate: Evaluation, champion: Evaluation | None) -> Plots | None:
+def classification_plots(
+    y_true: Any, candidate: Evaluation, champion: Evaluation | None
+) -> ClassificationPlots | None:
     """{labels, confusion_candidate, confusion_champion, roc, pr}; None for multi-output targets."""
     from sklearn.metrics import confusion_matrix
 
@@ -30,22 +34,22 @@ def classification_plots(y_true: Any, candidate: Evaluation, champion: Evaluatio
         return None
     labels = np.unique(np.concatenate([y, *predictions]))
 
-    def confusion(evaluation: Evaluation | None) -> list[list[int]] | None:
-        if evaluation is None:
-            return None
+    def confusion(evaluation: Evaluation) -> list[list[int]]:
         return confusion_matrix(y, np.asarray(evaluation.y_pred), labels=labels).astype(int).tolist()
 
     curves = {kind: _curve_pair(kind, y, candidate, champion) for kind in ("roc", "pr")}
     return {
         "labels": [str(label) for label in labels],
         "confusion_candidate": confusion(candidate),
-        "confusion_champion": confusion(champion),
+        "confusion_champion": None if champion is None else confusion(champion),
         "roc": curves["roc"],
         "pr": curves["pr"],
     }
 
 
-def regression_plots(y_true: Any, candidate: Evaluation, champion: Evaluation | None) -> Plots | None:
+def regression_plots(
+    y_true: Any, candidate: Evaluation, champion: Evaluation | None
+) -> RegressionPlots | None:
     """{y_true, candidate, champion} as floats, a deterministic subsample above REGRESSION_ROWS rows."""
     y = np.asarray(y_true, dtype=float)
     if y.ndim != 1:
@@ -66,14 +70,16 @@ def regression_plots(y_true: Any, candidate: Evaluation, champion: Evaluation | 
     return {"y_true": y[rows].tolist(), "candidate": ours, "champion": values(champion)}
 
 
-def _curve_pair(kind: str, y: np.ndarray, candidate: Evaluation, champion: Evaluation | None) -> Plots | None:
+def _curve_pair(
+    kind: str, y: np.ndarray, candidate: Evaluation, champion: Evaluation | None
+) -> CurvePair | None:
     ours = _curve(kind, y, candidate)
     if ours is None:
         return None
     return {"candidate": ours, "champion": None if champion is None else _curve(kind, y, champion)}
 
 
-def _curve(kind: str, y: np.ndarray, evaluation: Evaluation) -> Plots | None:
+def _curve(kind: str, y: np.ndarray, evaluation: Evaluation) -> Curve | None:
     """{x, y, auc}: ROC (false vs true positive rate) or PR (recall vs precision); None without scores."""
     from sklearn.metrics import auc, precision_recall_curve, roc_curve
 

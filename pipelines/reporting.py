@@ -13,14 +13,14 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipelines.report_data import job_fields, report_data
 from pipelines.result import PipelineResult
 from pipelines.tracking import REPORT_ARTIFACTS, ReportWriter, Tracker
 
 if TYPE_CHECKING:
-    from reports.types import ReportData
+    from reports.types import HistoryPoint, ReportData
 
     from pipelines.analysis import Analysis
 
@@ -57,7 +57,7 @@ def report_writer(
     tags: Mapping[str, str],
     task: str,
     analysis: Analysis,
-    history: Callable[[], Sequence[dict[str, Any]]],
+    history: Callable[[], Sequence[HistoryPoint]],
 ) -> ReportWriter:
     """The writer ``Tracker.log_candidate`` calls with the logged result (so the report has its run id)."""
 
@@ -95,7 +95,8 @@ def restore_report(
 
 def _mark_cached(output_dir: Path, run_id: str, tags: Mapping[str, str]) -> None:
     path = output_dir / DATA_FILE
-    data = {**json.loads(path.read_text(encoding="utf-8")), **job_fields(tags), "cached_from": run_id}
+    stored: ReportData = json.loads(path.read_text(encoding="utf-8"))  # as render_report_files wrote it
+    data: ReportData = {**stored, **job_fields(tags), "cached_from": run_id}
     try:
         from reports.markdown import render_markdown
         from reports.plots import plot_names

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipelines.gates import delta
@@ -17,6 +17,7 @@ from pipelines.metrics import Evaluation, Metric, metric_on_rows
 
 if TYPE_CHECKING:
     import numpy as np
+    from reports.types import SliceRow as SliceRowData
 
     from pipelines.config import SliceSpec
 
@@ -46,9 +47,10 @@ class SliceRow:
         """e.g. "region=north"."""
         return f"{self.slice}={self.value}"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> SliceRowData:
         """Plain dict: slice, value, rows, metric, candidate, champion, delta."""
-        return asdict(self)
+        return {"slice": self.slice, "value": self.value, "rows": self.rows, "metric": self.metric,
+                "candidate": self.candidate, "champion": self.champion, "delta": self.delta}
 
 
 def compute_slices(

@@ -15,9 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.result import PipelineResult
+
+if TYPE_CHECKING:
+    from reports.types import HistoryPoint
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +122,7 @@ class Tracker:
 
     def model_history(
         self, model_name: str, metric: str, limit: int = HISTORY_VERSIONS
-    ) -> list[dict[str, Any]]:
+    ) -> list[HistoryPoint]:
         """``[{version, when, metric, value}]`` of the registered versions (newest ``limit``, oldest first).
 
         Every registered version counts (versions are registered when promoted); ``value`` is
@@ -132,15 +135,18 @@ class Tracker:
         except MlflowException as exc:
             log.warning("no history for %s: %s", model_name, str(exc).splitlines()[0])
             return []
-        history = []
+        history: list[HistoryPoint] = []
         for version in sorted(versions, key=lambda v: int(v.version))[-limit:]:
+            if version.run_id is None:  # registered without a source run: no candidate metrics
+                continue
             try:
                 value = self.client.get_run(version.run_id).data.metrics.get(f"candidate.{metric}")
             except MlflowException:  # a deleted source run
                 value = None
             if value is not None:
                 when = datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC).isoformat()
-                point = {"version": int(version.version), "when": when, "metric": metric, "value": value}
+                point: HistoryPoint = {"version": int(version.version), "when": when, "metric": metric,
+                                       "value": value}
                 history.append(point)
         return history
 

@@ -15,6 +15,7 @@ from bot.github import Repo
 from bot.github.clients import CommandClient
 from bot.store import CommandLine, RunRecord, RunStore
 from pipelines.config import ModelgateConfig
+from pipelines.config.access import CommandName
 
 PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")  # GitHub's roles, weakest first
 
@@ -55,7 +56,7 @@ class CommandResult:
 class Command:
     """A PR command: ``run`` is called only for commenters with at least ``permission``."""
 
-    name: str
+    name: CommandName
     usage: str
     help: str
     permission: str

@@ -14,7 +14,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in (retrain.COMMAND, rollback.CO
 
 def required_permission(command: Command, config: ModelgateConfig | None) -> str:
     """The permission ``command`` needs here: the default branch's rule, else the command's own."""
-    rule = config.commands.get(command.name) if config is not None else None  # type: ignore[call-overload]
+    rule = config.commands.get(command.name) if config is not None else None
     return rule.permission if rule is not None else command.permission
 
 

@@ -18,6 +18,7 @@ from bot.store import RunRecord, RunStore
 from reports.checks import CHECK_TEXT_LIMIT
 from reports.markdown import render_markdown
 from reports.plots import PLOTS
+from reports.types import ReportData
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class ReportPublisher:
         data_file = output_dir / "report.json"
         if not data_file.is_file():
             return None
-        data: dict[str, Any] = json.loads(data_file.read_text())
+        data: ReportData = json.loads(data_file.read_text())
         if outcome:
             data["outcome"] = outcome
         (output_dir / "log.txt").write_text(log_text)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from githubkit import GitHub
 from githubkit.exception import RequestError, RequestFailed
+from githubkit.response import Response
 
 from bot.github.limits import PermissionCache, SlidingWindowLimiter
 
@@ -41,6 +42,15 @@ class Repo:
 
     def __str__(self) -> str:
         return f"{self.owner}/{self.name}"
+
+
+def _json(response: Response[Any, Any]) -> Any:
+    """The response's JSON, untyped: this module hands GitHub's JSON on as plain dicts and lists.
+
+    githubkit types ``.json()`` as its TypedDicts, which are not ``dict[str, Any]`` (and some, like
+    ``issues.list_comments``', name a ``list`` that its client class shadows); the value is the same.
+    """
+    return response.raw_response.json()
 
 
 def _maybe_applied(exc: Exception) -> bool:
@@ -86,14 +96,14 @@ class InstallationAPI:
 
     def get_pull(self, repo: Repo, number: int) -> dict[str, Any]:
         """The pull request as GitHub returns it (state, head.sha, base.ref, draft, ...)."""
-        return self._gh.rest.pulls.get(repo.owner, repo.name, number).json()
+        return _json(self._gh.rest.pulls.get(repo.owner, repo.name, number))
 
     def pulls_for_commit(self, repo: Repo, sha: str) -> list[dict[str, Any]]:
         """The pull requests (open, closed or merged) that introduced commit ``sha``: on the
         default branch that is the merged one, so a direct push gives an empty list."""
-        return self._gh.rest.repos.list_pull_requests_associated_with_commit(
+        return _json(self._gh.rest.repos.list_pull_requests_associated_with_commit(
             repo.owner, repo.name, sha, per_page=PAGE_SIZE
-        ).json()
+        ))
 
     def set_status(
         self, repo: Repo, sha: str, *, state: str, context: str, description: str,
@@ -106,7 +116,8 @@ class InstallationAPI:
         if target_url:
             data["target_url"] = target_url
         self._content()
-        self._gh.rest.repos.create_commit_status(repo.owner, repo.name, sha, data=data)
+        # `state` is a plain str here (GitHub validates it); githubkit wants its Literal
+        self._gh.rest.repos.create_commit_status(repo.owner, repo.name, sha, data=data)  # type: ignore[call-overload]
 
     def find_check_run(self, repo: Repo, sha: str, name: str, external_id: str) -> int | None:
         """The id of our check run ``name`` on ``sha`` tagged ``external_id``, if it exists."""
@@ -126,23 +137,26 @@ class InstallationAPI:
 
         def create() -> int:
             self._content()
-            return int(self._gh.rest.checks.create(repo.owner, repo.name, data=data).json()["id"])
+            # `fields` are the check run's other fields as GitHub takes them, untyped; GitHub validates them
+            response = self._gh.rest.checks.create(repo.owner, repo.name, data=data)  # type: ignore[call-overload]
+            return int(response.json()["id"])
 
         return create_once(create, lambda: self.find_check_run(repo, head_sha, name, external_id))
 
     def update_check_run(self, repo: Repo, check_run_id: int, **fields: Any) -> None:
         """PATCH a check run (idempotent, retried by the transport)."""
         self._content()
-        self._gh.rest.checks.update(repo.owner, repo.name, check_run_id, data=fields)
+        # `fields` are the check run's fields as GitHub takes them, untyped; GitHub validates them
+        self._gh.rest.checks.update(repo.owner, repo.name, check_run_id, data=fields)  # type: ignore[call-overload]
 
     def find_comment(self, repo: Repo, number: int, marker: str) -> dict[str, Any] | None:
         """The first comment by a bot on issue/PR ``number`` whose body contains ``marker``
         (a person quoting the marker never takes over the sticky comment)."""
         page = 1
         while True:
-            comments = self._gh.rest.issues.list_comments(
+            comments = _json(self._gh.rest.issues.list_comments(
                 repo.owner, repo.name, number, per_page=PAGE_SIZE, page=page
-            ).json()
+            ))
             for comment in comments:
                 by_bot = (comment.get("user") or {}).get("type") == "Bot"
                 if by_bot and marker in (comment.get("body") or ""):
@@ -203,13 +217,13 @@ class InstallationAPI:
         ``auto_merge`` and ``required_contexts`` are off: the merge commit is already on the
         default branch and its checks were judged by the pipeline itself.
         """
-        data = {
+        self._content()
+        response = self._gh.rest.repos.create_deployment(repo.owner, repo.name, data={
             "ref": ref, "environment": environment, "payload": payload, "description": description,
             "auto_merge": False, "required_contexts": [],
             "production_environment": environment == "production",
-        }
-        self._content()
-        return int(self._gh.rest.repos.create_deployment(repo.owner, repo.name, data=data).json()["id"])
+        })
+        return int(response.json()["id"])
 
     def set_deployment_status(
         self, repo: Repo, deployment_id: int, state: str, *, description: str,
@@ -222,12 +236,16 @@ class InstallationAPI:
         if log_url:
             data["log_url"] = log_url
         self._content()
-        self._gh.rest.repos.create_deployment_status(repo.owner, repo.name, deployment_id, data=data)
+        # `state` is a plain str here (GitHub validates it); githubkit wants its Literal
+        self._gh.rest.repos.create_deployment_status(  # type: ignore[call-overload]
+            repo.owner, repo.name, deployment_id, data=data
+        )
 
     def react(self, repo: Repo, comment_id: int, content: str) -> None:
         """Add a reaction to an issue comment (GitHub answers 200 if it is already there)."""
         self._content()
-        self._gh.rest.reactions.create_for_issue_comment(
+        # `content` is a plain str here (GitHub validates it); githubkit wants its Literal
+        self._gh.rest.reactions.create_for_issue_comment(  # type: ignore[call-overload]
             repo.owner, repo.name, comment_id, data={"content": content}
         )
 

@@ -70,8 +70,8 @@ class RollbackRun:
         if pr is not None:  # asked from a PR (/rollback): say there how it went
             result, model = outcome.result or {}, job.model
             if outcome.state == RunState.SUCCEEDED:
-                text = rollback_done(model, result.get("from_version"), result.get("to_version"),
-                                     result.get("detail"))
+                text = rollback_done(model, int(result["from_version"]), int(result["to_version"]),
+                                     str(result.get("detail") or ""))
             else:
                 text = rollback_failed(model, str(outcome.error))
             api = self._github.for_repository(run.repository, run.installation_id)

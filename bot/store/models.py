@@ -113,7 +113,14 @@ class Lock(Base):
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-deliveries: Table = Delivery.__table__  # type: ignore[assignment]
-runs: Table = Run.__table__  # type: ignore[assignment]
-promotions: Table = Promotion.__table__  # type: ignore[assignment]
-locks: Table = Lock.__table__  # type: ignore[assignment]
+def _table(model: type[Base]) -> Table:
+    """The model's Table (SQLAlchemy types ``__table__`` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)  # a model with __tablename__ maps a Table
+    return table
+
+
+deliveries = _table(Delivery)
+runs = _table(Run)
+promotions = _table(Promotion)
+locks = _table(Lock)

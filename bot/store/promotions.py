@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, select
 from sqlalchemy import update as sql_update
 
 from bot.store.engine import write_transaction
@@ -105,8 +106,8 @@ class PromotionStore:
             return [_record(row) for row in rows]
 
 
-def _record(row: object) -> PromotionRecord:
-    data = dict(row._mapping)  # type: ignore[attr-defined]
+def _record(row: Row[Any]) -> PromotionRecord:
+    data = dict(row._mapping)
     data["created_at"] = utc(data["created_at"])
     data["state"] = PromotionState(data["state"])
     return PromotionRecord(**data)

@@ -48,7 +48,8 @@ def parse(event: str, body: bytes) -> Envelope:
 def route(guid: str, event: str, body: bytes, app_id: int | None) -> IncomingDelivery:
     """Decide what a verified delivery means. Raises PayloadError for malformed bodies."""
     payload = parse(event, body)
-    job, summary = None, {}
+    job: JobRequest | None = None
+    summary: dict[str, Any] = {}
     router = _ROUTERS.get(event)
     if router is not None:
         job, summary = router(payload, app_id)
@@ -97,8 +98,8 @@ def _pull_request(payload: Envelope, app_id: int | None) -> Routed:
         job = StagingJob(draft=bool(pr.draft), fork=fork)
         return _job(payload, pr.number, pr.head.sha, trigger, job), summary
     if payload.action == "closed" and pr.merged and pr.merge_commit_sha:
-        job = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged", ProductionJob())
-        return job, summary | {"merge_sha": pr.merge_commit_sha}
+        request = _job(payload, pr.number, pr.merge_commit_sha, "pull_request.merged", ProductionJob())
+        return request, summary | {"merge_sha": pr.merge_commit_sha}
     return None, summary
 
 

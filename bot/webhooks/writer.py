@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from bot.store import IncomingDelivery
 
@@ -29,7 +30,15 @@ RecordMany = Callable[[Sequence[IncomingDelivery]], list[bool]]
 Listener = Callable[[list[IncomingDelivery]], None]
 _Waiter = tuple[IncomingDelivery, asyncio.Future[bool]]
 _Queued = tuple[IncomingDelivery, asyncio.Future[bool], asyncio.AbstractEventLoop]
-_STOP = object()
+
+
+class _Stop(enum.Enum):
+    """The sentinel that stops the writer thread (once it has committed what was queued before it)."""
+
+    STOP = enum.auto()
+
+
+_STOP: Final = _Stop.STOP
 FLUSH_HOPS = 2  # loop iterations a batch stays open: lets in-flight requests join it
 MAX_BATCH = 256
 
@@ -125,7 +134,7 @@ class ThreadedGroupCommit(_Base):
 
     def __init__(self, record_many: RecordMany) -> None:
         super().__init__(record_many)
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Queued | _Stop] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -167,7 +176,7 @@ class ThreadedGroupCommit(_Base):
                     stop = True
                     break
                 items.append(item)
-            self._commit(items)  # type: ignore[arg-type]
+            self._commit(items)
 
     def _commit(self, items: list[_Queued]) -> None:
         results = self._store([(delivery, future) for delivery, future, _ in items])

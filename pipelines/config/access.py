@@ -21,12 +21,12 @@ class CommandRule(BaseModel):
     )
 
 
-COMMANDS_FIELD = Field(
+COMMANDS_FIELD: dict[CommandName, CommandRule] = Field(
     default_factory=dict,
     description="Who may run each PR command, e.g. {rollback: {permission: admin}}. Defaults: retrain "
     "write, rollback maintain, help anyone. Read from the default branch, never from the PR.",
 )
-APPROVAL_FIELD = Field(
+APPROVAL_FIELD: Approval = Field(
     "forks",
     description="Whose pull requests wait for a /retrain by someone with write permission before "
     "staging runs their code: forks (always), or first_time (forks and first-time contributors).",
