@@ -22,7 +22,7 @@ from bot.feedback.replies import (
 )
 from bot.github import Repo
 from bot.github.clients import ClientFactory, CommandClient
-from bot.runs.decisions import authorize_command
+from bot.runs.decisions import Refusal, authorize_command
 from bot.runs.outcome import RunOutcome
 from bot.runs.repo_config import rules_config
 from bot.store import CommandJob, RunRecord, RunState, RunStore
@@ -60,14 +60,14 @@ class CommandRun:
     def _dispatch(self, ctx: Context, invocation: CommandLine) -> CommandResult:
         """Run one command if it is known and the commenter may run it."""
         command = COMMANDS.get(invocation.name) if invocation.name != UNKNOWN else None
-        need = required_permission(command, ctx.config) if command is not None else "admin"
-        verdict = authorize_command(command is not None, invocation.error, ctx.permission, need)
-        if command is None:
+        need = required_permission(command, ctx.config) if command is not None else None
+        verdict = authorize_command(need, invocation.error, ctx.permission)
+        if command is None or need is None:  # Refusal.UNKNOWN
             what = invocation.args[0] if invocation.args else invocation.line
             return CommandResult(False, not_understood(what))
-        if verdict.refusal == "arguments":
+        if verdict.refusal is Refusal.ARGUMENTS:
             return CommandResult(False, arguments_unreadable(str(invocation.error), command.usage))
-        if not verdict.allowed:
+        if verdict.refusal is Refusal.PERMISSION:
             return CommandResult(False, permission_refused(ctx.author, need, ctx.permission, command.name))
         try:
             return command.run(ctx, invocation)

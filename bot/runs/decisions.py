@@ -117,21 +117,29 @@ def decide_production(
     return ProductionDecision(ProductionAction.PROMOTE)
 
 
+class Refusal(StrEnum):
+    """Why a command line does not run."""
+
+    UNKNOWN = "unknown command"
+    ARGUMENTS = "unreadable arguments"
+    PERMISSION = "permission"
+
+
 @dataclass(frozen=True)
 class Authorization:
-    """Whether a command may run; when not, why (``refusal`` names the rule)."""
+    """Whether a command may run; when not, which rule refused it."""
 
     allowed: bool
-    refusal: str = ""  # "unknown" | "arguments" | "permission"
+    refusal: Refusal | None = None
 
 
-def authorize_command(known: bool, argument_error: str | None, have: str, need: str) -> Authorization:
-    """May this command line run? ``known``: it names a command; ``have``: the commenter's role;
-    ``need``: the permission the default branch's rule (or the command) requires."""
-    if not known:
-        return Authorization(False, "unknown")
+def authorize_command(need: str | None, argument_error: str | None, have: str) -> Authorization:
+    """May this command line run? ``need``: the permission the default branch's rule (or the
+    command) requires, None when no command has that name; ``have``: the commenter's role."""
+    if need is None:
+        return Authorization(False, Refusal.UNKNOWN)
     if argument_error:
-        return Authorization(False, "arguments")
+        return Authorization(False, Refusal.ARGUMENTS)
     if not allows(have, need):
-        return Authorization(False, "permission")
+        return Authorization(False, Refusal.PERMISSION)
     return Authorization(True)

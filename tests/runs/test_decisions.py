@@ -11,6 +11,7 @@ from bot.runs.decisions import (
     Claim,
     ProductionAction,
     ProductionDecision,
+    Refusal,
     StagingAction,
     StagingDecision,
     StagingFacts,
@@ -74,18 +75,20 @@ def test_production_promotes_rejects_or_reports_done(
 
 
 @pytest.mark.parametrize(
-    ("known", "error", "have", "need", "expected"),
+    ("need", "error", "have", "expected"),
     [
-        (True, None, "write", "write", Authorization(True)),
-        (True, None, "admin", "write", Authorization(True)),
-        (True, None, "read", "write", Authorization(False, "permission")),
-        (True, None, "maintain", "admin", Authorization(False, "permission")),
-        (True, None, "none", "none", Authorization(True)),  # help: anyone who can comment
-        (True, None, "owner", "read", Authorization(False, "permission")),  # unknown role allows nothing
-        (True, "No closing quotation", "admin", "write", Authorization(False, "arguments")),
-        (False, None, "admin", "read", Authorization(False, "unknown")),
+        ("write", None, "write", Authorization(True)),
+        ("write", None, "admin", Authorization(True)),
+        ("write", None, "read", Authorization(False, Refusal.PERMISSION)),
+        ("admin", None, "maintain", Authorization(False, Refusal.PERMISSION)),
+        ("none", None, "none", Authorization(True)),  # help: anyone who can comment
+        ("read", None, "owner", Authorization(False, Refusal.PERMISSION)),  # unknown role allows nothing
+        ("write", "No closing quotation", "admin", Authorization(False, Refusal.ARGUMENTS)),
+        (None, None, "admin", Authorization(False, Refusal.UNKNOWN)),
+        (None, "No closing quotation", "admin", Authorization(False, Refusal.UNKNOWN)),
     ],
 )
-def test_command_authorization(known: bool, error: str | None, have: str, need: str,
-                               expected: Authorization) -> None:
-    assert authorize_command(known, error, have, need) == expected
+def test_command_authorization(
+    need: str | None, error: str | None, have: str, expected: Authorization
+) -> None:
+    assert authorize_command(need, error, have) == expected
