@@ -40,6 +40,7 @@ class Context:
     config: ModelgateConfig | None  # from the default branch; None when missing or invalid
     runs: RunStore
     tracking_uri: str
+    help_table: str  # every command, its usage and who may run it here (from the registry)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ from bot.feedback.replies import help_shown
 
 def help_command(ctx: Context, invocation: CommandLine) -> CommandResult:
     """Reply with the help table (the rules of this repository's default branch)."""
-    from bot.commands.registry import help_table
-
-    return CommandResult(True, help_shown(), reply=help_table(ctx.config))
+    return CommandResult(True, help_shown(), reply=ctx.help_table)
 
 
 COMMAND = Command(

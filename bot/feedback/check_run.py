@@ -10,9 +10,10 @@ button (GitHub keeps a check run's actions per update, so every write sends them
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Any
 
+from bot.feedback.check_report import CheckReport
+from bot.feedback.messages import crash_report
 from bot.feedback.names import CHECK_NAME, RETRAIN_ACTION, STATUS_CONTEXT
 from bot.github import Repo
 from bot.github.clients import CheckWriter
@@ -25,18 +26,6 @@ ACTIONS = {"staging": [RETRAIN_ACTION]}
 def external_id(run: RunRecord) -> str:
     """The check run's ``external_id``: ties a GitHub check run to one of our runs."""
     return f"modelgate-run-{run.id}"
-
-
-@dataclass(frozen=True)
-class Report:
-    """How a run ended, for GitHub: check conclusion, status state and their texts."""
-
-    conclusion: str  # success | failure | neutral | cancelled | skipped | timed_out | action_required
-    status: str  # success | failure | error (pending: still waiting, e.g. for a maintainer)
-    title: str
-    summary: str
-    description: str
-    text: str | None = None
 
 
 class RunReporter:
@@ -62,7 +51,7 @@ class RunReporter:
         self.api.set_status(self.repo, self.sha, state="pending", context=self.context,
                             description=description, target_url=self.details_url)
 
-    def finish(self, report: Report) -> None:
+    def finish(self, report: CheckReport) -> None:
         """Complete the check run (creating it if none was started) and set the final status."""
         output = {"title": report.title[:TITLE_LIMIT], "summary": report.summary}
         if report.text:
@@ -94,8 +83,6 @@ class RunReporter:
 
 def start_reporter(reporter: RunReporter, description: str) -> RunReporter:
     """Put the run's check run and status in progress; if that half-fails, close what was opened."""
-    from bot.feedback.messages import crash_report
-
     try:
         reporter.start(description)
     except Exception as exc:  # e.g. the check run was created but the status failed

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.feedback.check_run import Report
+from bot.feedback.check_report import CheckReport
 from reports.checks import check_summary, check_title, escape
 
 CONFIG_HELP = "See the README's `.modelgate.yml` section, or run `modelgate schema`."
 APPROVAL_DESCRIPTION = "waiting for a maintainer: comment /retrain to run"
 
 
-def report_for(result: dict[str, Any], summary_line: str) -> Report:
+def report_for(result: dict[str, Any], summary_line: str) -> CheckReport:
     """The check conclusion and commit status for a finished pipeline.
 
     passed → success/success; gates failed → failure/failure; a timeout or an invalid
@@ -27,39 +27,39 @@ def report_for(result: dict[str, Any], summary_line: str) -> Report:
     title = check_title(result, summary_line)
     status = result.get("status")
     if status == "passed":
-        return Report("success", "success", title, summary, summary_line)
+        return CheckReport("success", "success", title, summary, summary_line)
     if status == "failed":
-        return Report("failure", "failure", title, summary, summary_line)
+        return CheckReport("failure", "failure", title, summary, summary_line)
     kind = result.get("error_kind")
     error = str(result.get("error") or "the pipeline failed")
     if kind == "timeout":
-        return Report("timed_out", "failure", title, summary, f"timed out: {error}")
+        return CheckReport("timed_out", "failure", title, summary, f"timed out: {error}")
     if kind == "config":
-        return Report("failure", "failure", title, summary, "invalid .modelgate.yml")
-    return Report("failure", "error", title, summary, f"error: {error}")
+        return CheckReport("failure", "failure", title, summary, "invalid .modelgate.yml")
+    return CheckReport("failure", "error", title, summary, f"error: {error}")
 
 
-def config_report(messages: Sequence[str]) -> Report:
+def config_report(messages: Sequence[str]) -> CheckReport:
     """A missing or invalid ``.modelgate.yml``: every validation message, verbatim."""
     listed = "\n".join(f"- {escape(m)}" for m in messages)
     summary = f"**modelgate could not read `.modelgate.yml`.**\n\n{listed}\n\n{CONFIG_HELP}"
-    return Report("failure", "failure", "Invalid .modelgate.yml", summary, "invalid .modelgate.yml")
+    return CheckReport("failure", "failure", "Invalid .modelgate.yml", summary, "invalid .modelgate.yml")
 
 
-def stopped_report(reason: str, superseded: bool) -> Report:
+def stopped_report(reason: str, superseded: bool) -> CheckReport:
     """A run stopped before its verdict: a newer push, a closed PR, a cancel."""
     summary = f"This run was stopped: {reason}."
     conclusion = "cancelled" if superseded or "closed" in reason else "neutral"
-    return Report(conclusion, "error", f"Stopped: {reason}", summary, reason)
+    return CheckReport(conclusion, "error", f"Stopped: {reason}", summary, reason)
 
 
-def crash_report(error: str) -> Report:
+def crash_report(error: str) -> CheckReport:
     """modelgate itself failed while handling the run (never leaves the status pending)."""
     summary = f"modelgate could not finish this run: `{escape(error)}`. Comment `/retrain` to try again."
-    return Report("failure", "error", "modelgate error", summary, f"modelgate error: {error}")
+    return CheckReport("failure", "error", "modelgate error", summary, f"modelgate error: {error}")
 
 
-def waiting_for_approval(sha: str, why: str) -> Report:
+def waiting_for_approval(sha: str, why: str) -> CheckReport:
     """Untrusted code (``why``: e.g. "comes from a fork") waits for a maintainer's approval."""
     summary = (
         f"This pull request {why}, so modelgate does not run its code on its own.\n\n"
@@ -67,22 +67,23 @@ def waiting_for_approval(sha: str, why: str) -> Report:
         f"**Re-run** (or **Retrain**) on this check, to run staging on this commit (`{sha[:7]}`). "
         "Each new push needs a new approval."
     )
-    return Report("action_required", "pending", "Waiting for a maintainer", summary, APPROVAL_DESCRIPTION)
+    return CheckReport("action_required", "pending", "Waiting for a maintainer", summary,
+                       APPROVAL_DESCRIPTION)
 
 
-def skipped_draft() -> Report:
+def skipped_draft() -> CheckReport:
     """A draft PR whose ``.modelgate.yml`` says ``run_on_draft: false``: nothing runs until it is ready."""
-    return Report(
+    return CheckReport(
         "skipped", "success", "Skipped: draft",
         "Drafts do not run (`run_on_draft: false`); marking the PR ready for review runs staging.",
         "skipped: draft (run_on_draft: false)",
     )
 
 
-def abandoned(message: str) -> Report:
+def abandoned(message: str) -> CheckReport:
     """A run whose worker died for good (``message``: why), closed so nothing stays pending."""
     summary = f"{message.rstrip('.')}. Press **Re-run** on this check to run it again."
-    return Report("failure", "error", "modelgate run abandoned", summary, message)
+    return CheckReport("failure", "error", "modelgate run abandoned", summary, message)
 
 
 def staging_in_progress() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bot.feedback.check_run import Report
+from bot.feedback.check_report import CheckReport
 
 DEPLOY_ERROR_LIMIT = 3000  # the last characters of a deploy error shown in the check run
 
@@ -34,12 +34,12 @@ def promoted_title(version: int) -> str:
     return f"Promoted as version {version}"
 
 
-def deploy_failed(version: int, previous: int | None, error: str) -> Report:
+def deploy_failed(version: int, previous: int | None, error: str) -> CheckReport:
     """The promoted version did not deploy: the aliases went back; the deployer's error (its tail)."""
     back = f"champion stays version {previous}" if previous else "there is no champion"
     line = f"not promoted: deploying version {version} failed; {back}"
     output = f"```\n{error[-DEPLOY_ERROR_LIMIT:]}\n```"  # the outcome line goes above it
-    return Report("failure", "failure", f"Deploy failed: {back}", output, line)
+    return CheckReport("failure", "failure", f"Deploy failed: {back}", output, line)
 
 
 def already_promoted(version: int | None, run_id: int | None) -> str:
@@ -52,14 +52,14 @@ def already_handled(run_id: int | None, state: str) -> str:
     return f"already handled by run {run_id} ({state})"
 
 
-def duplicate_report(sha: str, model: str, line: str, was_promoted: bool) -> Report:
+def duplicate_report(sha: str, model: str, line: str, was_promoted: bool) -> CheckReport:
     """A production run that found its commit already decided (``line``): it did nothing again."""
     summary = f"Commit `{sha[:7]}` of `{model}`: {line}. Nothing was done again."
     title = line[:1].upper() + line[1:]
-    return Report("success" if was_promoted else "neutral", "success", title, summary, line)
+    return CheckReport("success" if was_promoted else "neutral", "success", title, summary, line)
 
 
-def with_outcome(report: Report, line: str, title: str | None = None) -> Report:
+def with_outcome(report: CheckReport, line: str, title: str | None = None) -> CheckReport:
     """The pipeline's verdict ``report`` with the outcome ``line`` on top of its summary and in its
     commit status (the line's first clause, then the verdict), and ``title`` when given."""
     short = line.split(";")[0]

@@ -47,10 +47,11 @@ class CommandRun:
             return RunOutcome(RunState.CANCELLED, error="no command to run")
         pull = api.get_pull(repo, run.pr_number)
         role = api.permission(repo, author) if author else "none"
-        context = Context(api, repo, run, pull, author, role, self._config(api, repo, pull), self._runs,
-                          self._tracking_uri)
+        config = self._config(api, repo, pull)
+        context = Context(api, repo, run, pull, author, role, config, self._runs, self._tracking_uri,
+                          help_table(config))
         outcomes = [(invocation, self._dispatch(context, invocation)) for invocation in invocations]
-        return self._acknowledge(api, repo, run, comment_id, outcomes, context.config)
+        return self._acknowledge(api, repo, run, comment_id, outcomes, context.help_table)
 
     def _config(self, api: CommandClient, repo: Repo, pull: dict[str, Any]) -> ModelgateConfig | None:
         """The rules come from the default branch's ``.modelgate.yml``, never from the PR."""
@@ -77,7 +78,7 @@ class CommandRun:
 
     def _acknowledge(
         self, api: CommandClient, repo: Repo, run: RunRecord, comment_id: int,
-        outcomes: list[tuple[CommandLine, CommandResult]], config: ModelgateConfig | None,
+        outcomes: list[tuple[CommandLine, CommandResult]], help_text: str,
     ) -> RunOutcome:
         """Reactions and one reply summing up every command of the comment."""
         dispatched = [o for _, o in outcomes if o.dispatched]
@@ -86,7 +87,7 @@ class CommandRun:
             api.react(repo, comment_id, "rocket")
         if refused:
             api.react(repo, comment_id, "-1")
-        table = help_table(config) if any(i.name == UNKNOWN for i, _ in outcomes) else None
+        table = help_text if any(i.name == UNKNOWN for i, _ in outcomes) else None
         body = command_reply([(i.line, o.message) for i, o in refused], table,
                              [o.reply for o in dispatched if o.reply])
         if body:

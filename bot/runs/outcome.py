@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.feedback.check_run import Report
+from bot.feedback.check_report import CheckReport
 from bot.feedback.messages import stopped_report
 from bot.store import RunRecord, RunState
 
@@ -28,7 +28,7 @@ class RunHandler(Protocol):
 class Stop(Exception):
     """The run ends early with ``state`` and, if anything was started on GitHub, ``report``."""
 
-    def __init__(self, state: RunState, reason: str, report: Report | None = None) -> None:
+    def __init__(self, state: RunState, reason: str, report: CheckReport | None = None) -> None:
         super().__init__(reason)
         self.state, self.reason = state, reason
         self.report = report or stopped_report(reason, superseded=state == RunState.SUPERSEDED)

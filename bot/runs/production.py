@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.feedback import outcomes
-from bot.feedback.check_run import Report, RunReporter, start_reporter
+from bot.feedback.check_report import CheckReport
+from bot.feedback.check_run import RunReporter, start_reporter
 from bot.feedback.deployments import promotion_deployment
 from bot.feedback.messages import crash_report, production_in_progress, report_for
 from bot.feedback.published_report import ReportPublisher, commit_url
@@ -57,7 +58,7 @@ class PromotionOutcome:
     state: PromotionState
     line: str
     version: int | None = None
-    report: Report | None = None  # replaces the pipeline verdict's report (a failed deploy)
+    report: CheckReport | None = None  # replaces the pipeline verdict's report (a failed deploy)
     title: str | None = None  # replaces the verdict's check title ("Promoted as version 7")
 
 

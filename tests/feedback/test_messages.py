@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.feedback import check_run, messages
+from bot.feedback import check_report, check_run, messages
 from bot.github.api import STATUS_DESCRIPTION_MAX
 from tests.fixtures.golden import assert_golden
 from tests.fixtures.message_cases import CASES, COMMAND, GOLDEN, golden_path, message_functions, render_case
@@ -57,7 +57,7 @@ def test_feedback_imports_neither_runs_nor_commands() -> None:
 def test_status_descriptions_and_titles_fit_githubs_limits() -> None:
     for name in sorted(CASES):
         message = CASES[name].call()
-        if isinstance(message, check_run.Report):
+        if isinstance(message, check_report.CheckReport):
             assert len(message.description) <= STATUS_DESCRIPTION_MAX, name  # else cut with …
             assert len(message.title) <= check_run.TITLE_LIMIT, name
         elif CASES[name].function in (messages.staging_in_progress, messages.production_in_progress):
