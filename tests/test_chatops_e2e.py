@@ -17,6 +17,8 @@ from bot.store import TERMINAL, RunRecord, StagingJob
 from tests.fixtures.corpus import derive
 from tests.fixtures.standin import SandboxHandle, running_app
 
+pytestmark = pytest.mark.e2e
+
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, NAME = "acme", "wine-classifier"
 FULL = f"{OWNER}/{NAME}"

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 import pipelines
+from bot.cli import main
 from bot.settings import SettingsError, load_settings
 from tests.fixtures.standin import AppKeys
 
@@ -28,27 +29,29 @@ def _modelgate(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complet
     )
 
 
-@pytest.mark.parametrize(
-    ("env", "names"),
-    [
-        ({}, "MODELGATE_WEBHOOK_SECRET"),
-        ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_PORT": "http"}, "MODELGATE_PORT='http'"),
-        ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "abc"}, "MODELGATE_APP_ID='abc'"),
-        ({"MODELGATE_WEBHOOK_SECRET": "s"}, "MODELGATE_APP_ID is required"),
-        ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5"}, "MODELGATE_PRIVATE_KEY"),
-        (
-            {"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5",
-             "MODELGATE_PRIVATE_KEY_PATH": "/nope.pem"},
-            "MODELGATE_PRIVATE_KEY_PATH=/nope.pem: cannot read it",
-        ),
-        (
-            {"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5",
-             "MODELGATE_PRIVATE_KEY": "garbage"},
-            "MODELGATE_PRIVATE_KEY: not a PEM private key",
-        ),
-        ({"MODELGATE_GITHUB_API_URL": "api.github.com"}, "MODELGATE_GITHUB_API_URL='api.github.com'"),
-    ],
-)
+# (environment, what the one line of the refusal names)
+BAD_SETTINGS = [
+    ({}, "MODELGATE_WEBHOOK_SECRET"),
+    ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_PORT": "http"}, "MODELGATE_PORT='http'"),
+    ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "abc"}, "MODELGATE_APP_ID='abc'"),
+    ({"MODELGATE_WEBHOOK_SECRET": "s"}, "MODELGATE_APP_ID is required"),
+    ({"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5"}, "MODELGATE_PRIVATE_KEY"),
+    (
+        {"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5",
+         "MODELGATE_PRIVATE_KEY_PATH": "/nope.pem"},
+        "MODELGATE_PRIVATE_KEY_PATH=/nope.pem: cannot read it",
+    ),
+    (
+        {"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_APP_ID": "5",
+         "MODELGATE_PRIVATE_KEY": "garbage"},
+        "MODELGATE_PRIVATE_KEY: not a PEM private key",
+    ),
+    ({"MODELGATE_GITHUB_API_URL": "api.github.com"}, "MODELGATE_GITHUB_API_URL='api.github.com'"),
+]
+
+
+@pytest.mark.e2e  # eight `modelgate serve` processes, ~2.5 s each; test_main_refuses_... is the fast copy
+@pytest.mark.parametrize(("env", "names"), BAD_SETTINGS)
 def test_serve_refuses_bad_settings_with_one_line(
     env: dict[str, str], names: str, tmp_path: Path
 ) -> None:
@@ -58,6 +61,23 @@ def test_serve_refuses_bad_settings_with_one_line(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("modelgate: configuration error: ") and names in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "names"), BAD_SETTINGS)
+def test_main_refuses_bad_settings_with_one_line(
+    env: dict[str, str], names: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The refusals above, through ``main`` in this process."""
+    for name in [k for k in os.environ if k.startswith("MODELGATE_")]:
+        monkeypatch.delenv(name)
+    for name, value in (env | {"MODELGATE_DATA_DIR": str(tmp_path)}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no .env of the working tree
+    assert main(["serve"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("modelgate: configuration error: ") and names in lines[0]
 
 
 def test_secrets_are_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,11 +102,23 @@ def test_env_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.db_url == f"sqlite:///{tmp_path / '.modelgate' / 'modelgate.db'}"
 
 
+@pytest.mark.e2e  # a `modelgate migrate` process (~2 s); test_main_migrates_the_database is the fast copy
 def test_migrate_creates_the_database(tmp_path: Path) -> None:
     result = _modelgate("migrate", env={"MODELGATE_DATA_DIR": str(tmp_path / "d")}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "d" / "modelgate.db").exists()
     assert "up to date" in result.stdout
+
+def test_main_migrates_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``migrate`` above, through ``main`` in this process."""
+    for name in [k for k in os.environ if k.startswith("MODELGATE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MODELGATE_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["migrate"]) == 0
+    assert (tmp_path / "d" / "modelgate.db").exists()
+    assert "up to date" in capsys.readouterr().out
 
 
 def test_schema_prints_the_config_json_schema(tmp_path: Path) -> None:
@@ -96,6 +128,7 @@ def test_schema_prints_the_config_json_schema(tmp_path: Path) -> None:
     assert {"model", "data", "metrics", "gates"} <= set(schema["properties"])
 
 
+@pytest.mark.e2e  # trains the example model through MLflow
 def test_run_staging_on_a_checkout_prints_json_and_exits_by_verdict(tmp_path: Path) -> None:
     checkout = tmp_path / "repo"
     shutil.copytree(EXAMPLE, checkout)
@@ -112,6 +145,7 @@ def test_run_staging_on_a_checkout_prints_json_and_exits_by_verdict(tmp_path: Pa
     assert json.loads(broken.stdout.strip().splitlines()[-1])["status"] == "error"
 
 
+@pytest.mark.e2e  # `modelgate sandbox` as its own server process
 def test_sandbox_command_serves_the_stand_in(tmp_path: Path, app_keys: AppKeys) -> None:
     """``modelgate sandbox`` as its own process: the control API and the REST API answer."""
     from github_standin.client import SandboxClient

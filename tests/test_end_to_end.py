@@ -26,6 +26,8 @@ from bot.webhooks.signature import sign
 from github_standin.serving import serve
 from tests.fixtures.standin import SandboxHandle, WebhookReceiver
 
+pytestmark = pytest.mark.e2e
+
 OWNER, NAME = "acme", "wine"
 FULL = f"{OWNER}/{NAME}"
 FILES = {"README.md": "# wine\n", "model.py": "C = 1.0\n"}

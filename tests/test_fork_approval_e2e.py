@@ -16,6 +16,8 @@ from bot.store import RunRecord, StagingJob
 from github_standin.client import SandboxError
 from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 
+pytestmark = pytest.mark.e2e
+
 EXAMPLE = Path(pipelines.__file__).parent / "examples" / "wine-classifier"
 OWNER, NAME = "acme", "wine-classifier"
 FULL = f"{OWNER}/{NAME}"

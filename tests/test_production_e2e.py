@@ -22,6 +22,8 @@ from pipelines.serving import free_port
 from pipelines.tracking import Tracker
 from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 
+pytestmark = pytest.mark.e2e
+
 EXAMPLES = Path(pipelines.__file__).parent / "examples"
 EXAMPLE = EXAMPLES / "wine-classifier"
 BETTER_MODEL = (EXAMPLES / "wine-variants" / "better_model.py").read_text()

@@ -14,6 +14,8 @@ import pytest
 from pipelines.executor import JobState, LocalExecutor, PipelineJob
 from tests.fixtures.example_repo import EXAMPLE, write_model
 
+pytestmark = pytest.mark.e2e
+
 # Spawns a grandchild, records its pid beside the checkout, then blocks: only a group kill ends both.
 SPAWNING_SLEEPER = '''import subprocess
 from pathlib import Path

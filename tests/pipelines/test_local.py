@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pipelines.local import cli_json, exit_code, run_local, terminal_gate_table
 from pipelines.result import PipelineResult
 from tests.fixtures.example_repo import WORSE_MODEL, write_model
+
+pytestmark = pytest.mark.e2e
 
 
 def test_a_passing_run_exits_0_and_writes_the_result_and_the_report(

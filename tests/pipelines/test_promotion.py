@@ -12,6 +12,8 @@ from pipelines.promotion import PromotionError, promote, revert, rollback, undo_
 from pipelines.result import PipelineResult
 from pipelines.tracking import Tracker
 
+pytestmark = pytest.mark.e2e
+
 TAGS = {"repository": "octo/wine", "pr": "7", "merged_by": "alice", "config_hash": "c0ffee"}
 X = np.array([[0.0, 0.0], [0.1, 0.2], [1.0, 1.0], [0.9, 1.1]])
 Y = np.array([0, 0, 1, 1])

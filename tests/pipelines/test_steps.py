@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pipelines.result import PipelineResult
 from pipelines.steps import run_pipeline
 from tests.fixtures.example_repo import WORSE_MODEL, write_model
+
+pytestmark = pytest.mark.e2e
 
 TAGS = {"modelgate.repository": "acme/wine", "modelgate.pr": "7", "modelgate.sha": "abc123"}
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -54,6 +55,7 @@ def test_migrations_stay_in_the_test_schema(engine: Engine) -> None:
     assert "alembic_version" in tables
 
 
+@pytest.mark.e2e  # three Python processes importing the store and migrating (~5 s)
 def test_processes_migrating_at_once_all_succeed(db_url: str) -> None:
     procs = [
         subprocess.Popen([sys.executable, "-c", MIGRATE, db_url], cwd=ROOT, stderr=subprocess.PIPE)
