@@ -18,13 +18,16 @@ class SandboxError(Exception):
         self.body = body
 
 
+_TLS = httpx.create_ssl_context()  # loaded once for every client, not once per client
+
+
 class SandboxClient:
     """Wraps ``/_sandbox/*``; each method returns the JSON answer (with ``deliveries``)."""
 
     def __init__(self, base_url: str, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url + "/_sandbox", timeout=timeout,
-                                  trust_env=False)
+                                  trust_env=False, verify=_TLS)
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = self._http.request(method, path, json=body)

@@ -22,6 +22,7 @@ Event = tuple[str, dict[str, Any]]
 HOOK_ID = "1"
 MAX_PUSH_COMMITS = 20
 _background: set[asyncio.Task[Any]] = set()
+_TLS = httpx.create_ssl_context()  # one CA bundle load for every delivery client, not one per batch
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -172,7 +173,8 @@ async def _send(
                               "action": json.loads(body).get("action"), "redelivery": redelivery,
                               "url": state.webhook_url, "status": None, "error": None}
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=state.config.webhook_timeout, trust_env=False) as client:
+    async with httpx.AsyncClient(timeout=state.config.webhook_timeout, trust_env=False,
+                                 verify=_TLS) as client:
         if state.webhook_url is None:
             record["error"] = "no webhook_url configured"
         else:

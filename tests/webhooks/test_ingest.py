@@ -20,6 +20,7 @@ from bot.store import create_db_engine
 from bot.webhooks.ingest import MAX_BODY_BYTES
 from github_standin.serving import serve
 from tests.fixtures.corpus import CORPUS_APP_ID, QUEUES, SECRET, Delivery, deliveries, derive
+from tests.fixtures.standin import TLS
 
 PATH = "/api/github/webhooks"
 
@@ -31,10 +32,10 @@ class Intake:
 
     def post(self, d: Delivery, **headers: str) -> httpx.Response:
         merged = {k: v for k, v in (d.headers | headers).items() if v != ""}
-        return httpx.post(self.url + PATH, content=d.body, headers=merged, timeout=30)
+        return httpx.post(self.url + PATH, content=d.body, headers=merged, timeout=30, verify=TLS)
 
     def metric(self, text: str) -> float:
-        body = httpx.get(self.url + "/metrics").text
+        body = httpx.get(self.url + "/metrics", verify=TLS).text
         for line in body.splitlines():
             if line.startswith(text + " "):
                 return float(line.split()[-1])
