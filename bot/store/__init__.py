@@ -1,4 +1,5 @@
-"""The durable job store: webhook deliveries, runs, promotions and locks (SQLite or PostgreSQL)."""
+"""State: the durable job store — webhook deliveries, runs and the typed job each carries
+(``jobs``), promotions and locks — on SQLite or PostgreSQL, with Alembic migrations."""
 
 from bot.store.deliveries import DeliveryStore
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
