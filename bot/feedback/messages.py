@@ -55,7 +55,8 @@ def stopped_report(reason: str, superseded: bool) -> CheckReport:
 
 def crash_report(error: str) -> CheckReport:
     """modelgate itself failed while handling the run (never leaves the status pending)."""
-    summary = f"modelgate could not finish this run: `{escape(error)}`. Comment `/retrain` to try again."
+    summary = (f"modelgate could not finish this run: `{escape(error)}`. Press **Re-run** on this check "
+               "to try again.")  # works for staging and production alike (/retrain is staging only)
     return CheckReport("failure", "error", "modelgate error", summary, f"modelgate error: {error}")
 
 
