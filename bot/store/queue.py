@@ -64,26 +64,25 @@ def enqueue_jobs(
         conn.execute(_ENQUEUE_LOCK, {"repos": repositories})
         existing = existing.with_for_update()
     found: dict[tuple[Any, ...], int] = {}
-    queued: dict[int, StagingJob] = {}
+    stored: dict[int, dict[str, Any] | None] = {}  # read as a job only when a request joins it
     for row in conn.execute(existing):
         found.setdefault((row.kind, row.repository, row.pr_number, row.head_sha), row.id)
-        if row.kind == "staging":
-            queued[row.id] = StagingJob.model_validate(row.details or {})
+        stored[row.id] = row.details
     fresh: dict[tuple[Any, ...], tuple[JobRequest, str | None]] = {}
-    joined: set[int] = set()
+    joined: dict[int, StagingJob] = {}
     for request, guid in items:
         key = request.key
         if key in fresh:
             first, first_guid = fresh[key]
             fresh[key] = (_joined(first, request), first_guid)
-        elif key in found and isinstance(request.job, StagingJob) and found[key] in queued:
+        elif key in found and isinstance(request.job, StagingJob):
             run_id = found[key]  # a later request's context joins the queued run
-            queued[run_id] = queued[run_id].joined(request.job)
-            joined.add(run_id)
+            queued = joined.get(run_id) or StagingJob.model_validate(stored[run_id] or {})
+            joined[run_id] = queued.joined(request.job)
         elif key not in found:
             fresh[key] = (request, guid)
-    for run_id in sorted(joined):
-        conn.execute(update(runs).where(runs.c.id == run_id).values(details=dump_job(queued[run_id])))
+    for run_id, job in sorted(joined.items()):
+        conn.execute(update(runs).where(runs.c.id == run_id).values(details=dump_job(job)))
     if fresh:
         stmt = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
         rows = [_new_run(request, guid, now) for request, guid in fresh.values()]
