@@ -67,8 +67,7 @@ class ProductionRun:
 
     def __init__(
         self, github: ClientFactory[ProductionClient], runs: RunStore, promotions: PromotionStore,
-        locks: LockStore,
-        runner: PipelineRunner, publisher: ReportPublisher,
+        locks: LockStore, runner: PipelineRunner, publisher: ReportPublisher,
     ) -> None:
         self._github, self._runs, self._promotions, self._locks = github, runs, promotions, locks
         self._runner, self._publisher = runner, publisher
@@ -211,7 +210,7 @@ class ProductionRun:
             return PromotionOutcome(PromotionState.FAILED, failed.description, promoted.version, failed)
         line = outcomes.promoted(promoted.version, promoted.previous_version, deployed.detail)
         return PromotionOutcome(PromotionState.PROMOTED, line, promoted.version,
-                       title=outcomes.promoted_title(promoted.version))
+                                title=outcomes.promoted_title(promoted.version))
 
 
 def _claim_of(promotion: PromotionRecord, run: RunRecord) -> Claim:
