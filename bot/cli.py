@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -36,15 +35,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the webhook receiver (and, unless --workers 0, the run workers)."""
     import uvicorn
 
+    from bot.http_limits import server_options
+    from bot.runs.source import warn_if_tarfile_filter_is_weak
     from bot.server import build_services, create_app
 
     settings = _settings(args).require("webhooks")
     if settings.workers > 0:
         settings.require("github")
-    options: dict[str, Any] = {
-        "host": settings.host, "port": settings.port, "loop": "uvloop", "http": "httptools",
-        "access_log": False, "log_level": settings.log_level.lower(), "lifespan": "on",
-    }
+    warn_if_tarfile_filter_is_weak()
+    if settings.workers > 0:  # intake alone never opens MLflow nor runs jobs
+        require_isolation(settings)
+        prepare_mlflow_store(settings)
+    options = server_options(settings)
     if settings.processes == 1:
         uvicorn.run(create_app(build_services(settings)), **options)
         return 0
@@ -61,9 +63,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from bot.runs.source import warn_if_tarfile_filter_is_weak
     from bot.server import build_services, running
 
     settings = _settings(args)
+    warn_if_tarfile_filter_is_weak()
+    require_isolation(settings)
+    prepare_mlflow_store(settings)
     services = build_services(settings, workers=max(settings.workers, 1))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -71,6 +77,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
     with running(services):
         stop.wait()
     return 0
+
+
+def require_isolation(settings: Settings) -> None:
+    """Refuse to run repositories' code unless the sandbox works here and hides the App's secrets;
+    with ``MODELGATE_ISOLATION=none`` (chosen explicitly) warn instead."""
+    from pipelines.sandbox import Isolation, SandboxError, check_isolation
+
+    try:
+        check_isolation(Isolation(settings.isolation), settings.secret_paths())
+    except SandboxError as exc:
+        raise SettingsError(f"MODELGATE_ISOLATION={settings.isolation}: {exc}") from None
+    if settings.isolation == Isolation.NONE:
+        logging.getLogger("modelgate").warning(
+            "MODELGATE_ISOLATION=none: repositories' code runs with the App's own access (development only)")
+
+
+def prepare_mlflow_store(settings: Settings) -> None:
+    """Create or upgrade the MLflow store once, under a lock: first runs at once must not both migrate it."""
+    from pipelines.tracking_store import prepare_tracking_store
+
+    assert settings.mlflow_tracking_uri is not None  # derived in Settings
+    prepare_tracking_store(settings.mlflow_tracking_uri)
 
 
 def migrate_once(settings: Settings) -> None:
@@ -122,8 +150,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     assert settings.mlflow_tracking_uri is not None
+    require_isolation(settings)
+    prepare_mlflow_store(settings)
     result = run_local(Path(args.path).resolve(), args.kind, settings.mlflow_tracking_uri,
-                       Path(args.output).resolve() if args.output else None, use_cache=not args.force)
+                       Path(args.output).resolve() if args.output else None, use_cache=not args.force,
+                       policy=settings.job_policy())
     if args.json:
         print(json.dumps(cli_json(result)))
     else:

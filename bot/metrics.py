@@ -10,6 +10,16 @@ from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
+# The ``event`` label's values: the events the App subscribes to (app.yml) and those GitHub sends
+# every App. Anything else, including whatever an unsigned request claims, counts as "other", so
+# requests cannot add label values (and series) to the registry.
+KNOWN_EVENTS = frozenset({
+    "check_run", "check_suite", "issue_comment", "pull_request", "push",
+    "github_app_authorization", "installation", "installation_repositories", "installation_target",
+    "meta", "ping",
+})
+OTHER_EVENT = "other"
+
 DELIVERIES = Counter(
     "modelgate_webhook_deliveries_total",
     "Webhook deliveries by event and outcome (accepted, duplicate, ignored, rejected).",
@@ -40,6 +50,11 @@ RUN_SECONDS = Histogram(
     buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
     registry=REGISTRY,
 )
+
+
+def event_label(event: str) -> str:
+    """The ``event`` label of a delivery whose ``X-GitHub-Event`` header is ``event``."""
+    return event if event in KNOWN_EVENTS else OTHER_EVENT
 
 
 class RunStateCollector(Collector):

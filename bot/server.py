@@ -19,18 +19,22 @@ from bot.feedback.published_report import ReportPublisher
 from bot.feedback.report_files import ReportFiles
 from bot.github import GitHubApp
 from bot.metrics import REGISTRY, register_run_counts
+from bot.runs.admission import Admission
 from bot.runs.command import CommandRun
 from bot.runs.dispatch import RunProcessor
 from bot.runs.outcome import RunHandler
+from bot.runs.ownership import ServePolicy
 from bot.runs.pipeline import PipelineRunner, RunOptions
 from bot.runs.production import ProductionRun
 from bot.runs.rollback import RollbackRun
+from bot.runs.source import SourceLimits
 from bot.runs.staging import StagingRun
 from bot.runs.worker import PoolOptions, WorkerPool
 from bot.settings import Settings
 from bot.store import (
     DeliveryStore,
     LockStore,
+    OwnershipStore,
     PromotionStore,
     RunStore,
     create_db_engine,
@@ -66,17 +70,24 @@ def handlers(
         max_concurrency=settings.pipeline_concurrency, workdir=settings.data_dir / "jobs"
     )
     assert settings.mlflow_tracking_uri is not None  # derived in Settings
+    limits = SourceLimits(settings.source_max_bytes, settings.source_max_entries)
     options = RunOptions(
         workdir=settings.data_dir / "runs", tracking_uri=settings.mlflow_tracking_uri,
-        public_url=settings.public_url,
+        public_url=settings.public_url, policy=settings.job_policy(),
+        max_timeout_seconds=float(settings.max_timeout_seconds), job_env_dir=settings.job_env_dir,
+        source_limits=limits,
     )
     runner = PipelineRunner(runs, executor, options)
     publisher = ReportPublisher(reports, runs, settings.mlflow_ui_url)
-    production = ProductionRun(github, runs, PromotionStore(engine), LockStore(engine), runner, publisher)
+    policy = ServePolicy.from_settings(settings)
+    admission = Admission(OwnershipStore(engine), policy, settings.mlflow_tracking_uri)
+    serve_logs = settings.data_dir / "serve-logs"  # scoring servers' logs: never a fixed /tmp path
+    production = ProductionRun(github, runs, PromotionStore(engine), LockStore(engine), runner, publisher,
+                               admission, serve_logs=serve_logs)
     return {
         "staging": StagingRun(github, runs, runner, publisher),
         "production": production,
-        "rollback": RollbackRun(github, options),
+        "rollback": RollbackRun(github, options, admission, serve_logs=serve_logs, source_limits=limits),
         "command": CommandRun(github, runs, settings.mlflow_tracking_uri),
     }
 
@@ -125,7 +136,8 @@ def running(services: Services) -> Iterator[Services]:
 def create_app(services: Services) -> WebhookFastPath:
     """The ASGI app; its lifespan starts and stops ``services``."""
     settings = services.settings
-    ingest = WebhookIngest(IngestConfig(settings.secret().encode(), settings.app_id), services.writer)
+    config = IngestConfig(settings.secret().encode(), settings.app_id, settings.http_read_timeout_seconds)
+    ingest = WebhookIngest(config, services.writer)
 
     async def healthz(request: Request) -> Response:
         ok = await run_in_threadpool(ping, services.engine)

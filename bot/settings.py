@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from pipelines.job_process import JobPolicy
 
 Need = Literal["webhooks", "github"]
 
@@ -42,6 +45,44 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=20)
     lease_seconds: float = Field(default=60.0, gt=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    isolation: Literal["bwrap", "none"] = Field(
+        default="bwrap",
+        description="How a repository's code runs: bwrap (bubblewrap namespaces, no network, nothing of "
+        "the App) or none (a plain subprocess; development only, every run warns).",
+    )
+    job_network: Literal["none", "host"] = Field(
+        default="none", description="Network for jobs: none, or host (the job can reach what the App can)."
+    )
+    job_memory_mb: int | None = Field(default=8192, ge=64, description="Address-space limit of a job.")
+    max_timeout_seconds: int = Field(
+        default=3600, ge=10, description="The longest a job may run, whatever a repository's timeout says."
+    )
+    http_max_concurrency: int = Field(default=100, ge=1, le=100_000)
+    http_max_header_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=3_600)
+    http_read_timeout_seconds: float = Field(default=10.0, gt=0, le=3_600)
+    source_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    source_max_entries: int = Field(default=50_000, ge=1)
+    serve_host: str = Field(
+        default="127.0.0.1", min_length=1,
+        description="The address every mlflow-serve stable port listens on (a repository cannot choose it).",
+    )
+    serve_ports: str = Field(
+        default="8100-8199",
+        description="The ports mlflow-serve may listen on, FIRST-LAST (or one port). A repository's "
+        "deploy.port must be one of them; without deploy.port the App assigns a free one, stable per "
+        "(repository, model).",
+    )
+    shared_models: str = Field(
+        default="",
+        description="Comma-separated model names that any repository the App is installed on may "
+        "promote. Every other model name belongs to the first repository that promotes it.",
+    )
+    job_env_dir: Path | None = Field(
+        default=None,
+        description="A folder of OWNER/REPO.env files (dotenv): the environment of that repository's jobs, "
+        "for runs of its own branches, never a fork's pull request (bot/runs/job_secrets.py).",
+    )
 
     @field_validator("github_api_url", "public_url", "mlflow_ui_url")
     @classmethod
@@ -49,6 +90,24 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
+
+    @field_validator("serve_ports")
+    @classmethod
+    def _port_range(cls, value: str) -> str:
+        parse_port_range(value)
+        return value.strip()
+
+    @field_validator("job_env_dir", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value  # not "." by accident
+
+    @field_validator("job_env_dir")
+    @classmethod
+    def _existing_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError("must be an existing directory")
+        return None if value is None else value.resolve()
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -63,6 +122,33 @@ class Settings(BaseSettings):
         """The database URL, always set after validation."""
         assert self.database_url is not None  # set by _derive_paths
         return self.database_url
+
+    @property
+    def serve_port_range(self) -> tuple[int, int]:
+        """The first and last port mlflow-serve may listen on."""
+        return parse_port_range(self.serve_ports)
+
+    @property
+    def shared_model_names(self) -> frozenset[str]:
+        """The model names several repositories may promote."""
+        return frozenset(name.strip() for name in self.shared_models.split(",") if name.strip())
+
+    def job_policy(self) -> JobPolicy:
+        """What jobs may use (the repository's secrets are added per run)."""
+        from pipelines.job_process import JobPolicy
+        from pipelines.sandbox import Isolation
+
+        return JobPolicy(Isolation(self.isolation), self.job_network == "host", self.job_memory_mb)
+
+    def secret_paths(self) -> list[Path]:
+        """Files a job must never see: the key, the data directory, the .env file, every repository's
+        job environment files."""
+        paths = [self.data_dir, Path(".env")]
+        if self.private_key_path is not None:
+            paths.append(self.private_key_path)
+        if self.job_env_dir is not None:
+            paths.append(self.job_env_dir)
+        return paths
 
     def app_private_key(self) -> str:
         """The App's PEM private key, from PRIVATE_KEY or the file at PRIVATE_KEY_PATH."""
@@ -100,6 +186,18 @@ class Settings(BaseSettings):
                 name = "MODELGATE_PRIVATE_KEY" if self.private_key else "MODELGATE_PRIVATE_KEY_PATH"
                 raise SettingsError(f"{name}: not a PEM private key") from None
         return self
+
+
+def parse_port_range(value: str) -> tuple[int, int]:
+    """``"8100-8199"`` → (8100, 8199), ``"8100"`` → (8100, 8100); ValueError for anything else."""
+    first, _, last = value.strip().partition("-")
+    try:
+        low, high = int(first), int(last or first)
+    except ValueError:
+        raise ValueError("must be a port or a range FIRST-LAST, e.g. 8100-8199") from None
+    if not 1 <= low <= high <= 65535:
+        raise ValueError("must be ports between 1 and 65535, the first not above the last")
+    return low, high
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -6,7 +6,15 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from github_standin import control, rest_apps, rest_checks, rest_deployments, rest_issues, rest_repos
+from github_standin import (
+    control,
+    rest_apps,
+    rest_checks,
+    rest_compare,
+    rest_deployments,
+    rest_issues,
+    rest_repos,
+)
 from github_standin.config import SandboxConfig
 from github_standin.rest import unknown_route
 from github_standin.state import SandboxState
@@ -17,7 +25,8 @@ OPERATION_PREFIXES = ("apps/", "checks/", "issues/", "pulls/", "reactions/", "re
 def create_sandbox_app(config: SandboxConfig) -> Starlette:
     """A Starlette app that answers like the parts of GitHub an App uses (state in memory)."""
     routes: list[Route] = [*control.ROUTES, *rest_apps.ROUTES, *rest_checks.ROUTES,
-                           *rest_deployments.ROUTES, *rest_issues.ROUTES, *rest_repos.ROUTES]
+                           *rest_deployments.ROUTES, *rest_issues.ROUTES, *rest_repos.ROUTES,
+                           *rest_compare.ROUTES]
     app = Starlette(routes=routes, exception_handlers={404: unknown_route, 405: unknown_route})
     app.state.sandbox = SandboxState(config)
     app.state.operation_ids = frozenset(

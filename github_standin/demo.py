@@ -202,6 +202,7 @@ def run_demo(json_output: bool = False, keep: bool = False) -> int:
     settings = Settings(
         app_id=APP_ID, private_key=key, webhook_secret=secret, data_dir=workdir, workers=1,
         github_api_url=f"http://127.0.0.1:{sandbox_port}", public_url=f"http://127.0.0.1:{app_port}",
+        serve_ports=str(serve_port),  # the one port the App lets mlflow-serve take
     )
     services = build_services(settings)
     print(f"modelgate demo: GitHub stand-in on :{sandbox_port}, App on :{app_port}, data in {workdir}")

@@ -2,7 +2,8 @@
 
 - ``none``: promotion only (the ``champion`` alias moved; nothing is served).
 - ``command``: run a command of the repository with ``MODEL_URI``/``MODEL_VERSION`` set.
-- ``mlflow-serve``: blue/green MLflow scoring servers behind a stable port (``pipelines.serving``).
+- ``mlflow-serve``: blue/green MLflow scoring servers behind a stable port (``pipelines.serving``),
+  one deployment per (repository, model): the caller passes that key and the address it decided.
 
 Note for the lead: the mlflow-serve deployer must run in a long-lived process (the
 ``modelgate serve``/``worker`` process), not in a job subprocess: the traffic switch and the
@@ -21,7 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.serving import LOCALHOST, BlueGreen, DeployError, log_tail, scrubbed_environment, signal_group
+from pipelines.serving import (
+    LOCALHOST,
+    BlueGreen,
+    DeployError,
+    ServeKey,
+    log_tail,
+    scrubbed_environment,
+    signal_group,
+)
 from pipelines.tracking import absolute_tracking_uri
 
 __all__ = ["CommandDeployer", "DeployError", "Deployed", "Deployer", "NoDeployer", "ServeDeployer",
@@ -113,11 +122,14 @@ class CommandDeployer:
 
 @dataclass(frozen=True)
 class ServeDeployer:
-    """Blue/green ``mlflow models serve`` behind ``host:port`` (see the module note on processes)."""
+    """Blue/green ``mlflow models serve`` of ``key`` (repository, model) behind ``host:port`` (see
+    the module note on processes); another key never replaces its servers."""
 
+    key: ServeKey
     port: int
     host: str
     tracking_uri: str
+    log_dir: Path  # the scoring servers' logs, under the App's data dir
 
     @property
     def url(self) -> str:
@@ -125,7 +137,8 @@ class ServeDeployer:
 
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
         """Start and check the new server, switch the stable port to it, stop the old one."""
-        blue_green = BlueGreen.for_port(self.port, host=self.host, tracking_uri=self.tracking_uri)
+        blue_green = BlueGreen.for_key(self.key, host=self.host, port=self.port,
+                                       tracking_uri=self.tracking_uri, log_dir=self.log_dir)
         before = blue_green.current()
         server = blue_green.deploy(model_uri, version, sample)
         replaced = f", replacing version {before[0]}" if before else ""
@@ -134,8 +147,12 @@ class ServeDeployer:
                         detail=detail)
 
 
-def deployer_for(spec: Mapping[str, Any], *, tracking_uri: str, workdir: Path) -> Deployer:
-    """The deployer of a `deploy:` section (``{kind: none | command | mlflow-serve, ...}``)."""
+def deployer_for(
+    spec: Mapping[str, Any], *, tracking_uri: str, workdir: Path, log_dir: Path, key: ServeKey | None = None
+) -> Deployer:
+    """The deployer of a `deploy:` section (``{kind: none | command | mlflow-serve, ...}``);
+    ``mlflow-serve`` needs ``port`` and ``key``, the (repository, model) whose deployment it is, and
+    its scoring servers log under ``log_dir``."""
     kind = spec.get("kind", "none")
     tracking_uri = absolute_tracking_uri(tracking_uri)
     if kind == "none":
@@ -144,6 +161,8 @@ def deployer_for(spec: Mapping[str, Any], *, tracking_uri: str, workdir: Path) -
         return CommandDeployer(command=str(spec["command"]), tracking_uri=tracking_uri, workdir=workdir,
                                timeout_seconds=float(spec.get("timeout_seconds", DEFAULT_COMMAND_TIMEOUT)))
     if kind == "mlflow-serve":
-        return ServeDeployer(port=int(spec["port"]), host=str(spec.get("host", LOCALHOST)),
-                             tracking_uri=tracking_uri)
+        if key is None or spec.get("port") is None:
+            raise DeployError("mlflow-serve needs a port and the (repository, model) it serves")
+        return ServeDeployer(key=key, port=int(spec["port"]), host=str(spec.get("host") or LOCALHOST),
+                             tracking_uri=tracking_uri, log_dir=log_dir)
     raise DeployError(f"unknown deploy kind {kind!r}")

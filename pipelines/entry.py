@@ -1,8 +1,10 @@
 """``python -m pipelines.entry JOB_JSON``: one pipeline run in its own process.
 
-Reads the job (``repo_dir``, ``kind``, ``tags``, ``use_cache``, ``output_dir``; the tracking URI from
-the job or ``MLFLOW_TRACKING_URI``), runs it and writes ``result.json`` atomically next to the job
-file, and the report into ``output_dir`` when the job names one (for a crash too).
+Reads the job (``repo_dir``, ``kind``, ``tags``, ``use_cache``, ``output_dir``, ``timeout_seconds``,
+``policy``; the tracking URI from the job or ``MLFLOW_TRACKING_URI``; the repository's job secrets from
+``MODELGATE_JOB_SECRETS``), runs it (the repository's code in its sandboxed job) and writes
+``result.json`` atomically next to the job file, and the report into ``output_dir`` when the job
+names one (for a crash too).
 Exit codes: 0 a result was written (whatever its status), 2 usage, 3 crash (an error result is
 still written). Never logs the environment or the tracking URI (they may carry credentials).
 """
@@ -21,6 +23,7 @@ from pipelines.result import PipelineResult
 
 log = logging.getLogger("pipelines.entry")
 RESULT_FILE = "result.json"
+JOB_SECRETS_VARIABLE = "MODELGATE_JOB_SECRETS"  # JSON object: the values the sandboxed job gets
 CRASH_EXIT = 3
 
 
@@ -36,11 +39,17 @@ def write_atomic(path: Path, text: str) -> None:
 
 def run_job(job_path: Path) -> int:
     """Run the job described by ``job_path``; returns the exit code."""
+    from pipelines.job_process import JobPolicy
+    from pipelines.sandbox import Isolation
     from pipelines.steps import run_pipeline, write_error_report
 
     kind, output_dir, tags = "staging", None, {}
+    secrets = json.loads(os.environ.pop(JOB_SECRETS_VARIABLE, "{}") or "{}")
     try:
         job = json.loads(job_path.read_text(encoding="utf-8"))
+        stated = dict(job.get("policy") or {})
+        policy = JobPolicy(Isolation(stated.get("isolation", Isolation.BWRAP)), bool(stated.get("network")),
+                           stated.get("memory_mb"), {str(k): str(v) for k, v in dict(secrets).items()})
         kind, tags = str(job.get("kind", kind)), dict(job.get("tags") or {})
         output_dir = Path(job["output_dir"]) if job.get("output_dir") else None
         tracking_uri = job.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI")
@@ -49,7 +58,8 @@ def run_job(job_path: Path) -> int:
         log.info("job %s: %s pipeline of %s", job.get("job_id", "?"), kind, job["repo_dir"])
         result = run_pipeline(
             Path(job["repo_dir"]), kind, tracking_uri, tags=tags,
-            use_cache=bool(job.get("use_cache", True)), output_dir=output_dir,
+            use_cache=bool(job.get("use_cache", True)), output_dir=output_dir, policy=policy,
+            timeout_seconds=job.get("timeout_seconds"),
         )
         code = 0
     except Exception as exc:

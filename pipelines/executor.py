@@ -2,7 +2,9 @@
 
 Each job gets ``<workdir>/<job_id>/`` holding ``job.json``, ``pipeline.log`` and ``result.json``,
 and runs ``python -P -m pipelines.entry job.json`` in its own process group with an environment
-built from scratch. Job failures (timeout, cancel, crash) come back as error results, never raised.
+built from scratch. That process is trusted (our code: MLflow, gates, report); it runs the
+repository's code in a sandboxed job of its own (``pipelines.job_process``), as ``policy`` says.
+Job failures (timeout, cancel, crash) come back as error results, never raised.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pathlib import Path
 from typing import Protocol
 
 import pipelines
-from pipelines.entry import RESULT_FILE
+from pipelines.entry import JOB_SECRETS_VARIABLE, RESULT_FILE
+from pipelines.job_process import JobPolicy
 from pipelines.result import LOG_TAIL_LINES, PipelineResult
 from pipelines.tracking import TELEMETRY_OFF, absolute_tracking_uri
 
@@ -48,6 +51,7 @@ class PipelineJob:
     use_cache: bool = True
     env: dict[str, str] = field(default_factory=dict)
     output_dir: Path | None = None
+    policy: JobPolicy = field(default_factory=JobPolicy)
 
 
 class JobState(StrEnum):
@@ -241,15 +245,18 @@ def child_environment(job: PipelineJob, directory: Path) -> dict[str, str]:
         "MLFLOW_TRACKING_URI": absolute_tracking_uri(job.tracking_uri),
         **TELEMETRY_OFF,
         **job.env,
+        JOB_SECRETS_VARIABLE: json.dumps(dict(job.policy.env)),
     }
 
 
 def _job_document(job: PipelineJob) -> dict[str, object]:
-    """job.json: no tracking URI and no env (either may hold credentials; they travel in the env)."""
+    """job.json: no tracking URI, env or job secrets (they may hold credentials; they travel in the env)."""
     output_dir = None if job.output_dir is None else str(Path(job.output_dir).resolve())
+    policy = {"isolation": str(job.policy.isolation), "network": job.policy.network,
+              "memory_mb": job.policy.memory_mb}
     return {"job_id": job.job_id, "repo_dir": str(Path(job.repo_dir).resolve()), "kind": job.kind,
             "timeout_seconds": job.timeout_seconds, "tags": dict(job.tags), "use_cache": job.use_cache,
-            "output_dir": output_dir}
+            "output_dir": output_dir, "policy": policy}
 
 
 def _spawn(job: PipelineJob, directory: Path) -> subprocess.Popen[bytes]:

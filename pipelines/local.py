@@ -9,6 +9,7 @@ from typing import Any
 from tabulate import tabulate
 
 from pipelines.entry import RESULT_FILE, write_atomic
+from pipelines.job_process import JobPolicy
 from pipelines.result import PipelineResult
 from pipelines.steps import run_pipeline
 
@@ -17,14 +18,16 @@ _CLI_GATE_KEYS = ("metric", "rule", "threshold", "candidate", "champion", "passe
 
 
 def run_local(
-    path: Path, kind: str, tracking_uri: str, output: Path | None = None, use_cache: bool = True
+    path: Path, kind: str, tracking_uri: str, output: Path | None = None, use_cache: bool = True,
+    policy: JobPolicy | None = None,
 ) -> PipelineResult:
-    """Run the ``kind`` pipeline of the checkout at ``path``.
+    """Run the ``kind`` pipeline of the checkout at ``path`` (its code in a job isolated as ``policy`` says).
 
     ``output`` is a directory: it receives the report (report.md, PNGs, report.json) and result.json.
     """
-    tags = {"modelgate.trigger": "local"}
-    result = run_pipeline(Path(path), kind, tracking_uri, tags=tags, use_cache=use_cache, output_dir=output)
+    tags = {"modelgate.trigger": "local", "modelgate.repository": "local"}
+    result = run_pipeline(Path(path), kind, tracking_uri, tags=tags, use_cache=use_cache, output_dir=output,
+                          policy=policy)
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
         write_atomic(output / RESULT_FILE, result.to_json())

@@ -7,6 +7,8 @@ old one; a failed check stops the new server and leaves the old one serving.
 
 The registry of ``BlueGreen`` instances is process-wide: it must live in a long-lived process
 (``modelgate serve``/``worker``), never in a job subprocess, or the switch and servers die with it.
+It is keyed by (repository, model), not by port: one repository's deploy never reaches another's
+servers (a port another key listens on fails fast when the switch binds it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import socket
 import socketserver
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -32,6 +33,7 @@ import httpx
 from pipelines.tracking import TELEMETRY_OFF
 
 LOCALHOST = "127.0.0.1"
+ServeKey = tuple[str, str]  # (repository, model): whose deployment
 STARTUP_TIMEOUT_SECONDS = 180
 STOP_GRACE_SECONDS = 5
 _PUMP_CHUNK = 65536
@@ -67,13 +69,13 @@ def log_tail(path: Path, lines: int = 20) -> str:
 
 
 class ModelServer:
-    """One ``mlflow models serve`` process (its own process group) on 127.0.0.1:``port``."""
+    """One ``mlflow models serve`` process (its own process group) on 127.0.0.1:``port``, logging
+    under ``log_dir`` (a folder of the App's data dir, never a shared, predictable /tmp path)."""
 
-    def __init__(self, model_uri: str, port: int, tracking_uri: str, log_dir: Path | None = None) -> None:
+    def __init__(self, model_uri: str, port: int, tracking_uri: str, log_dir: Path) -> None:
         self.model_uri, self.port = model_uri, port
-        folder = log_dir or Path(tempfile.gettempdir()) / "modelgate-serve"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.log_path = folder / f"mlflow-serve-{port}.log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"mlflow-serve-{port}.log"
         bin_dir = str(Path(sys.executable).parent)  # the CLI runs `uvicorn` from PATH
         env = {**scrubbed_environment(), **TELEMETRY_OFF, "MLFLOW_TRACKING_URI": tracking_uri,
                "MLFLOW_REGISTRY_URI": tracking_uri,
@@ -247,13 +249,17 @@ class TrafficSwitch:
 
 
 class BlueGreen:
-    """Blue/green deployments behind one stable port; get it with ``BlueGreen.for_port``."""
+    """Blue/green deployments of one (repository, model) behind one stable address; get it with
+    ``BlueGreen.for_key``."""
 
-    _registry: ClassVar[dict[int, BlueGreen]] = {}  # process-wide on purpose
+    _registry: ClassVar[dict[ServeKey, BlueGreen]] = {}  # process-wide on purpose
     _registry_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, host: str, port: int, tracking_uri: str) -> None:
-        self.host, self.port, self.tracking_uri = host, port, tracking_uri
+    def __init__(
+        self, host: str, port: int, tracking_uri: str, key: ServeKey = ("", ""), *, log_dir: Path
+    ) -> None:
+        self.host, self.port, self.tracking_uri, self.key = host, port, tracking_uri, key
+        self.log_dir = log_dir  # where its scoring servers log
         self.startup_timeout: float = STARTUP_TIMEOUT_SECONDS
         self._lock = threading.Lock()
         self._switch: TrafficSwitch | None = None
@@ -261,16 +267,17 @@ class BlueGreen:
         self._version: int | None = None
 
     @classmethod
-    def for_port(cls, port: int, *, host: str = LOCALHOST, tracking_uri: str) -> BlueGreen:
-        """The process's deployment behind ``port`` (created on first use)."""
+    def for_key(
+        cls, key: ServeKey, *, host: str = LOCALHOST, port: int, tracking_uri: str, log_dir: Path
+    ) -> BlueGreen:
+        """The process's deployment of ``key`` at ``host:port``. A new one when ``key`` has none there
+        yet: it takes the key's place once its first deploy serves (stopping one at another address)."""
         with cls._registry_lock:
-            if not cls._registry:
-                atexit.register(cls.shutdown_all)
-            found = cls._registry.get(port)
-            if found is None:
-                found = cls._registry[port] = cls(host, port, tracking_uri)
-            found.tracking_uri = tracking_uri
-            return found
+            found = cls._registry.get(key)
+        if found is None or (found.host, found.port) != (host, port):
+            return cls(host, port, tracking_uri, key, log_dir=log_dir)
+        found.tracking_uri, found.log_dir = tracking_uri, log_dir
+        return found
 
     @classmethod
     def shutdown_all(cls) -> None:
@@ -296,7 +303,7 @@ class BlueGreen:
         with self._lock:
             if self._switch is None:
                 self._switch = TrafficSwitch(self.host, self.port)  # fails fast when the port is taken
-            server = ModelServer(model_uri, free_port(), self.tracking_uri)
+            server = ModelServer(model_uri, free_port(), self.tracking_uri, self.log_dir)
             try:
                 server.wait_healthy(self.startup_timeout)
                 if sample is not None:
@@ -310,7 +317,18 @@ class BlueGreen:
             old, self._server, self._version = self._server, server, version
             if old is not None:
                 old.stop()
-            return server
+        self._install()
+        return server
+
+    def _install(self) -> None:
+        """Make this the deployment of its key; stop the one it replaces (at another address)."""
+        cls = type(self)
+        with cls._registry_lock:
+            if not cls._registry:
+                atexit.register(cls.shutdown_all)
+            replaced, cls._registry[self.key] = cls._registry.get(self.key), self
+        if replaced is not None and replaced is not self:
+            replaced.shutdown()
 
     def shutdown(self) -> None:
         """Stop the switch and the current server."""

@@ -1,8 +1,10 @@
-"""One pipeline run, in process: config → data → cache → train → evaluate → champion → analysis
-(bootstrap, slices) → gates → MLflow (with the report, when an output directory is given).
+"""One pipeline run, on the trusted side: config → champion files → the job (isolated) → cache →
+gates → plots and report → MLflow.
 
-Every failure becomes an error ``PipelineResult`` with its ``error_kind``; nothing raises out of
-``run_pipeline`` for problems of the repository under test.
+The repository's code runs only inside the job (``pipelines.job``, started by ``JobProcess``); this
+side reads what the job wrote as plain data, never unpickles it, and is the only one that talks to
+MLflow. Every failure becomes an error ``PipelineResult`` with its ``error_kind``; nothing raises out
+of ``run_pipeline`` for problems of the repository under test.
 """
 
 from __future__ import annotations
@@ -10,34 +12,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
 import time
-import traceback
-from collections import deque
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipelines.checkout import StepError, import_function, repo_code_by_value, repo_imports
-from pipelines.fingerprint import code_fingerprint, data_fingerprint
-from pipelines.result import LOG_TAIL_LINES, PipelineResult
+from pipelines.checkout import StepError
+from pipelines.fingerprint import code_fingerprint
+from pipelines.job import files
+from pipelines.job.run import JobSpec
+from pipelines.job_process import JobPolicy, JobProcess
+from pipelines.masking import Masker
+from pipelines.result import PipelineResult
+from pipelines.stepping import LogTail, Steps
 
-__all__ = ["StepError", "import_function", "repo_imports", "run_pipeline"]
+__all__ = ["StepError", "run_pipeline", "write_error_report"]
 
 log = logging.getLogger(__name__)
-
-
-class _LogTail(logging.Handler):
-    """Keeps the last log lines of a run for error results."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.extend(self.format(record).splitlines())
+DEFAULT_TIMEOUT_SECONDS = 3600.0
 
 
 def run_pipeline(
@@ -47,37 +41,32 @@ def run_pipeline(
     tags: Mapping[str, str] | None = None,
     use_cache: bool = True,
     output_dir: Path | None = None,
+    policy: JobPolicy | None = None,
+    timeout_seconds: float | None = None,
 ) -> PipelineResult:
     """Run the ``kind`` ("staging"/"production") pipeline of the repository checked out at ``repo_dir``.
 
-    With ``output_dir``, the report (report.md, PNGs, report.json) is written there, for errors too.
-    Not thread-safe: it changes sys.path/sys.modules and MLflow's process-wide tracking URI.
+    The repository's code runs in a job isolated as ``policy`` says (bubblewrap by default). With
+    ``output_dir``, the report (report.md, PNGs, report.json) is written there, for errors too.
     """
     if kind not in ("staging", "production"):
         raise ValueError(f"kind must be 'staging' or 'production' (got {kind!r})")
-    tail = _LogTail()
-    root = logging.getLogger()
-    root.addHandler(tail)
-    package_log = logging.getLogger("pipelines")
-    if package_log.level == logging.NOTSET:  # progress lines are INFO; keep a level someone chose
-        package_log.setLevel(logging.INFO)
     output = None if output_dir is None else Path(output_dir).resolve()
-    pipeline = _Pipeline(Path(repo_dir).resolve(), kind, tracking_uri, dict(tags or {}), use_cache, output)
     started = time.perf_counter()
-    try:
-        with repo_imports(pipeline.repo_dir):
+    with tempfile.TemporaryDirectory(prefix="modelgate-job-") as scratch, LogTail().attached() as tail:
+        pipeline = _Pipeline(Path(repo_dir).resolve(), kind, tracking_uri, dict(tags or {}), use_cache,
+                             output, policy or JobPolicy(), Path(scratch), timeout_seconds)
+        try:
             result = pipeline.run()
-    except StepError as exc:
-        log.error("%s pipeline stopped (%s): %s", kind, exc.kind, exc.message)
-        result = PipelineResult.failure(
-            kind, exc.kind, exc.message, [*tail.lines, *exc.tail],
-            model_name=pipeline.model_name, cache_key=pipeline.cache_key,
-        )
-        if output is not None:
-            result = write_error_report(result, output, pipeline.tags, pipeline.task)
-    finally:
-        root.removeHandler(tail)
-    durations = {**pipeline.durations, "total": round(time.perf_counter() - started, 3)}
+        except StepError as exc:
+            log.error("%s pipeline stopped (%s): %s", kind, exc.kind, exc.message)
+            result = PipelineResult.failure(
+                kind, exc.kind, exc.message, [*tail.lines, *exc.tail],
+                model_name=pipeline.model_name, cache_key=pipeline.cache_key,
+            )
+            if output is not None:
+                result = write_error_report(result, output, pipeline.tags, pipeline.task)
+    durations = {**pipeline.steps.durations, "total": round(time.perf_counter() - started, 3)}
     return replace(result, durations=durations)
 
 
@@ -86,66 +75,91 @@ class _Pipeline:
 
     def __init__(
         self, repo_dir: Path, kind: str, tracking_uri: str, tags: dict[str, str], use_cache: bool,
-        output_dir: Path | None,
+        output_dir: Path | None, policy: JobPolicy, scratch: Path, timeout_seconds: float | None,
     ) -> None:
         self.repo_dir, self.kind, self.tracking_uri = repo_dir, kind, tracking_uri
         self.tags, self.use_cache, self.output_dir = tags, use_cache, output_dir
-        self.durations: dict[str, float] = {}
+        self.policy, self.scratch = policy, scratch
+        self.timeout_seconds = timeout_seconds or DEFAULT_TIMEOUT_SECONDS
+        self.steps = Steps()
         self.model_name: str | None = None
         self.task: str | None = None
         self.cache_key: str | None = None
 
     def run(self) -> PipelineResult:
-        from pipelines.evaluation import evaluate, evaluate_champion, predictions_frame
-        from pipelines.gates import evaluate_gates
+        from pipelines.tracking import Tracker
 
-        with self._step("config", "config"):
-            config, metrics = self._config()
-        with self._step("data", "data"):
-            X_train, y_train, X_eval, y_eval = self._data(getattr(config.data, self.kind))
-        with self._step("cache", "crash"):
-            from pipelines.tracking import Tracker, sample_rows
-
+        step = self.steps.step
+        with step("config", "config"):
+            config = self._config()
+        with step("champion files", "crash"):
             tracker = Tracker(self.tracking_uri)
             version = tracker.champion_version(config.model.name)
-            self.cache_key = self._cache_key(config.config_hash(), version, X_train, y_train, X_eval, y_eval)
-            cached = tracker.find_cached(self.cache_key) if self.use_cache and self.cache_key else None
-        if cached is not None:
-            with self._step("restore", "crash"):
-                reused = self._reuse(tracker, PipelineResult.from_dict(cached))
-            if reused is not None:
-                return reused
-        with self._step("train", "train"):
-            model = self._train(config.model.train, X_train, y_train)
-        with self._step("evaluate", "evaluate"):
-            candidate = evaluate("candidate", model, metrics, X_eval, y_eval, self.task)
-        with self._step("champion", "crash"):
-            champion, champion_error = evaluate_champion(
-                tracker, config.model.name, version, metrics, X_eval, y_eval, self.task
-            )
-        with self._step("analysis", "crash"):
-            analysis = self._analyse(config, metrics, X_eval, y_eval, candidate, champion)
-        higher = {metric.name: metric.higher_is_better for metric in metrics}
-        champion_values = None if champion is None else champion.values
-        decision = evaluate_gates(getattr(config.gates, self.kind), candidate.values, champion_values, higher,
-                                  intervals=analysis.bounds(), slices=analysis.slices)
-        log.info("gates %s: %d/%d passed", decision.verdict, decision.passed_count, decision.total)
-        result = PipelineResult(
-            status=str(decision.verdict), kind=self.kind, model_name=config.model.name,
-            metrics={"candidate": candidate.values, "champion": champion_values},
-            gates=[gate.as_dict() for gate in decision.results], higher_is_better=higher,
-            champion_version=version if champion is not None else None, champion_error=champion_error,
-            cache_key=self.cache_key, durations=dict(self.durations),
-        )
-        with self._step("tracking", "crash"):
-            champion_pred = None if champion is None else champion.y_pred
-            predictions = predictions_frame(y_eval, candidate.y_pred, champion_pred)
-            writer = self._report_writer(tracker, config, analysis)
-            with repo_code_by_value(self.repo_dir):
-                result = tracker.log_candidate(result, model, config.config_hash(), self.tags, predictions,
-                                               report=writer, sample=sample_rows(X_eval))
-        log.info("logged MLflow run %s", result.mlflow_run_id)
-        return result
+            champion_dir, champion_error = self._champion_files(tracker, config.model.name, version)
+        output = self.scratch / "out"
+        spec = JobSpec(self.repo_dir, self.kind, output, champion_dir, version if champion_dir else None)
+        job = JobProcess(spec, self.policy, self.scratch, self.timeout_seconds)
+        try:
+            with step("job", "crash"):
+                job.start()
+                reused = self._cached_or_none(job, tracker, config.config_hash(), version)
+                if reused is not None:
+                    return reused
+                code = job.wait()
+        finally:
+            job.kill()
+        with step("results", "crash"):
+            evaluation, arrays, model_dir, sample = self._job_files(output, code, list(job.tail), job.mask)
+        return self._judge_and_log(tracker, config, version, champion_error, evaluation, arrays, model_dir,
+                                   sample)
+
+    def _config(self) -> Any:
+        from pipelines.config import ConfigError, load_config
+
+        try:
+            config = load_config(self.repo_dir)
+        except ConfigError as exc:
+            raise StepError("config", "; ".join(exc.messages)) from exc
+        self.model_name, self.task = config.model.name, config.model.task
+        log.info("config: model %s (%s), metrics %s", config.model.name, config.model.task,
+                 ", ".join(config.metric_names()))
+        return config
+
+    def _champion_files(
+        self, tracker: Any, model_name: str, version: int | None
+    ) -> tuple[Path | None, str | None]:
+        """A private copy of the champion's files for the job to read (None without a usable champion)."""
+        if version is None:
+            return None, None
+        try:
+            return tracker.download_model_files(model_name, version, self.scratch / "champion"), None
+        except Exception as exc:
+            reason = f"champion version {version} could not be fetched: {type(exc).__name__}: {exc}"
+            log.warning("%s; judging by absolute gates alone", reason)
+            return None, " ".join(reason.split())
+
+    def _cached_or_none(self, job: JobProcess, tracker: Any, config_hash: str, version: int | None) -> Any:
+        """After the job's fingerprint: the reused earlier result (the job is told to stop) or None."""
+        fingerprint = job.fingerprint()
+        if fingerprint is None:
+            return None  # the job ended before loading data: its error.json says why
+        with self.steps.step("cache", "crash"):
+            self.cache_key = self._cache_key(fingerprint.data, config_hash, version)
+            cached = None
+            if self.use_cache and self.cache_key:
+                cached = tracker.find_cached(self.cache_key, self.tags.get("modelgate.repository", "local"))
+            reused = None if cached is None else self._reuse(tracker, PipelineResult.from_dict(cached))
+        job.answer(go_on=reused is None)
+        return reused
+
+    def _cache_key(self, data: str | None, config_hash: str, version: int | None) -> str | None:
+        """Same repository, kind, code, data, config and champion: the same result."""
+        if data is None:
+            return None
+        repository = self.tags.get("modelgate.repository", "local")
+        code = code_fingerprint(self.repo_dir)
+        parts = [repository, self.kind, code, data, config_hash, str(version or "none")]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
     def _reuse(self, tracker: Any, earlier: PipelineResult) -> PipelineResult | None:
         """The cached result, with the earlier run's report restored into the output directory.
@@ -155,27 +169,65 @@ class _Pipeline:
         from pipelines.reporting import restore_report
 
         run_id = str(earlier.mlflow_run_id)
-        files: list[str] = []
+        names: list[str] = []
         if self.output_dir is not None:
-            files = restore_report(tracker, run_id, self.output_dir, self.tags)
-            if not files:
+            names = restore_report(tracker, run_id, self.output_dir, self.tags)
+            if not names:
                 log.info("cache hit on MLflow run %s, but it stored no report: running again", run_id)
                 return None
         log.info("cache hit: reusing MLflow run %s (same inputs)", run_id)
-        return replace(earlier, cached_from=run_id, cache_key=self.cache_key, log_tail=[], report_files=files)
+        return replace(earlier, cached_from=run_id, cache_key=self.cache_key, log_tail=[], report_files=names)
 
-    def _analyse(
-        self, config: Any, metrics: list[Any], X_eval: Any, y_eval: Any, candidate: Any, champion: Any
-    ) -> Any:
-        """Intervals, slices and (with an output directory) plot data; a slice problem is a data error."""
-        from pipelines.analysis import analyse
-        from pipelines.slices import SliceError
+    def _job_files(
+        self, output: Path, code: int, tail: list[str], mask: Masker
+    ) -> tuple[Any, Any, Path, str | None]:
+        """What the job wrote, validated; its error (secrets masked) as a StepError of its kind."""
+        error = files.read_json(output, files.ERROR_FILE, files.JobError)
+        if error is not None:
+            self.model_name, self.task = error.model_name or self.model_name, error.task or self.task
+            raise StepError(error.error_kind, mask(error.error), mask.lines([*error.log_tail, *tail[-10:]]))
+        evaluation = files.read_json(output, files.EVALUATION_FILE, files.JobEvaluation)
+        if evaluation is None:
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            raise StepError("crash", f"the job {how} without a result", tail)
+        for name, seconds in evaluation.durations.items():  # the job's own steps: data, train, evaluate…
+            self.steps.durations.setdefault(name, seconds)
+        return evaluation, files.read_arrays(output), files.model_files(output), files.read_sample(output)
 
-        try:
-            return analyse(config, metrics, X_eval, y_eval, candidate, champion, import_function,
-                           plots=self.output_dir is not None)
-        except SliceError as exc:
-            raise StepError("data", str(exc)) from exc
+    def _judge_and_log(
+        self, tracker: Any, config: Any, version: int | None, champion_error: str | None,
+        evaluation: files.JobEvaluation, arrays: dict[str, Any], model_dir: Path, sample: str | None,
+    ) -> PipelineResult:
+        from pipelines.gates import evaluate_gates
+
+        if evaluation.model_name != config.model.name or evaluation.task != config.model.task:
+            raise StepError("crash", "the job reported another model or task than the configuration names")
+        intervals = evaluation.metric_intervals()
+        slices = evaluation.slice_rows()
+        from pipelines.bootstrap import ci_bounds
+
+        decision = evaluate_gates(getattr(config.gates, self.kind), evaluation.candidate, evaluation.champion,
+                                  evaluation.higher_is_better, intervals=ci_bounds(intervals), slices=slices)
+        log.info("gates %s: %d/%d passed", decision.verdict, decision.passed_count, decision.total)
+        result = PipelineResult(
+            status=str(decision.verdict), kind=self.kind, model_name=config.model.name,
+            metrics={"candidate": evaluation.candidate, "champion": evaluation.champion},
+            gates=[gate.as_dict() for gate in decision.results], higher_is_better=evaluation.higher_is_better,
+            champion_version=version if evaluation.champion is not None else None,
+            champion_error=evaluation.champion_error or champion_error, cache_key=self.cache_key,
+            durations=dict(self.steps.durations),
+        )
+        with self.steps.step("tracking", "crash"):
+            from pipelines.report_evidence import predictions_table, report_analysis
+
+            analysis = report_analysis(config.model.task, arrays, evaluation, intervals, slices,
+                                       plots=self.output_dir is not None)
+            writer = self._report_writer(tracker, config, analysis)
+            result = tracker.log_candidate(result, model_dir, config.config_hash(), self.tags,
+                                           predictions_table(arrays), report=writer, sample=sample,
+                                           params=evaluation.params)
+        log.info("logged MLflow run %s", result.mlflow_run_id)
+        return result
 
     def _report_writer(self, tracker: Any, config: Any, analysis: Any) -> Any:
         """The report writer for log_candidate, or None without an output directory."""
@@ -187,68 +239,6 @@ class _Pipeline:
         return report_writer(self.output_dir, self.tags, config.model.task, analysis,
                              lambda: tracker.model_history(config.model.name, first))
 
-    @contextmanager
-    def _step(self, name: str, error_kind: str) -> Iterator[None]:
-        """Time a step; unexpected exceptions become StepError(error_kind) with the traceback's tail."""
-        log.info("step %s: start", name)
-        started = time.perf_counter()
-        try:
-            yield
-        except StepError:
-            raise
-        except Exception as exc:
-            lines = "".join(traceback.format_exception(exc)).splitlines()
-            raise StepError(error_kind, f"{name} failed: {type(exc).__name__}: {exc}", lines) from exc
-        finally:
-            self.durations[name] = round(time.perf_counter() - started, 3)
-
-    def _config(self) -> tuple[Any, list[Any]]:
-        from pipelines.config import ConfigError, load_config
-        from pipelines.metrics import MetricError, resolve_metrics
-
-        try:
-            config = load_config(self.repo_dir)
-            self.model_name, self.task = config.model.name, config.model.task
-            metrics = resolve_metrics(config, import_function)
-        except ConfigError as exc:
-            raise StepError("config", "; ".join(exc.messages)) from exc
-        except MetricError as exc:
-            raise StepError("config", str(exc)) from exc
-        names = ", ".join(config.metric_names())
-        log.info("config: model %s (%s), metrics %s", config.model.name, config.model.task, names)
-        return config, metrics
-
-    def _data(self, ref: str) -> tuple[Any, Any, Any, Any]:
-        loaded = import_function(ref)()
-        if not isinstance(loaded, tuple | list) or len(loaded) != 4:
-            got = type(loaded).__name__
-            raise StepError("data", f"{ref} returned {got}, expected (X_train, y_train, X_eval, y_eval)")
-        X_train, y_train, X_eval, y_eval = loaded
-        for part, X, y in (("train", X_train, y_train), ("eval", X_eval, y_eval)):
-            rows, labels = _rows(X), _rows(y)
-            if rows != labels:
-                raise StepError("data", f"{ref}: X_{part} has {rows} rows but y_{part} has {labels}")
-            if rows == 0:
-                raise StepError("data", f"{ref}: X_{part} has no rows")
-        log.info("data: %d training rows, %d evaluation rows", _rows(X_train), _rows(X_eval))
-        return X_train, y_train, X_eval, y_eval
-
-    def _cache_key(self, config_hash: str, version: int | None, *arrays: Any) -> str | None:
-        try:
-            data = data_fingerprint(*arrays)
-        except Exception as exc:  # unusual containers: run without the cache rather than fail
-            log.warning("data cannot be fingerprinted (%s: %s); result cache off", type(exc).__name__, exc)
-            return None
-        parts = [self.kind, code_fingerprint(self.repo_dir), data, config_hash, str(version or "none")]
-        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-
-    def _train(self, ref: str, X_train: Any, y_train: Any) -> Any:
-        model = import_function(ref)(X_train, y_train)
-        if not callable(getattr(model, "predict", None)):
-            raise StepError("train", f"{ref} returned {type(model).__name__}, which has no predict()")
-        log.info("train: fitted %s", type(model).__name__)
-        return model
-
 
 def write_error_report(
     result: PipelineResult, output_dir: Path, tags: Mapping[str, str], task: str | None = None
@@ -257,15 +247,5 @@ def write_error_report(
     from pipelines.report_data import report_data
     from pipelines.reporting import write_report_safely
 
-    files = write_report_safely(report_data(result, tags, task), output_dir)
-    return replace(result, report_files=files)
-
-
-def _rows(data: Any) -> int:
-    shape = getattr(data, "shape", None)
-    if shape:
-        return int(shape[0])
-    try:
-        return len(data)
-    except TypeError as exc:
-        raise StepError("data", f"expected arrays or data frames, got {type(data).__name__}") from exc
+    files_written = write_report_safely(report_data(result, tags, task), output_dir)
+    return replace(result, report_files=files_written)

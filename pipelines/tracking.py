@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from pipelines.model_files import log_model_files
 from pipelines.result import PipelineResult
 
 if TYPE_CHECKING:
@@ -30,12 +30,12 @@ TELEMETRY_OFF = {
 _QUIET = {"MLFLOW_RECORD_ENV_VARS_IN_MODEL_LOGGING": "false", "MLFLOW_PRINT_MODEL_URLS_ON_CREATION": "false"}
 CHAMPION_ALIAS = "champion"
 CACHE_TAG = "modelgate.cache_key"
+REPOSITORY_TAG = "modelgate.repository"
 RESULT_TAG = "modelgate.result"
 MODEL_URI_TAG = "modelgate.model_uri"  # models:/m-… of the logged model: the source for registering it
 RESULT_ARTIFACT = "modelgate/result.json"
 PREDICTIONS_ARTIFACT = "modelgate/eval_predictions.csv"
 SAMPLE_ARTIFACT = "modelgate/sample.json"  # a few evaluation rows: what a deployment's check predicts on
-SAMPLE_ROWS = 5
 REPORT_ARTIFACTS = "modelgate/report"  # the rendered report's files (report.md, PNGs, report.json)
 HISTORY_VERSIONS = 50  # newest registered versions shown in a report's history
 _RESULT_TAG_LIMIT = 5000  # MLflow tag values hold 8000 characters; larger results live only as the artifact
@@ -44,15 +44,6 @@ _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 # Renders the report of a logged result; returns the directory and the files written (relative names).
 ReportWriter = Callable[[PipelineResult], tuple[Path, list[str]]]
-
-
-@dataclass(frozen=True)
-class Champion:
-    """The registered model version behind the ``champion`` alias, loaded."""
-
-    version: int
-    model: Any
-    run_id: str | None
 
 
 def experiment_name(model_name: str) -> str:
@@ -108,17 +99,14 @@ class Tracker:
             raise
         return int(version.version)
 
-    def load_champion(self, model_name: str, version: int | None = None) -> Champion | None:
-        """Load the champion (pinned to ``version`` when given, so the alias cannot move under us)."""
-        if version is None:
-            version = self.champion_version(model_name)
-            if version is None:
-                return None
-        import mlflow.sklearn
+    def download_model_files(self, model_name: str, version: int, target: Path) -> Path:
+        """A private copy of a registered version's files (MLmodel, model.pkl, ...) in ``target``."""
+        import mlflow.artifacts
 
-        run_id = self.client.get_model_version(model_name, str(version)).run_id
-        model = mlflow.sklearn.load_model(f"models:/{model_name}/{version}")
-        return Champion(version=version, model=model, run_id=run_id)
+        target.mkdir(parents=True, exist_ok=True)
+        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}",
+                                                    dst_path=str(target), tracking_uri=self.tracking_uri)
+        return Path(local)
 
     def model_history(
         self, model_name: str, metric: str, limit: int = HISTORY_VERSIONS
@@ -150,14 +138,18 @@ class Tracker:
                 history.append(point)
         return history
 
-    def find_cached(self, cache_key: str) -> dict[str, Any] | None:
-        """The stored result of the newest finished run with this cache key, over all experiments."""
+    def find_cached(self, cache_key: str, repository: str) -> dict[str, Any] | None:
+        """The stored result of the newest finished run of ``repository`` with this cache key.
+
+        Only the same repository's runs count, so no other repository can plant a result for it.
+        """
         experiments = [e.experiment_id for e in self.client.search_experiments()]
         if not experiments:
             return None
         runs = self.client.search_runs(
             experiments,
-            filter_string=f"tags.`{CACHE_TAG}` = '{cache_key}' and attributes.status = 'FINISHED'",
+            filter_string=(f"tags.`{CACHE_TAG}` = '{_quoted(cache_key)}' and attributes.status = 'FINISHED' "
+                           f"and tags.`{REPOSITORY_TAG}` = '{_quoted(repository)}'"),
             order_by=["attributes.start_time DESC"],
             max_results=1,
         )
@@ -176,33 +168,35 @@ class Tracker:
     def log_candidate(
         self,
         result: PipelineResult,
-        model: Any,
+        model_dir: Path,
         config_hash: str,
         tags: Mapping[str, str],
         predictions: Any = None,
         report: ReportWriter | None = None,
         sample: str | None = None,
+        params: Mapping[str, str | int | float | bool | None] | None = None,
     ) -> PipelineResult:
         """One MLflow run for the candidate; returns ``result`` with its run id (also stored in the run).
+
+        ``model_dir`` holds the job's ``model.pkl``: it is logged as files, never loaded here.
 
         ``report`` renders the report of the logged result; its files go to ``modelgate/report/``;
         ``sample`` (``sample_rows``) is stored for the health check of a deployment.
         """
         mlflow = self._mlflow
         run_tags = {**tags, "modelgate.kind": result.kind}
+        run_tags.setdefault(REPOSITORY_TAG, "local")
         if result.cache_key:
             run_tags[CACHE_TAG] = result.cache_key
         experiment_id = self._experiment_id(result.model_name or "unnamed")
         with mlflow.start_run(experiment_id=experiment_id, tags=run_tags) as run:
             run_id = run.info.run_id
             mlflow.log_params({"modelgate.config_hash": config_hash, "modelgate.kind": result.kind,
-                               **model_params(model)})
+                               **(params or {})})
             champion = result.champion_metrics or {}
             mlflow.log_metrics({**{f"candidate.{k}": v for k, v in result.candidate_metrics.items()},
                                 **{f"champion.{k}": v for k, v in champion.items()}})
-            with warnings.catch_warnings():  # MLflow's own type-hint notice about its sklearn wrapper
-                warnings.filterwarnings("ignore", message=".*inferred as AnyType", category=UserWarning)
-                mlflow.set_tag(MODEL_URI_TAG, _log_sklearn_model(model))
+            mlflow.set_tag(MODEL_URI_TAG, log_model_files(self.client, experiment_id, run_id, model_dir))
             final = replace(result, mlflow_run_id=run_id, mlflow_experiment_id=experiment_id)
             if predictions is not None:
                 mlflow.log_text(predictions.to_csv(index=False), PREDICTIONS_ARTIFACT)
@@ -241,14 +235,6 @@ class Tracker:
         raise RuntimeError(f"could not create the MLflow experiment {name!r}")
 
 
-def sample_rows(X: Any, rows: int = SAMPLE_ROWS) -> str:
-    """The first ``rows`` rows of ``X`` as pandas ``split`` JSON (what a scoring server accepts)."""
-    import pandas as pd
-
-    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-    return str(frame.head(rows).to_json(orient="split", date_format="iso"))
-
-
 def load_sample(tracking_uri: str, run_id: str) -> Any | None:
     """The sample rows stored with a run, as a DataFrame; None if the run stored none."""
     import io
@@ -266,42 +252,6 @@ def load_sample(tracking_uri: str, run_id: str) -> Any | None:
     return pd.read_json(io.StringIO(text), orient="split")
 
 
-def model_params(model: Any, limit: int = 500) -> dict[str, str | int | float | bool | None]:
-    """The model's ``get_params()`` values that are plain JSON scalars, keyed ``model.<name>``."""
-    get_params = getattr(model, "get_params", None)
-    if get_params is None:
-        return {}
-    try:
-        params = get_params()
-    except Exception:  # a model with a broken get_params still gets logged
-        return {}
-    return {
-        f"model.{key}"[:250]: value[:limit] if isinstance(value, str) else value
-        for key, value in params.items()
-        if value is None or isinstance(value, str | int | float | bool)
-    }
-
-
-def _log_sklearn_model(model: Any) -> str:
-    """Log with explicit requirements (no inference), in MLflow's default cloudpickle format.
-
-    skops was tried first and dropped: skops 0.16 saves tree ensembles in time quadratic in
-    the number of trees (182 s for a 16,000-tree forest that trains in 10 s; bench/README.md).
-    Pickle adds no trust boundary here: the models are written and read by modelgate's own
-    tracking store, inside the job process that already runs the repository's code.
-    Returns the logged model's URI.
-    """
-    import cloudpickle
-    import mlflow.sklearn
-    import sklearn
-
-    requirements = [f"scikit-learn=={sklearn.__version__}", f"cloudpickle=={cloudpickle.__version__}"]
-    notice = logging.getLogger("mlflow.sklearn")  # its "pickle needs caution" warning: a choice made above
-    level = notice.level
-    notice.setLevel(logging.ERROR)
-    try:
-        info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
-                                        pip_requirements=requirements)
-    finally:
-        notice.setLevel(level)
-    return str(info.model_uri)
+def _quoted(value: str) -> str:
+    """A value for an MLflow filter string (single quotes doubled)."""
+    return value.replace("'", "''")

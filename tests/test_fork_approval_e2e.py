@@ -4,6 +4,7 @@ write access approves that very commit ("Re-run", the "Retrain" action, "Re-run 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 import pipelines
+from bot.feedback.replies import retrain_head_moved
 from bot.server import Services
 from bot.store import RunRecord, StagingJob
 from github_standin.client import SandboxError
@@ -23,6 +25,7 @@ OWNER, NAME = "acme", "wine-classifier"
 FULL = f"{OWNER}/{NAME}"
 CONFIG = (EXAMPLE / ".modelgate.yml").read_text()
 WAITING = "waiting for a maintainer: comment /retrain to run"
+WAITED = "waiting for approval"  # the run's error
 CHECK = "modelgate / staging"
 
 
@@ -183,3 +186,32 @@ def test_a_maintainers_retrain_comment_approves_the_fork_head_and_a_readers_does
 
     pushed = str(gate.github.commit("eve", NAME, {"NOTES.md": "v2\n"}, branch="idea", author="eve")["sha"])
     gate.assert_waiting(pushed, "comes from a fork")  # each push needs a new approval
+
+
+def test_a_push_before_a_maintainers_retrain_is_handled_is_not_approved(gate: Gate) -> None:
+    """The race: bob comments ``/retrain`` on the waiting head; eve pushes before the App handles
+    the comment (its delivery is late). The pushed head is not approved and keeps waiting, the
+    commented one is not run (the PR moved on), and the reply says so."""
+    gate.create()
+    sha, pr = gate.fork_pr({"NOTES.md": "from a fork\n"})
+    gate.assert_waiting(sha, "comes from a fork")
+    hook = gate.github.state()["config"]["webhook_url"]
+    gate.github.set_webhook_url(None)  # the comment's delivery is held up...
+    [late] = gate.github.comment(OWNER, NAME, pr, "Looks safe.\n/retrain", author="bob")["deliveries"]
+    gate.github.set_webhook_url(hook)
+    pushed = str(gate.github.commit("eve", NAME, {"NOTES.md": "and now something else\n"}, branch="idea",
+                                    author="eve")["sha"])
+    gate.assert_waiting(pushed, "comes from a fork")
+    gate.github.redeliver(late["guid"])  # ...and arrives after the push
+
+    wait_for_runs(gate.services, lambda r: r.kind == "command")
+    runs = gate.wait(pushed, count=2)  # the push's run and the one /retrain queued: both wait
+    assert [(r.error, r.job_as(StagingJob).approved_sha) for r in runs] == [(WAITED, None)] * 2
+    assert gate.downloads(pushed) == 0 and gate.downloads(sha) == 0  # nothing of the fork ran
+    assert gate.statuses(pushed)[-1]["description"] == WAITING
+    replies = [c["body"] for c in gate.github.state()["comments"] if c["via_app"] and "@bob" in c["body"]]
+    assert replies == [retrain_head_moved("bob", sha, pushed)]
+
+    time.sleep(1)  # comments carry whole seconds: one within the push's second would not approve it
+    gate.github.comment(OWNER, NAME, pr, "/retrain", author="bob")  # a new approval, after the push
+    gate.assert_ran(pushed, gate.wait(pushed, count=3))

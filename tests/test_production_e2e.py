@@ -29,6 +29,7 @@ EXAMPLE = EXAMPLES / "wine-classifier"
 BETTER_MODEL = (EXAMPLES / "wine-variants" / "better_model.py").read_text()
 WORSE_MODEL = (EXAMPLES / "wine-variants" / "worse_model.py").read_text()
 OWNER, NAME, MODEL = "acme", "wine-classifier", "wine-classifier"
+COPY = "wine-copy"  # another repository of the same model name
 FULL = f"{OWNER}/{NAME}"
 MARKER = "<!-- modelgate:production -->"
 LENIENT = "  production:\n    - {metric: accuracy, min: 0.5}\n"  # any sane model is promoted
@@ -53,8 +54,9 @@ def config(deploy: str = "", gates: str | None = None, extra: str = "") -> str:
 
 
 class Production:
-    def __init__(self, sandbox: SandboxHandle, services: Services) -> None:
+    def __init__(self, sandbox: SandboxHandle, services: Services, serve_port: int) -> None:
         self.sandbox, self.services, self.github = sandbox, services, sandbox.client
+        self.serve_port = serve_port  # the one port the App allows mlflow-serve (MODELGATE_SERVE_PORTS)
         self.branches = 0
 
     def create(self, files: dict[str, str]) -> None:
@@ -114,9 +116,14 @@ class Production:
 
 
 @pytest.fixture
-def production(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Production]:
-    with running_app(sandbox, tmp_path) as services:
-        yield Production(sandbox, services)
+def production(
+    sandbox: SandboxHandle, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Production]:
+    """The App on the sandbox; ``indirect`` parametrization passes it more settings."""
+    serve_port = free_port()
+    settings = {"serve_ports": str(serve_port), **getattr(request, "param", {})}
+    with running_app(sandbox, tmp_path, **settings) as services:
+        yield Production(sandbox, services, serve_port)
 
 
 def predict(port: int) -> list[Any]:
@@ -127,7 +134,7 @@ def predict(port: int) -> list[Any]:
 
 
 def test_a_merge_is_promoted_and_served_and_a_worse_one_is_not(production: Production) -> None:
-    serve_port = free_port()
+    serve_port = production.serve_port
     production.create({".modelgate.yml": config(f"deploy: {{kind: mlflow-serve, port: {serve_port}}}\n")})
     pr, sha = production.merge({"model.py": BETTER_MODEL})
     run = production.merge_run(production.wait_sha(sha, 2), sha)  # and the merge's push, skipped
@@ -292,22 +299,56 @@ def test_a_broken_config_or_crashing_training_promotes_nothing(production: Produ
     assert client.search_registered_models() == []
 
 
-def test_two_repositories_of_one_model_take_turns(production: Production) -> None:
+def _promote_from_two_repositories(production: Production) -> tuple[RunRecord, RunRecord, int]:
+    """``acme/wine-classifier`` merges and promotes first, then ``acme/wine-copy`` (same model name)
+    merges; (the first's run, the copy's run, the copy's PR number)."""
     production.create({".modelgate.yml": config(gates=LENIENT)})
+    _, sha = production.merge({"NOTES.md": "first\n"})
+    first = production.merge_run(production.wait_sha(sha, 2), sha)
     github = production.github
-    github.create_repo(OWNER, "wine-fork", path=EXAMPLE, files={".modelgate.yml": config(gates=LENIENT)})
-    github.set_protection(OWNER, "wine-fork", [])
-    pulls = []
-    for repo in (NAME, "wine-fork"):
-        github.commit(OWNER, repo, {"NOTES.md": repo}, branch="same-model", author="ada")
-        pulls.append((repo, github.open_pull(OWNER, repo, "same-model", author="ada", title="x")["number"]))
-    shas = [github.merge(OWNER, repo, int(number), author="maintainer")["sha"] for repo, number in pulls]
-    merged = "pull_request.merged"
-    runs = wait_for_runs(production.services, lambda r: r.head_sha in shas and r.trigger == merged, 2, 180)
-    results = sorted((r.result or {}).get("champion_version") or 0 for r in runs)
-    versions = sorted((r.result or {}).get("production", {}).get("version") for r in runs)
-    assert (results, versions) == ([0, 1], [1, 2])  # the second waited for the first's champion
+    github.create_repo(OWNER, COPY, path=EXAMPLE, files={".modelgate.yml": config(gates=LENIENT)})
+    github.set_protection(OWNER, COPY, [])
+    github.commit(OWNER, COPY, {"NOTES.md": "copy\n"}, branch="same-model", author="ada")
+    pr = int(github.open_pull(OWNER, COPY, "same-model", author="ada", title="same model")["number"])
+    copy_sha = github.merge(OWNER, COPY, pr, author="maintainer")["sha"]
+    [copy] = wait_for_runs(production.services, lambda r: r.head_sha == copy_sha and r.kind == "production"
+                           and r.trigger == "pull_request.merged", 1, 180)
+    assert first.result is not None and first.result["production"]["state"] == "promoted"
+    return first, copy, pr
+
+
+def test_another_repository_cannot_promote_a_model_name_it_does_not_own(production: Production) -> None:
+    _, copy, pr = _promote_from_two_repositories(production)
+    line = ("not promoted: model wine-classifier belongs to acme/wine-classifier, the first repository "
+            "to promote it; rename model.name in .modelgate.yml, or ask the App's operator to share "
+            "the name (MODELGATE_SHARED_MODELS)")
+    assert copy.state == "succeeded" and copy.result is not None
+    assert copy.result["status"] == "passed"  # its gates passed: the name alone refuses it
+    assert copy.result["production"] == {"state": "rejected", "version": None, "outcome": line}
+    assert production.aliases() == {"champion": 1}
+    assert production.version_tags(1)["modelgate.repository"] == FULL
+    state = production.state()
+    [status] = [s for s in state["statuses"] if s["sha"] == copy.head_sha and s["state"] != "pending"]
+    assert (status["state"], status["description"]) == ("failure", line.split(";")[0])
+    [check] = [c for c in state["check_runs"] if c["head_sha"] == copy.head_sha]
+    assert (check["conclusion"], check["output"]["title"]) == (
+        "failure", "Not promoted: refused by the App's ownership rules")
+    assert check["output"]["summary"].startswith(f"**{line}**")
+    [comment] = [c["body"] for c in state["comments"] if c["issue_number"] == pr and MARKER in c["body"]
+                 and c["repo"] == f"{OWNER}/{COPY}"]
+    assert line in comment
+    assert len(production.deployments()) == 1  # the first repository's only
+
+
+@pytest.mark.parametrize("production", [{"shared_models": f"other-model,{MODEL}"}], indirect=True)
+def test_both_repositories_promote_a_model_name_the_operator_shares(production: Production) -> None:
+    first, copy, _ = _promote_from_two_repositories(production)
+    assert copy.state == "succeeded" and copy.result is not None
+    assert (copy.result["production"]["state"], copy.result["production"]["version"]) == ("promoted", 2)
+    assert copy.result["champion_version"] == 1  # judged against the first repository's champion
     assert production.aliases() == {"champion": 2, "previous-champion": 1}
+    assert production.version_tags(2)["modelgate.repository"] == f"{OWNER}/{COPY}"
+    assert first.finished_at is not None and copy.started_at is not None
 
 
 # Predicts like the tuned model, except inside a process that carries WINE_SERVING_BROKEN: the
@@ -338,9 +379,8 @@ def train(X_train, y_train):
 def test_a_new_server_failing_its_check_leaves_the_old_one_serving(
     production: Production, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    serve_port = free_port()
-    production.create({".modelgate.yml": config(f"deploy: {{kind: mlflow-serve, port: {serve_port}}}\n",
-                                                gates=LENIENT)})
+    serve_port = production.serve_port  # the App assigns it: the only port it allows
+    production.create({".modelgate.yml": config("deploy: {kind: mlflow-serve}\n", gates=LENIENT)})
     _, first_sha = production.merge({"NOTES.md": "v1\n"})
     first = production.merge_run(production.wait_sha(first_sha, 2), first_sha)
     assert first.result is not None and first.result["production"]["state"] == "promoted"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.feedback.names import marker
-from bot.feedback.report_files import ReportFiles
+from bot.feedback.report_files import NotPublishable, ReportFiles, read_regular_file
 from bot.feedback.sticky_comment import COMMENT_LIMIT, sticky_body
 from bot.github import Repo
 from bot.github.clients import CommentWriter
@@ -43,16 +43,22 @@ class ReportPublisher:
         outcome: str | None = None,
     ) -> Rendered | None:
         """Publish the files in ``output_dir`` and render the report (with ``outcome``, e.g. "promoted
-        as version 7", under its title); None without report data."""
+        as version 7", under its title); None without report data.
+
+        The job's code wrote ``output_dir``: its files are read only if they are regular files
+        (no symlink to a secret), and nothing is written into it (a planted ``log.txt`` link)."""
         data_file = output_dir / "report.json"
-        if not data_file.is_file():
+        if not data_file.exists() and not data_file.is_symlink():
             return None
-        data: ReportData = json.loads(data_file.read_text())
+        try:
+            data: ReportData = json.loads(read_regular_file(data_file))
+        except NotPublishable as refused:
+            log.warning("report data %s not used: %s", data_file, refused)
+            return None
         if outcome:
             data["outcome"] = outcome
-        (output_dir / "log.txt").write_text(log_text)
         images = sorted(p for p in output_dir.glob("*.png"))
-        published = self._files.publish([*images, output_dir / "log.txt", output_dir / "report.md"])
+        published = self._files.publish([*images, output_dir / "report.md"], {"log.txt": log_text.encode()})
         data["links"] = {
             "mlflow_run": self._mlflow_link(data.get("mlflow_run_id"), experiment_id),
             "log": published.url("log.txt"),

@@ -72,6 +72,23 @@ def retrain_queued(sha: str, run_id: int, forced: bool) -> str:
     return f"staging queued{' without the cache' if forced else ''} for `{sha[:7]}` (run {run_id})"
 
 
+def retrain_head_moved(author: str, seen: str, head: str) -> str:
+    """A maintainer's ``/retrain`` on untrusted code whose PR moved on after the comment: it approved
+    only ``seen``, the head that waited then; the newer ``head`` is not approved and waits."""
+    return (f"@{author} `/retrain` approves the commit that was the head when you commented, `{seen[:7]}`, "
+            f"but the pull request has moved on to `{head[:7]}` since. `{head[:7]}` is **not** approved: it "
+            "waits for a maintainer. Review it, then comment `/retrain` again or press **Retrain** on its "
+            "check.")
+
+
+def retrain_head_unknown(author: str, head: str) -> str:
+    """A maintainer's ``/retrain`` on untrusted code when modelgate saw no head of the PR before the
+    comment (e.g. the App was installed after the PR was opened): nothing is approved."""
+    return (f"@{author} modelgate has not seen which commit was the head when you commented, so "
+            f"`/retrain` approved nothing. `{head[:7]}` waits for a maintainer: review it, then comment "
+            "`/retrain` again or press **Retrain** on its check.")
+
+
 # -- /rollback ----------------------------------------------------------------------------------
 
 

@@ -60,6 +60,16 @@ def _maybe_applied(exc: Exception) -> bool:
     return isinstance(exc, RequestError)
 
 
+def _unless_missing(request: Callable[[], T], missing: tuple[int, ...] = (404,)) -> T | None:
+    """``request()``, or None when GitHub answers that what it names does not exist."""
+    try:
+        return request()
+    except RequestFailed as exc:
+        if exc.response.status_code in missing:
+            return None
+        raise
+
+
 def create_once(create: Callable[[], T], find: Callable[[], T | None], attempts: int = 3) -> T:
     """Run ``create``; after an ambiguous failure, ``find`` what it made before trying again."""
     for attempt in range(1, attempts + 1):
@@ -97,6 +107,20 @@ class InstallationAPI:
     def get_pull(self, repo: Repo, number: int) -> dict[str, Any]:
         """The pull request as GitHub returns it (state, head.sha, base.ref, draft, ...)."""
         return _json(self._gh.rest.pulls.get(repo.owner, repo.name, number))
+
+    def find_pull(self, repo: Repo, number: int) -> dict[str, Any] | None:
+        """The pull request as GitHub returns it, or None when the repository has no such PR."""
+        return _unless_missing(lambda: self.get_pull(repo, number))
+
+    def get_repository(self, repo: Repo) -> dict[str, Any]:
+        """The repository as GitHub returns it (``default_branch``, ...)."""
+        return _json(self._gh.rest.repos.get(repo.owner, repo.name))
+
+    def compare_commits(self, repo: Repo, base: str, head: str) -> dict[str, Any] | None:
+        """GitHub's comparison of ``base...head`` (``status``: identical, behind, ahead or diverged;
+        one commit listed at most), or None when GitHub does not know one of them."""
+        return _unless_missing(lambda: _json(self._gh.rest.repos.compare_commits(
+            repo.owner, repo.name, f"{base}...{head}", per_page=1)), missing=(404, 422))
 
     def pulls_for_commit(self, repo: Repo, sha: str) -> list[dict[str, Any]]:
         """The pull requests (open, closed or merged) that introduced commit ``sha``: on the

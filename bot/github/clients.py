@@ -85,12 +85,23 @@ class CommitPulls(Protocol):
     def pulls_for_commit(self, repo: Repo, sha: str) -> list[dict[str, Any]]: ...
 
 
+class ProvenanceReader(Protocol):
+    """Where a commit comes from, as GitHub says: the pull request that merged it, or whether it is
+    on the default branch."""
+
+    def find_pull(self, repo: Repo, number: int) -> dict[str, Any] | None: ...
+
+    def get_repository(self, repo: Repo) -> dict[str, Any]: ...
+
+    def compare_commits(self, repo: Repo, base: str, head: str) -> dict[str, Any] | None: ...
+
+
 class StagingClient(PullReader, ConfigReader, SourceReader, CheckWriter, CommentWriter, Protocol):
     """What a staging run does on GitHub."""
 
 
 class ProductionClient(PullReader, ConfigReader, SourceReader, CheckWriter, CommentWriter,
-                       DeploymentWriter, CommitPulls, Protocol):
+                       DeploymentWriter, CommitPulls, ProvenanceReader, Protocol):
     """What a production run does on GitHub."""
 
 

@@ -4,20 +4,28 @@ cancel request, and what the run row keeps of its result."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bot.github import Repo
 from bot.github.clients import SourceReader
+from bot.runs.job_secrets import JobSecretsError, job_environment
 from bot.runs.outcome import Stop
-from bot.runs.source import fetch_source
+from bot.runs.source import DEFAULT_LIMITS, SourceLimits, fetch_source
 from bot.store import RunRecord, RunState, RunStore
 from pipelines.config import ModelgateConfig
 from pipelines.executor import Executor, JobState, PipelineJob
+from pipelines.job_process import JobPolicy
+from pipelines.masking import Masker
 from pipelines.result import PipelineResult
+from pipelines.sandbox import Isolation
 
 ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
+UNISOLATED_WARNING = (
+    "> [!WARNING]\n> This run was **not isolated** (`MODELGATE_ISOLATION=none`): the repository's code ran "
+    "with the App's own access to its files and network. Install bubblewrap and use the default."
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,10 @@ class RunOptions:
     tracking_uri: str
     poll_seconds: float = 0.5
     public_url: str | None = None
+    policy: JobPolicy = field(default_factory=JobPolicy)
+    max_timeout_seconds: float = 3600.0
+    job_env_dir: Path | None = None
+    source_limits: SourceLimits = DEFAULT_LIMITS
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,13 @@ class Finished:
     log: str
     output_dir: Path
     source: Path
+    isolated: bool = True
+
+    def check_text(self, text: str | None) -> str | None:
+        """The check run's text, with a warning first when the job ran without isolation."""
+        if self.isolated:
+            return text
+        return UNISOLATED_WARNING + ("\n\n" + text if text else "")
 
 
 class PipelineRunner:
@@ -52,15 +71,26 @@ class PipelineRunner:
 
     def execute(
         self, api: SourceReader, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
-        *, use_cache: bool = True,
+        *, use_cache: bool = True, from_fork: bool = False,
     ) -> Finished:
-        """Run the ``run.kind`` pipeline on ``sha``; Stop when someone asks the run to stop."""
-        source = fetch_source(api, repo, sha, self.run_dir(run) / "src")
+        """Run the ``run.kind`` pipeline on ``sha``; Stop when someone asks the run to stop.
+
+        The repository's job secrets reach runs of its own branches only, never a fork's; what the
+        run publishes (log, error, log tail) has them masked.
+        """
+        source = fetch_source(api, repo, sha, self.run_dir(run) / "src", self.options.source_limits)
         output = self.run_dir(run) / "report"
+        try:
+            secrets = job_environment(self.options.job_env_dir, run.repository, from_fork)
+        except JobSecretsError as exc:
+            failed = PipelineResult.failure(run.kind, "config", str(exc))
+            return Finished(failed, "", output, source)
+        timeout = min(float(config.timeout_seconds), self.options.max_timeout_seconds)
         job = PipelineJob(
             job_id=f"run-{run.id}-{run.attempts}", repo_dir=source, kind=run.kind,
-            tracking_uri=self.options.tracking_uri, timeout_seconds=float(config.timeout_seconds),
+            tracking_uri=self.options.tracking_uri, timeout_seconds=timeout,
             tags=run_tags(run, sha), use_cache=use_cache, output_dir=output,
+            policy=replace(self.options.policy, env=secrets),
         )
         job_id = self._executor.submit(job)
         while self._executor.status(job_id) in ACTIVE:
@@ -70,8 +100,10 @@ class PipelineRunner:
                 state = RunState.SUPERSEDED if reason.startswith("superseded") else RunState.CANCELLED
                 raise Stop(state, reason)
             time.sleep(self.options.poll_seconds)
-        result = self._executor.result(job_id)
-        return Finished(result, self._executor.logs(job_id), output, source)
+        mask = Masker(secrets.values())  # the job process masks already; this covers what it did not see
+        result = masked_result(self._executor.result(job_id), mask)
+        isolated = self.options.policy.isolation != Isolation.NONE
+        return Finished(result, mask(self._executor.logs(job_id)), output, source, isolated)
 
 
 def run_tags(run: RunRecord, sha: str) -> dict[str, str]:
@@ -82,6 +114,14 @@ def run_tags(run: RunRecord, sha: str) -> dict[str, str]:
     if run.pr_number is not None:
         tags["modelgate.pr"] = str(run.pr_number)
     return tags
+
+
+def masked_result(result: PipelineResult, mask: Masker) -> PipelineResult:
+    """``result`` with every secret value in its error and log tail replaced by ``***``."""
+    if not mask.values:
+        return result
+    error = None if result.error is None else mask(result.error)
+    return replace(result, error=error, log_tail=mask.lines(result.log_tail))
 
 
 def stored_result(result: PipelineResult, sha: str, **extra: Any) -> dict[str, Any]:

@@ -1,13 +1,17 @@
 """The production run of a merge commit, from claim to promotion and deployment.
 
-1. direct pushes run only with ``production.on_push`` and when no PR merged that commit;
+1. direct pushes run only with ``production.on_push`` and when no PR merged that commit; GitHub
+   must vouch for the commit (``provenance``: the PR merged as exactly it, or it is on the default
+   branch), else the run fails with a check run saying why;
 2. pending status + in-progress check run ``modelgate / production`` on the commit;
 3. ``.modelgate.yml`` at the commit; claim the promotion of (model, commit) — a commit already
    promoted is reported, never promoted again;
 4. the production pipeline (production data, candidate vs champion on the same rows, gates);
-5. gates passed → register and promote (``champion``/``previous-champion``), deploy, GitHub
-   Deployment; a failed deploy puts the champion back. The verdict and the outcome line go to
-   the check run, the status and a sticky ``<!-- modelgate:production -->`` comment on the PR.
+5. gates passed and the App's rules admit it (``Admission``: the model name is this repository's,
+   the serving port is allowed and free; else it is refused, promoting nothing) → register and
+   promote (``champion``/``previous-champion``), deploy, GitHub Deployment; a failed deploy puts
+   the champion back. The verdict and the outcome line go to the check run, the status and a
+   sticky ``<!-- modelgate:production -->`` comment on the PR.
 
 Runs of one repository are claimed one at a time in merge order (``RunStore.claim``), and a
 run holds its model's lock (``model:<name>``, ``LockStore``) from evaluation to deployment, so
@@ -21,6 +25,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from bot.feedback import outcomes
@@ -31,9 +36,11 @@ from bot.feedback.messages import crash_report, production_in_progress, report_f
 from bot.feedback.published_report import ReportPublisher, commit_url
 from bot.github import Repo
 from bot.github.clients import ClientFactory, ProductionClient
+from bot.runs.admission import Admission, Refusal
 from bot.runs.decisions import Claim, ProductionAction, decide_production
 from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import Finished, PipelineRunner, stored_result
+from bot.runs.provenance import refuse_unverified, verify_commit
 from bot.runs.release import Target, deploy_version
 from bot.runs.repo_config import read_config
 from bot.store import (
@@ -67,10 +74,12 @@ class ProductionRun:
 
     def __init__(
         self, github: ClientFactory[ProductionClient], runs: RunStore, promotions: PromotionStore,
-        locks: LockStore, runner: PipelineRunner, publisher: ReportPublisher,
+        locks: LockStore, runner: PipelineRunner, publisher: ReportPublisher, admission: Admission,
+        *, serve_logs: Path,
     ) -> None:
         self._github, self._runs, self._promotions, self._locks = github, runs, promotions, locks
-        self._runner, self._publisher = runner, publisher
+        self._runner, self._publisher, self._admission = runner, publisher, admission
+        self._serve_logs = serve_logs  # scoring-server logs, under the App's data dir
 
     def __call__(self, run: RunRecord) -> RunOutcome:
         sha = run.head_sha
@@ -84,6 +93,9 @@ class ProductionRun:
             if skip:
                 log.info("run %d: %s", run.id, skip)
                 return RunOutcome(RunState.CANCELLED, error=skip)
+        unverified = verify_commit(api, repo, run, sha)  # GitHub, not the webhook, vouches for the commit
+        if unverified is not None:
+            return refuse_unverified(api, repo, self._runs, run, sha, unverified)
         reporter = start_reporter(RunReporter(api, repo, self._runs, run, sha),
                                   production_in_progress())
         try:
@@ -150,7 +162,8 @@ class ProductionRun:
         report = outcomes.with_outcome(report, outcome.line, outcome.title)
         rendered = self._publisher.render(finished.output_dir, finished.log, commit_url(pull, sha),
                                           result.mlflow_experiment_id, outcome=outcome.line)
-        reporter.finish(replace(report, text=rendered.check_text) if rendered else report)
+        text = rendered.check_text if rendered else report.text
+        reporter.finish(replace(report, text=finished.check_text(text)))
         self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)
         state = RunState.FAILED if result.status == "error" else RunState.SUCCEEDED
         production = {"state": outcome.state.value, "version": outcome.version, "outcome": outcome.line}
@@ -188,6 +201,10 @@ class ProductionRun:
         if decision.action == ProductionAction.REJECT:
             line = outcomes.not_promoted_gates(list(decision.reasons))
             return PromotionOutcome(PromotionState.REJECTED, line)
+        admitted = self._admission.admit(run.repository, config, run.id, result.champion_version)
+        if isinstance(admitted, Refusal):  # the model name or the serving port is not this repository's
+            line = outcomes.not_promoted_refused(admitted.reason)
+            return PromotionOutcome(PromotionState.REJECTED, line, report=outcomes.refused_report(line))
         from pipelines.deploy import DeployError
         from pipelines.promotion import promote, revert
 
@@ -198,12 +215,12 @@ class ProductionRun:
         tracking_uri = self._runner.options.tracking_uri
         promoted = promote(tracking_uri, config.model.name, str(result.mlflow_run_id), merge_sha=sha,
                            tags={k: v for k, v in tags.items() if v})
-        target = Target(api, repo, sha, config, finished.source)
+        target = Target(api, repo, sha, config, finished.source, admitted.address)
         try:
             deployed = deploy_version(target, tracking_uri, promoted.version, promoted.run_id,
                                       description=promotion_deployment(config.model.name, promoted.version),
                                       payload={"previous_version": promoted.previous_version,
-                                               "pr": run.pr_number})
+                                               "pr": run.pr_number}, serve_logs=self._serve_logs)
         except DeployError as exc:
             revert(tracking_uri, promoted, reason=str(exc))
             failed = outcomes.deploy_failed(promoted.version, promoted.previous_version, str(exc))

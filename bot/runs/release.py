@@ -17,6 +17,7 @@ from typing import Any
 from bot.feedback.deployments import deploy_error, deploying
 from bot.github import Repo
 from bot.github.clients import DeploymentWriter
+from bot.runs.ownership import ServeAddress
 from pipelines.config import ModelgateConfig
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,15 @@ class ReleasedVersion:
 
 @dataclass(frozen=True)
 class Target:
-    """Where and how to deploy: the repository, the commit recorded as deployed, its checkout."""
+    """Where and how to deploy: the repository, the commit recorded as deployed, its checkout, and
+    for ``mlflow-serve`` the address the App decided (``Admission``; the config's alone is not used)."""
 
     api: DeploymentWriter
     repo: Repo
     ref: str
     config: ModelgateConfig
     workdir: Path
+    address: ServeAddress | None = None
 
 
 def model_uri(model_name: str, version: int) -> str:
@@ -52,10 +55,11 @@ def model_uri(model_name: str, version: int) -> str:
 
 def deploy_version(
     target: Target, tracking_uri: str, version: int, run_id: str, *, description: str,
-    payload: Mapping[str, Any],
+    payload: Mapping[str, Any], serve_logs: Path,
 ) -> ReleasedVersion:
     """Deploy ``version`` and record it as a GitHub Deployment; DeployError (status ``failure``) if
-    it does not serve. A GitHub outage does not stop the deploy: the record is then missing."""
+    it does not serve. A GitHub outage does not stop the deploy: the record is then missing.
+    ``serve_logs``: the folder of the App's data dir where scoring servers log."""
     from pipelines.deploy import DeployError, deployer_for
     from pipelines.tracking import load_sample
 
@@ -64,8 +68,8 @@ def deploy_version(
                                                   **payload})
     _status(target, deployment_id, "in_progress", deploying(version))
     try:
-        deployer = deployer_for(target.config.deploy.model_dump(), tracking_uri=tracking_uri,
-                                workdir=target.workdir)
+        deployer = deployer_for(_spec(target), tracking_uri=tracking_uri, workdir=target.workdir,
+                                log_dir=serve_logs, key=(str(target.repo).lower(), name))
         sample = load_sample(tracking_uri, run_id) if run_id else None
         done = deployer.deploy(model_uri(name, version), version, sample)
     except Exception as exc:
@@ -74,6 +78,18 @@ def deploy_version(
         raise DeployError(message) from exc
     _status(target, deployment_id, "success", done.detail, environment_url=done.url)
     return ReleasedVersion(version, done.detail, done.url, deployment_id)
+
+
+def _spec(target: Target) -> dict[str, Any]:
+    """The `deploy:` section, with the App's serving address for ``mlflow-serve``."""
+    from pipelines.deploy import DeployError
+
+    spec = target.config.deploy.model_dump()
+    if spec["kind"] == "mlflow-serve":
+        if target.address is None:
+            raise DeployError("mlflow-serve: the App decided no serving address for this model")
+        spec.update(host=target.address.host, port=target.address.port)
+    return spec
 
 
 def _record(target: Target, description: str, payload: dict[str, Any]) -> int | None:

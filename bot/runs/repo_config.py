@@ -10,6 +10,8 @@ from bot.runs.outcome import Stop
 from bot.store import RunState
 from pipelines.config import CONFIG_FILE, ConfigError, ModelgateConfig, parse_config
 
+DEFAULT_APPROVAL: str = ModelgateConfig.model_fields["require_approval"].default
+
 
 def read_config(api: ConfigReader, repo: Repo, sha: str) -> ModelgateConfig:
     """``.modelgate.yml`` at ``sha``; Stop(FAILED) with every message when missing or invalid."""
@@ -31,3 +33,9 @@ def rules_config(api: ConfigReader, repo: Repo, default_branch: str | None) -> M
         return read_config(api, repo, default_branch)
     except Stop:
         return None
+
+
+def approval_rule(rules: ModelgateConfig | None) -> str:
+    """Whose code waits for a maintainer (``require_approval``), from the default branch's
+    configuration (``rules_config``); the default when it is missing or invalid there."""
+    return rules.require_approval if rules is not None else DEFAULT_APPROVAL

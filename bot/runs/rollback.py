@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 from bot.feedback.deployments import rollback_deployment
 from bot.feedback.replies import redeploy_failed, rollback_done, rollback_failed
 from bot.github import Repo
 from bot.github.clients import ClientFactory, RollbackClient
+from bot.runs.admission import Admission, Refusal
 from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import RunOptions
 from bot.runs.release import Target, deploy_version
 from bot.runs.repo_config import read_config
-from bot.runs.source import fetch_source
+from bot.runs.source import DEFAULT_LIMITS, SourceLimits, fetch_source
 from bot.store import TERMINAL, JobRequest, RollbackJob, RunRecord, RunState, RunStore
 
 
@@ -60,8 +62,12 @@ def wait_for(runs: RunStore, run_id: int, timeout: float, poll: float = 0.2) -> 
 class RollbackRun:
     """Handles claimed rollback runs (a ``RunHandler`` for the worker pool)."""
 
-    def __init__(self, github: ClientFactory[RollbackClient], options: RunOptions) -> None:
-        self._github, self._options = github, options
+    def __init__(
+        self, github: ClientFactory[RollbackClient], options: RunOptions, admission: Admission, *,
+        serve_logs: Path, source_limits: SourceLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._github, self._options, self._admission = github, options, admission
+        self._serve_logs, self._source_limits = serve_logs, source_limits
 
     def __call__(self, run: RunRecord) -> RunOutcome:
         outcome = self._roll_back(run)
@@ -109,12 +115,16 @@ class RollbackRun:
             api = self._github.for_repository(run.repository, run.installation_id)
             config = read_config(api, repo, replaced.get(MERGE_SHA_TAG) or ref)  # the live deploy settings
             folder.mkdir(parents=True, exist_ok=True)
+            address = self._admission.serve_address(run.repository, config)  # where this repository serves
+            if isinstance(address, Refusal):
+                raise DeployError(address.reason)
             command = config.deploy.kind == "command"  # runs in a checkout of the restored commit
-            workdir = fetch_source(api, repo, ref, folder / "src") if command else folder
+            workdir = fetch_source(api, repo, ref, folder / "src", self._source_limits) if command else folder
+            target = Target(api, repo, ref, config, workdir, address.address)
             deployed = deploy_version(
-                Target(api, repo, ref, config, workdir), uri, done.to_version, restored.get(RUN_ID_TAG, ""),
+                target, uri, done.to_version, restored.get(RUN_ID_TAG, ""),
                 description=rollback_deployment(model, done.to_version, actor),
-                payload={"rollback_from": done.from_version, "actor": actor},
+                payload={"rollback_from": done.from_version, "actor": actor}, serve_logs=self._serve_logs,
             )
         except (DeployError, Stop) as exc:
             undo_rollback(uri, done)

@@ -34,13 +34,11 @@ from bot.github.clients import ClientFactory, StagingClient
 from bot.runs.decisions import FIRST_TIMERS, StagingAction, StagingFacts, decide_staging
 from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import PipelineRunner, stored_result
-from bot.runs.repo_config import read_config, rules_config
+from bot.runs.repo_config import DEFAULT_APPROVAL, approval_rule, read_config, rules_config
 from bot.store import RunRecord, RunState, RunStore, StagingJob
 from pipelines.config import ModelgateConfig
 
 log = logging.getLogger(__name__)
-
-DEFAULT_APPROVAL: str = ModelgateConfig.model_fields["require_approval"].default
 
 
 @dataclass(frozen=True)
@@ -144,8 +142,7 @@ class StagingRun:
         rule off), and is read only when the author is a first-time contributor."""
         rule = DEFAULT_APPROVAL
         if target.association in FIRST_TIMERS:
-            config = rules_config(api, repo, target.default_branch)
-            rule = config.require_approval if config is not None else DEFAULT_APPROVAL
+            rule = approval_rule(rules_config(api, repo, target.default_branch))
         return StagingFacts(
             sha=target.sha, on_pull_request=run.pr_number is not None,
             approved_sha=run.job_as(StagingJob).approved_sha, fork=target.fork,
@@ -166,13 +163,15 @@ class StagingRun:
     ) -> RunOutcome:
         sha = target.sha
         use_cache = not run.job_as(StagingJob).force
-        finished = self._runner.execute(api, repo, run, sha, config, use_cache=use_cache)
+        finished = self._runner.execute(api, repo, run, sha, config, use_cache=use_cache,
+                                        from_fork=target.fork)
         result = finished.result
         report = report_for(result.as_dict(), result.summary_line())
         rendered = self._publisher.render(
             finished.output_dir, finished.log, target.commit_url, result.mlflow_experiment_id
         )
-        reporter.finish(replace(report, text=rendered.check_text) if rendered else report)
+        text = rendered.check_text if rendered else report.text
+        reporter.finish(replace(report, text=finished.check_text(text)))
         self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)
         state = RunState.FAILED if result.status == "error" else RunState.SUCCEEDED
         return RunOutcome(state, result=stored_result(result, sha), error=result.error)

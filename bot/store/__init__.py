@@ -1,5 +1,5 @@
 """State: the durable job store — webhook deliveries, runs and the typed job each carries
-(``jobs``), promotions and locks — on SQLite or PostgreSQL, with Alembic migrations."""
+(``jobs``), promotions, locks and ownership — on SQLite or PostgreSQL, with Alembic migrations."""
 
 from bot.store.deliveries import DeliveryStore
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
@@ -14,6 +14,7 @@ from bot.store.jobs import (
     load_job,
 )
 from bot.store.locks import LockStore, LockWaitStopped
+from bot.store.owners import ModelOwner, OwnershipStore, PortHolder
 from bot.store.promotions import PromotionRecord, PromotionState, PromotionStore
 from bot.store.runs import RunStore
 from bot.store.types import (
@@ -41,6 +42,9 @@ __all__ = [
     "JobRequest",
     "LockStore",
     "LockWaitStopped",
+    "ModelOwner",
+    "OwnershipStore",
+    "PortHolder",
     "ProductionJob",
     "PromotionRecord",
     "PromotionState",

@@ -7,6 +7,7 @@ model reads it). Readers ignore keys they do not know, so rows written by older 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -59,12 +60,14 @@ class CommandLine(_Job):
 
 
 class CommandJob(_Job):
-    """Acknowledge, authorize and dispatch the commands of one PR comment."""
+    """Acknowledge, authorize and dispatch the commands of one PR comment. ``commented_at``: the
+    comment's ``created_at`` (GitHub's clock): ``/retrain`` approves the head that waited then."""
 
     kind: Literal["command"] = "command"
     comment_id: int
     author: str | None = None
     commands: tuple[CommandLine, ...] = ()
+    commented_at: datetime | None = None
 
 
 class RollbackJob(_Job):

@@ -103,6 +103,29 @@ class Promotion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ModelOwner(Base):
+    """The repository that owns a model name: the first one to promote it (one row per name)."""
+
+    __tablename__ = "model_owners"
+
+    model_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    repository: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServePort(Base):
+    """The stable ``mlflow-serve`` port of one (repository, model); a port serves one of them."""
+
+    __tablename__ = "serve_ports"
+    __table_args__ = (UniqueConstraint("port"),)
+
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    port: Mapped[int] = mapped_column(Integer)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Lock(Base):
     """A named lock held by a run; free again once that run is no longer running."""
 
@@ -124,3 +147,5 @@ deliveries = _table(Delivery)
 runs = _table(Run)
 promotions = _table(Promotion)
 locks = _table(Lock)
+model_owners = _table(ModelOwner)
+serve_ports = _table(ServePort)

@@ -1,8 +1,10 @@
 """``POST /api/github/webhooks``: verify, route, store durably, answer 202.
 
-Order matters: size → signature (over the raw bytes, before any parsing) → headers →
-payload → durable insert keyed by ``X-GitHub-Delivery``. No GitHub call happens here, and
-the body of a rejected request is never logged.
+Order matters: declared size and the signature header's shape (before a byte of the body is
+read) → the body, streamed under a size cap and a deadline → signature (over the raw bytes,
+before any parsing) → headers → payload → durable insert keyed by ``X-GitHub-Delivery``. A
+request refused before its body was read is answered with ``Connection: close``, so the rest is
+never read. No GitHub call happens here, and the body of a rejected request is never logged.
 
 This is the hot path of the receiver, so it is a plain ASGI callable: no routing or
 middleware stack between uvicorn and the handler.
@@ -10,6 +12,7 @@ middleware stack between uvicorn and the handler.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -17,7 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.metrics import DELIVERIES, INGEST_SECONDS
+from bot.metrics import DELIVERIES, INGEST_SECONDS, event_label
 from bot.webhooks import signature
 from bot.webhooks.routing import PayloadError, route
 from bot.webhooks.writer import DeliveryWriter
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 MAX_GUID_LENGTH = 64
+READ_TIMEOUT_SECONDS = 10.0  # GitHub itself gives up on a delivery after 10 s
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,37 +41,50 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 @dataclass(frozen=True)
 class IngestConfig:
-    """What the endpoint needs: the secret, our App id (to spot our own check runs)."""
+    """What the endpoint needs: the secret, our App id (to spot our own check runs), and how
+    long a body may take to arrive."""
 
     secret: bytes
     app_id: int | None
+    read_timeout: float = READ_TIMEOUT_SECONDS
 
 
 class _Rejected(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A refused request; ``close``: the body was not (fully) read, so drop the connection."""
+
+    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.close = status, close
 
 
-async def _respond(send: Send, status: int, payload: dict[str, str]) -> None:
+async def _respond(send: Send, status: int, payload: dict[str, str], *, close: bool = False) -> None:
     body = json.dumps(payload).encode()
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    if close:  # uvicorn closes the connection after this response: the rest is never read
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(receive: Receive, declared: int | None) -> bytes:
-    if declared is not None and declared > MAX_BODY_BYTES:
-        raise _Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
+async def _read_body(receive: Receive, timeout: float) -> bytes:
+    """The body, at most MAX_BODY_BYTES and within ``timeout`` seconds; reading stops at the cap."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await _read_capped(receive)
+    except TimeoutError:
+        raise _Rejected(408, f"body not received within {timeout:g} s", close=True) from None
+
+
+async def _read_capped(receive: Receive) -> bytes:
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _Rejected(400, "client disconnected")
+            raise _Rejected(400, "client disconnected", close=True)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise _Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
+            raise _Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes", close=True)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -97,14 +114,14 @@ class WebhookIngest:
         try:
             status, outcome = await self._ingest(headers, event, guid, receive)
         except _Rejected as rejected:
-            DELIVERIES.labels(event=event or "unknown", outcome="rejected").inc()
-            log.warning(
-                "webhook rejected: status=%d event=%s delivery=%s reason=%s",
+            DELIVERIES.labels(event=event_label(event), outcome="rejected").inc()
+            log.warning(  # the headers may be anyone's: shown shortened
+                "webhook rejected: status=%d event=%.64s delivery=%.64s reason=%s",
                 rejected.status, event or "-", guid or "-", rejected,
             )
-            await _respond(send, rejected.status, {"error": str(rejected)})
+            await _respond(send, rejected.status, {"error": str(rejected)}, close=rejected.close)
             return
-        DELIVERIES.labels(event=event, outcome=outcome).inc()
+        DELIVERIES.labels(event=event_label(event), outcome=outcome).inc()
         if outcome == "error":
             await _respond(send, 503, {"error": "could not store the delivery; redeliver it"})
             return
@@ -115,8 +132,13 @@ class WebhookIngest:
         self, headers: dict[bytes, bytes], event: str, guid: str, receive: Receive
     ) -> tuple[int, str]:
         declared = headers.get(b"content-length")
-        body = await _read_body(receive, int(declared) if declared and declared.isdigit() else None)
-        if not signature.verify(self._config.secret, body, _text(headers.get(b"x-hub-signature-256"))):
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise _Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes", close=True)
+        header = _text(headers.get(b"x-hub-signature-256"))
+        if not signature.well_formed(header):  # nothing to verify: refuse before reading the body
+            raise _Rejected(401, "missing or invalid X-Hub-Signature-256", close=True)
+        body = await _read_body(receive, self._config.read_timeout)
+        if not signature.verify(self._config.secret, body, header):
             raise _Rejected(401, "missing or invalid X-Hub-Signature-256")
         if not event or not guid:
             raise _Rejected(400, f"missing {'X-GitHub-Event' if not event else 'X-GitHub-Delivery'} header")

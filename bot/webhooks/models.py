@@ -6,6 +6,7 @@ is optional, because strict schemas reject real deliveries (docs examples, GHES 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -86,6 +87,7 @@ class Comment(_Tolerant):
     node_id: str | None = None
     user: Account | None = None
     author_association: str | None = None
+    created_at: datetime | None = None
 
 
 class CheckSuite(_Tolerant):

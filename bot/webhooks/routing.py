@@ -135,7 +135,8 @@ def _issue_comment(payload: Envelope, app_id: int | None) -> Routed:
     commands = tuple(invocations)
     login = author.login if author else None
     job = _job(payload, issue.number, None, "issue_comment.command",
-               CommandJob(comment_id=comment.id, author=login, commands=commands))
+               CommandJob(comment_id=comment.id, author=login, commands=commands,
+                          commented_at=comment.created_at))
     return job, summary | {"commands": [c.line for c in commands]}
 
 

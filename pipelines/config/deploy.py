@@ -24,11 +24,19 @@ class CommandDeploy(_Strict):
 
 
 class ServeDeploy(_Strict):
-    """Serve the champion with MLflow's scoring server, blue/green behind a stable address."""
+    """Serve the champion with MLflow's scoring server, blue/green behind a stable address the App decides."""
 
     kind: Literal["mlflow-serve"] = Field(description="Deploy with MLflow's scoring server.")
-    port: int = Field(ge=1, le=65535, description="The stable port clients call.")
-    host: str = Field("127.0.0.1", description="The address the stable port listens on.")
+    port: int | None = Field(
+        None, ge=1, le=65535,
+        description="The stable port clients call: one of the App's ports (MODELGATE_SERVE_PORTS) that "
+        "serves no other repository's model. Omit it and the App assigns one, the same for this repository "
+        "and model.",
+    )
+    host: str | None = Field(
+        None, description="The App decides the address the stable port listens on (MODELGATE_SERVE_HOST); "
+        "when set, this must be that address."
+    )
 
 
 DeploySpec = Annotated[NoDeploy | CommandDeploy | ServeDeploy, Field(discriminator="kind")]

@@ -1,7 +1,9 @@
-"""Published report files over real HTTP: unguessable tokens, cache headers, 404s, retention."""
+"""Published report files over real HTTP: unguessable tokens, cache and security headers, 404s,
+retention, and what a job's output directory cannot make the App publish or overwrite."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -9,14 +11,19 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
-from bot.feedback.report_files import ReportFiles
+from bot.feedback.published_report import ReportPublisher
+from bot.feedback.report_files import PNG_SIGNATURE, SECURITY_HEADERS, ReportFiles
+from bot.store import RunStore, create_db_engine
 from github_standin.serving import serve
+from tests.fixtures.report_cases import make_report
+
+PNG = PNG_SIGNATURE + b"\x00\x00\x00\rIHDR fake rest"
 
 
 def test_files_are_served_under_a_random_token_with_long_cache(tmp_path: Path) -> None:
     source = tmp_path / "out"
     source.mkdir()
-    (source / "roc.png").write_bytes(b"\x89PNG fake")
+    (source / "roc.png").write_bytes(PNG)
     (source / "log.txt").write_text("step 1\n")
     (source / "secret.py").write_text("not published")
     files = ReportFiles(tmp_path / "reports", "https://mg.example.com/")
@@ -27,7 +34,7 @@ def test_files_are_served_under_a_random_token_with_long_cache(tmp_path: Path) -
     assert files.publish([source / "roc.png"]).token != published.token
     with serve(Starlette(routes=[files.route()])) as url:
         png = httpx.get(f"{url}/reports/{published.token}/roc.png")
-        assert (png.status_code, png.content) == (200, b"\x89PNG fake")
+        assert (png.status_code, png.content) == (200, PNG)
         assert png.headers["content-type"] == "image/png"
         cache = png.headers["cache-control"]
         assert "immutable" in cache and "max-age=31536000" in cache
@@ -39,10 +46,79 @@ def test_files_are_served_under_a_random_token_with_long_cache(tmp_path: Path) -
 
 def test_old_reports_are_pruned(tmp_path: Path) -> None:
     files = ReportFiles(tmp_path / "reports", None, retention_days=1)
-    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "a.png").write_bytes(PNG)
     old, new = files.publish([tmp_path / "a.png"]), files.publish([tmp_path / "a.png"])
     two_days_ago = time.time() - 2 * 86_400
     os.utime(tmp_path / "reports" / old.token, (two_days_ago, two_days_ago))
     assert files.prune() == 1
     assert not (tmp_path / "reports" / old.token).exists()
     assert (tmp_path / "reports" / new.token / "a.png").exists()
+
+
+def test_symlinks_and_special_files_in_the_output_dir_are_not_published(tmp_path: Path) -> None:
+    secret = tmp_path / "app.env"
+    secret.write_text("MODELGATE_WEBHOOK_SECRET=hunter2\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").symlink_to(secret)
+    (out / "roc.png").symlink_to(tmp_path / "real.png")
+    (tmp_path / "real.png").write_bytes(PNG)  # a link to a real PNG is still a link
+    os.mkfifo(out / "log.txt")  # would block a plain open() forever
+    (out / "pr.png").mkdir()
+    (out / "cm.png").write_bytes(PNG)
+    files = ReportFiles(tmp_path / "reports", None)
+    published = files.publish(sorted(out.iterdir()))
+    assert published.files == ("cm.png",)
+    assert sorted(p.name for p in (files.root / published.token).iterdir()) == ["cm.png"]
+    assert not any("hunter2" in p.read_text(errors="replace") for p in files.root.rglob("*") if p.is_file())
+
+
+def test_a_png_must_start_with_the_png_signature(tmp_path: Path) -> None:
+    (tmp_path / "roc.png").write_bytes(b"<svg onload=alert(1)>")
+    (tmp_path / "pr.png").write_bytes(PNG)
+    (tmp_path / "report.md").write_text("# report")
+    published = ReportFiles(tmp_path / "reports", None).publish(
+        [tmp_path / "roc.png", tmp_path / "pr.png", tmp_path / "report.md"]
+    )
+    assert published.files == ("pr.png", "report.md")
+
+
+def test_responses_under_reports_forbid_sniffing_and_scripts(tmp_path: Path) -> None:
+    (tmp_path / "roc.png").write_bytes(PNG)
+    (tmp_path / "report.md").write_text("<script>alert(1)</script>")
+    files = ReportFiles(tmp_path / "reports", None)
+    published = files.publish([tmp_path / "roc.png", tmp_path / "report.md"])
+    with serve(Starlette(routes=[files.route()])) as url:
+        responses = [httpx.get(f"{url}/reports/{published.token}/{name}")
+                     for name in ("roc.png", "report.md", "nope.png")]
+    assert [r.status_code for r in responses] == [200, 200, 404]
+    for response in responses:
+        assert response.headers["x-content-type-options"] == "nosniff"
+        csp = response.headers["content-security-policy"]
+        assert csp == SECURITY_HEADERS["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "sandbox" in csp and "script-src" not in csp
+
+
+def test_the_publisher_neither_follows_nor_writes_through_links_the_job_left(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"  # e.g. the App's .env: a job plants log.txt -> it
+    victim.write_text("keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "log.txt").symlink_to(victim)
+    (out / "report.json").write_text(json.dumps(make_report()))
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+    files = ReportFiles(tmp_path / "reports", "https://mg.example.com")
+    publisher = ReportPublisher(files, RunStore(engine))
+    try:
+        rendered = publisher.render(out, "the job's log\n", None)
+        assert rendered is not None and "/log.txt" in rendered.comment
+        assert victim.read_text() == "keep me"
+        [token] = [p.name for p in files.root.iterdir()]
+        assert (files.root / token / "log.txt").read_text() == "the job's log\n"
+
+        (out / "report.json").unlink()
+        (out / "report.json").symlink_to(tmp_path / "elsewhere.json")  # e.g. another run's data
+        (tmp_path / "elsewhere.json").write_text(json.dumps(make_report()))
+        assert publisher.render(out, "log", None) is None
+    finally:
+        engine.dispose()

@@ -17,7 +17,9 @@ def test_defaults_are_promotion_only_and_no_pushes() -> None:
 
 def test_each_deployer_parses() -> None:
     serve = parse_config(BASE + "deploy: {kind: mlflow-serve, port: 5005}\nproduction: {on_push: true}\n")
-    assert (serve.deploy.kind, serve.deploy.port, serve.deploy.host) == ("mlflow-serve", 5005, "127.0.0.1")
+    assert (serve.deploy.kind, serve.deploy.port, serve.deploy.host) == ("mlflow-serve", 5005, None)
+    assigned = parse_config(BASE + "deploy: {kind: mlflow-serve}\n")  # the App assigns the port
+    assert (assigned.deploy.kind, assigned.deploy.port) == ("mlflow-serve", None)
     assert serve.production.on_push is True
     command = parse_config(BASE + "deploy: {kind: command, command: ./deploy.sh --prod}\n")
     assert (command.deploy.kind, command.deploy.command, command.deploy.timeout_seconds) == (

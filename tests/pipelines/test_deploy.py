@@ -37,24 +37,28 @@ def script(tmp_path: Path, body: str) -> str:
 
 def command_deployer(tmp_path: Path, command: str, timeout: int = 600) -> CommandDeployer:
     deployer = deployer_for({"kind": "command", "command": command, "timeout_seconds": timeout},
-                            tracking_uri=TRACKING, workdir=tmp_path)
+                            tracking_uri=TRACKING, workdir=tmp_path, log_dir=tmp_path / "serve-logs")
     assert isinstance(deployer, CommandDeployer)
     return deployer
 
 
 def test_none_is_promotion_only(tmp_path: Path) -> None:
-    deployer = deployer_for({"kind": "none"}, tracking_uri=TRACKING, workdir=tmp_path)
+    deployer = deployer_for({"kind": "none"}, tracking_uri=TRACKING, workdir=tmp_path, log_dir=tmp_path)
     assert isinstance(deployer, NoDeployer)
     done = deployer.deploy("models:/wine/3", 3, None)
     assert (done.kind, done.url, done.detail, done.version) == ("none", None, "promotion only", 3)
 
 
 def test_spec_kinds(tmp_path: Path) -> None:
-    serve = deployer_for({"kind": "mlflow-serve", "port": 5005}, tracking_uri=TRACKING, workdir=tmp_path)
+    serve = deployer_for({"kind": "mlflow-serve", "port": 5005}, tracking_uri=TRACKING, workdir=tmp_path,
+                         log_dir=tmp_path / "serve-logs", key=("acme/wine", "wine"))
     assert isinstance(serve, ServeDeployer)
-    assert serve.url == "http://127.0.0.1:5005/invocations"
+    assert serve.url == "http://127.0.0.1:5005/invocations" and serve.key == ("acme/wine", "wine")
+    with pytest.raises(DeployError, match="needs a port and the"):  # the App decides both
+        deployer_for({"kind": "mlflow-serve", "port": 5005}, tracking_uri=TRACKING, workdir=tmp_path,
+                     log_dir=tmp_path)
     with pytest.raises(DeployError, match="unknown deploy kind"):
-        deployer_for({"kind": "kubernetes"}, tracking_uri=TRACKING, workdir=tmp_path)
+        deployer_for({"kind": "kubernetes"}, tracking_uri=TRACKING, workdir=tmp_path, log_dir=tmp_path)
 
 
 def test_command_gets_the_model_and_not_the_apps_settings(

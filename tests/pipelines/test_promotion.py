@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from pipelines.promotion import PromotionError, promote, revert, rollback, undo_rollback, version_tags
 from pipelines.result import PipelineResult
 from pipelines.tracking import Tracker
+from tests.fixtures.saved_models import saved_model
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +31,8 @@ def candidate(tracking_uri: str, model_name: str, accuracy: float) -> str:
     """Log a tiny fitted model as a candidate run; its run id."""
     result = PipelineResult(status="passed", kind="production", model_name=model_name,
                             metrics={"candidate": {"accuracy": accuracy, "f1_macro": 0.5}, "champion": None})
-    logged = Tracker(tracking_uri).log_candidate(result, LogisticRegression().fit(X, Y), "c0ffee", TAGS)
+    model = saved_model(LogisticRegression().fit(X, Y))
+    logged = Tracker(tracking_uri).log_candidate(result, model, "c0ffee", TAGS)
     return str(logged.mlflow_run_id)
 
 
@@ -96,14 +99,19 @@ def test_a_retry_finishes_an_interrupted_promotion(tracking_uri: str, model_name
     assert aliases(tracking_uri, model_name) == {"champion": 1}
 
 
-def test_the_tracker_loads_the_promoted_champion(
-    tracking_uri: str, model_name: str, two_promoted: tuple[str, str]
+def test_the_tracker_copies_the_promoted_champions_files(
+    tracking_uri: str, model_name: str, two_promoted: tuple[str, str], tmp_path: Path
 ) -> None:
+    import mlflow.sklearn
+
     tracker = Tracker(tracking_uri)
     assert tracker.champion_version(model_name) == 2
-    champion = tracker.load_champion(model_name)
-    assert champion is not None and champion.version == 2 and champion.run_id == two_promoted[1]
-    assert list(champion.model.predict(X)) == list(Y)
+    folder = tracker.download_model_files(model_name, 2, tmp_path / "champion")
+    assert {"MLmodel", "model.pkl", "requirements.txt"} <= {path.name for path in folder.iterdir()}
+    model = mlflow.sklearn.load_model(str(folder))  # what a job and a scoring server load
+    assert list(model.predict(X)) == list(Y)
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert [line.split("==")[0] for line in requirements] == ["scikit-learn", "cloudpickle"]
     assert [point["version"] for point in tracker.model_history(model_name, "accuracy")] == [1, 2]
 
 

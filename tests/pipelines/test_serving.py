@@ -18,12 +18,14 @@ from pipelines.promotion import promote
 from pipelines.result import PipelineResult
 from pipelines.serving import BlueGreen, TrafficSwitch, free_port, predict
 from pipelines.tracking import Tracker
+from tests.fixtures.saved_models import saved_model
 
 X = pd.DataFrame(np.array([[0.0, 0.0], [0.1, 0.2], [1.0, 1.0], [0.9, 1.1]]), columns=["a", "b"])
 Y = [0, 0, 1, 1]
 FLIPPED = [1, 1, 0, 0]
 TAGS = {"repository": "octo/wine", "pr": "7"}
 MODEL = "served-wine"
+OWNER = ("octo/wine", MODEL)  # the (repository, model) a deployment belongs to
 
 
 def http_backend(answer: str) -> ThreadingHTTPServer:
@@ -98,7 +100,7 @@ def register(tracking_uri: str, labels: list[int], sha: str) -> int:
     result = PipelineResult(status="passed", kind="production", model_name=MODEL,
                             metrics={"candidate": {"accuracy": 1.0}, "champion": None})
     model = LogisticRegression().fit(X.to_numpy(), labels)
-    logged = Tracker(tracking_uri).log_candidate(result, model, "c0ffee", TAGS)
+    logged = Tracker(tracking_uri).log_candidate(result, saved_model(model), "c0ffee", TAGS)
     return promote(tracking_uri, MODEL, str(logged.mlflow_run_id), merge_sha=sha, tags=TAGS).version
 
 
@@ -106,7 +108,7 @@ def register(tracking_uri: str, labels: list[int], sha: str) -> int:
 def serve(tracking_uri: str, tmp_path: Path) -> Iterator[ServeDeployer]:
     """A mlflow-serve deployer on a free stable port; everything stopped afterwards."""
     deployer = deployer_for({"kind": "mlflow-serve", "port": free_port()}, tracking_uri=tracking_uri,
-                            workdir=tmp_path)
+                            workdir=tmp_path, log_dir=tmp_path / "serve-logs", key=OWNER)
     assert isinstance(deployer, ServeDeployer)
     yield deployer
     BlueGreen.shutdown_all()
@@ -123,9 +125,14 @@ def test_blue_green_deploys_keep_the_stable_address_answering(
     first = serve.deploy(f"models:/{MODEL}/{v1}", v1, X)
     assert (first.kind, first.version, first.url) == ("mlflow-serve", 1, serve.url)
     assert predict(serve.url, X) == Y
-    blue_green = BlueGreen.for_port(serve.port, tracking_uri=tracking_uri)
+    blue_green = BlueGreen.for_key(OWNER, port=serve.port, tracking_uri=tracking_uri, log_dir=serve.log_dir)
     blue = blue_green.server
     assert blue is not None and blue_green.current() == (1, blue.port)
+    other = ServeDeployer(key=("octo/other", MODEL), port=serve.port, host=serve.host,
+                          tracking_uri=serve.tracking_uri, log_dir=serve.log_dir)
+    with pytest.raises(DeployError, match="cannot listen"):  # another repository never takes a port over
+        other.deploy(f"models:/{MODEL}/{v2}", v2, X)
+    assert predict(serve.url, X) == Y and blue_green.current() == (1, blue.port)
 
     second = serve.deploy(f"models:/{MODEL}/{v2}", v2, X)
     assert "replacing version 1" in second.detail
@@ -141,3 +148,20 @@ def test_blue_green_deploys_keep_the_stable_address_answering(
         serve.deploy(f"models:/{MODEL}/{v1}", v1, X.assign(c=1.0))
     assert blue_green.current() == green
     assert predict(serve.url, X) == FLIPPED
+
+
+@pytest.mark.e2e  # a real `mlflow models serve` process (that fails: no model there)
+@pytest.mark.timeout(120)
+def test_scoring_server_logs_go_to_the_folder_it_is_given(tracking_uri: str, tmp_path: Path) -> None:
+    """No shared, predictable /tmp path: the caller names the folder (the App: its data dir)."""
+    from pipelines.serving import ModelServer
+
+    logs = tmp_path / "data" / "serve-logs"
+    server = ModelServer(str(tmp_path / "no-such-model"), free_port(), tracking_uri, logs)
+    try:
+        with pytest.raises(DeployError, match="exited with") as failed:
+            server.wait_healthy(timeout=110)
+    finally:
+        server.stop()
+    assert server.log_path.parent == logs and server.log_path.read_text().strip()
+    assert server.log_path.read_text().strip().splitlines()[-1] in str(failed.value)  # the tail it shows

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 TAGS = {"modelgate.repository": "acme/wine", "modelgate.pr": "7", "modelgate.sha": "abc123"}
 
-# Counts its calls in a file beside the checkout (inside it, the marker would change the code hash).
+# Counts its calls in .modelgate/ of the checkout: the job can write only there (its own scratch copy and
+# output folder), and .modelgate/ is no code, so the marker leaves the code hash alone.
 COUNTING_MODEL = '''from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
@@ -24,7 +25,8 @@ from sklearn.preprocessing import StandardScaler
 
 
 def train(X_train, y_train):
-    with (Path(__file__).parent.parent / "trainings.txt").open("a") as marker:
+    (Path(__file__).parent / ".modelgate").mkdir(exist_ok=True)
+    with (Path(__file__).parent / ".modelgate" / "trainings.txt").open("a") as marker:
         marker.write("trained\\n")
     return make_pipeline(StandardScaler(), LogisticRegression(C={c}, max_iter=1000)).fit(X_train, y_train)
 '''
@@ -56,7 +58,7 @@ def register_champion(tracking_uri: str, result: PipelineResult) -> int:
 
 
 def trainings(repo: Path) -> int:
-    marker = repo.parent / "trainings.txt"
+    marker = repo / ".modelgate" / "trainings.txt"
     return len(marker.read_text().splitlines()) if marker.exists() else 0
 
 

@@ -3,11 +3,20 @@ webhook would queue for it, and the reactions, replies and queued runs that foll
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from bot.commands.parser import parse_commands
 from bot.commands.registry import help_table
-from bot.feedback.replies import not_understood, permission_refused, retrain_pr_closed, retrain_queued
+from bot.feedback.replies import (
+    not_understood,
+    permission_refused,
+    retrain_head_moved,
+    retrain_head_unknown,
+    retrain_pr_closed,
+    retrain_queued,
+)
 from bot.runs.outcome import RunOutcome
 from bot.store import CommandJob, RunRecord, RunState, StagingJob
 from pipelines.config import parse_config
@@ -19,10 +28,27 @@ USAGES = ("/retrain [--force]", "/rollback [VERSION]", "/modelgate help")
 def _say(world: World, pr: int, body: str, author: str) -> tuple[int, RunOutcome, RunRecord]:
     """``author`` comments ``body`` on PR ``pr`` and modelgate handles the command run the
     ``issue_comment`` webhook queues; (comment id, outcome, finished run)."""
-    comment_id = world.comment(pr, body, author)
-    job = CommandJob(comment_id=comment_id, author=author, commands=tuple(parse_commands(body)))
+    return _handle(world, pr, _comment(world, pr, body, author))
+
+
+def _comment(world: World, pr: int, body: str, author: str) -> CommandJob:
+    """``author`` comments ``body``: the command job its ``issue_comment`` webhook queues."""
+    comment = world.github.comment(OWNER, NAME, pr, body, author=author)["comment"]
+    return CommandJob(comment_id=int(comment["id"]), author=author, commands=tuple(parse_commands(body)),
+                      commented_at=datetime.fromisoformat(comment["created_at"]))
+
+
+def _handle(world: World, pr: int, job: CommandJob) -> tuple[int, RunOutcome, RunRecord]:
+    """modelgate handles the command run of ``job``; (comment id, outcome, finished run)."""
     outcome, run = world.process(world.request(job, pr, None, "issue_comment.command"))
-    return comment_id, outcome, run
+    return job.comment_id, outcome, run
+
+
+def _seen(world: World, pr: int, sha: str, trigger: str = "pull_request.opened") -> None:
+    """modelgate saw ``sha`` become PR ``pr``'s head (the staging run its webhook queued, here
+    ended as a fork's waits)."""
+    run = world.claim(world.request(StagingJob(fork=True), pr, sha, trigger))
+    world.runs.finish(run.id, RunState.CANCELLED, error="waiting for approval")
 
 
 def _replies(world: World, pr: int) -> list[str]:
@@ -42,6 +68,7 @@ def test_a_writers_retrain_queues_staging_on_the_head_and_approves_it(world: Wor
     world.create_repo()
     world.github.set_permission(OWNER, NAME, "bob", "write")
     sha, pr = world.open_pr()
+    _seen(world, pr, sha)
 
     comment_id, outcome, _ = _say(world, pr, body, "bob")
 
@@ -62,11 +89,53 @@ def test_a_writers_retrain_on_a_fork_approves_that_head(world: World) -> None:
     world.create_repo()
     world.github.set_permission(OWNER, NAME, "bob", "write")
     sha, pr = world.fork_pr()
+    _seen(world, pr, sha)
     _, outcome, _ = _say(world, pr, "/retrain", "bob")
     assert outcome.state == RunState.SUCCEEDED
     [queued] = _queued_staging(world)
     job = queued.job_as(StagingJob)
     assert (queued.head_sha, job.fork, job.approved_sha, job.approved_by) == (sha, True, sha, "bob")
+    assert _replies(world, pr) == []
+
+
+def test_a_push_between_a_maintainers_retrain_and_its_handling_is_not_approved(world: World) -> None:
+    world.create_repo()
+    world.github.set_permission(OWNER, NAME, "bob", "write")
+    sha, pr = world.fork_pr()
+    _seen(world, pr, sha)  # the fork's PR waits for a maintainer
+    retrain = _comment(world, pr, "Reviewed, looks fine.\n/retrain", "bob")  # bob looked at sha
+    pushed = str(world.github.commit("eve", NAME, {"model.py": "C = 66.0\n"}, branch="idea",
+                                     author="eve")["sha"])
+    _seen(world, pr, pushed, "pull_request.synchronize")  # the push arrives before the comment is handled
+
+    comment_id, outcome, _ = _handle(world, pr, retrain)
+
+    assert outcome.state == RunState.SUCCEEDED and world.reactions(comment_id) == ["eyes", "rocket"]
+    [queued] = _queued_staging(world)  # the new head, not approved
+    job = queued.job_as(StagingJob)
+    assert (queued.head_sha, job.approved_sha, job.approved_by) == (pushed, None, None)
+    [reply] = _replies(world, pr)
+    assert reply == retrain_head_moved("bob", sha, pushed)
+    run = world.runs.claim("w")
+    assert run is not None and run.id == queued.id
+    waited = world.handlers["staging"](run)
+    assert (waited.state, waited.error) == (RunState.CANCELLED, "waiting for approval")
+    assert world.downloads(pushed) == 0 and world.downloads(sha) == 0  # neither commit ran
+    [check] = world.checks(pushed)
+    assert check["conclusion"] == "action_required"
+
+
+def test_a_maintainers_retrain_approves_nothing_when_no_head_was_seen_before_it(world: World) -> None:
+    world.create_repo()
+    world.github.set_permission(OWNER, NAME, "bob", "write")
+    sha, pr = world.fork_pr()  # e.g. opened before the App was installed: no run recorded its head
+
+    comment_id, outcome, _ = _say(world, pr, "/retrain", "bob")
+
+    assert outcome.state == RunState.SUCCEEDED and world.reactions(comment_id) == ["eyes", "rocket"]
+    [queued] = _queued_staging(world)  # it records the head: a later /retrain can approve it
+    assert (queued.head_sha, queued.job_as(StagingJob).approved_sha) == (sha, None)
+    assert _replies(world, pr) == [retrain_head_unknown("bob", sha)]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from bot.store import CommandJob, StagingJob
@@ -121,6 +123,9 @@ def test_command_lines_in_pr_comments(body: str, lines: list[str]) -> None:
         assert isinstance(command, CommandJob) and command.author == "octocat"
         assert command.comment_id == d.payload()["comment"]["id"]
         assert [c.line for c in command.commands] == lines
+        # /retrain approves the head that waited when the comment was written (GitHub's created_at)
+        created = datetime.fromisoformat(d.payload()["comment"]["created_at"])
+        assert command.commented_at == created and created.tzinfo is not None
 
 
 def test_command_arguments_and_unknown_subcommands() -> None:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.webhooks.signature import sign, verify
+from bot.webhooks.signature import sign, verify, well_formed
 from tests.fixtures.corpus import GITHUB, SECRET, deliveries
 
 
@@ -36,3 +36,13 @@ def test_rejects_tampering_and_wrong_forms() -> None:
     assert not verify(SECRET, d.body, d.headers["X-Hub-Signature"])  # sha1 is never trusted
     assert not verify(SECRET, d.body, good.replace("sha256=", "sha512="))
     assert not verify(SECRET, d.body, good[:-2])
+
+
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [(None, False), ("", False), ("sha256=" + "a" * 64, True), (" sha256=" + "0" * 64 + " ", True),
+     ("sha256=" + "A" * 64, False), ("sha256=" + "a" * 63, False), ("sha256=" + "a" * 65, False),
+     ("sha1=" + "a" * 40, False), ("sha512=" + "a" * 128, False), ("sha256=" + "g" * 64, False)],
+)
+def test_only_a_well_formed_header_lets_the_body_be_read(header: str | None, ok: bool) -> None:
+    assert well_formed(header) is ok

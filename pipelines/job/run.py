@@ -1,0 +1,224 @@
+"""The job: the part of a run that executes the repository's code, inside the sandbox.
+
+config → data → (fingerprint; the trusted side says go or stop) → train → evaluate the candidate →
+evaluate the champion (unpickled from a read-only copy of its files) → intervals and slices (they call
+the repository's metric and slice functions) → the output files of ``pipelines.job.files``.
+
+It gets no tracking URI, registry, database, settings or token, and never imports mlflow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.checkout import StepError, import_function, repo_code_by_value, repo_imports
+from pipelines.job import files
+from pipelines.stepping import LogTail, Steps
+
+log = logging.getLogger("pipelines.steps")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the trusted side asks of a job (passed as JSON on its command line)."""
+
+    repo_dir: Path
+    kind: str
+    output_dir: Path
+    champion_dir: Path | None = None
+    champion_version: int | None = None
+    handshake: bool = True
+
+    def to_json(self) -> str:
+        """The spec as one JSON line."""
+        champion = None if self.champion_dir is None else str(self.champion_dir)
+        return json.dumps({"repo_dir": str(self.repo_dir), "kind": self.kind,
+                           "output_dir": str(self.output_dir), "champion_dir": champion,
+                           "champion_version": self.champion_version, "handshake": self.handshake})
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        """Rebuild from ``to_json()``."""
+        data = json.loads(text)
+        champion = data.get("champion_dir")
+        return cls(Path(data["repo_dir"]), str(data["kind"]), Path(data["output_dir"]),
+                   None if champion is None else Path(champion), data.get("champion_version"),
+                   bool(data.get("handshake", True)))
+
+
+def run_job(spec: JobSpec) -> int:
+    """Run the job; 0 when it wrote its evaluation (or was told to stop), 1 when it wrote an error."""
+    job = _Job(spec)
+    with LogTail().attached() as tail:
+        try:
+            with repo_imports(spec.repo_dir):
+                job.run()
+            return 0
+        except StepError as exc:
+            log.error("%s job stopped (%s): %s", spec.kind, exc.kind, exc.message)
+            error = files.JobError(error_kind=exc.kind, error=exc.message[:20_000],
+                                   log_tail=[*tail.lines, *exc.tail][-200:], model_name=job.model_name,
+                                   task=job.task)
+            files.write_json(spec.output_dir, files.ERROR_FILE, error)
+            return 1
+
+
+class _Job:
+    """The state of one job; each method is one step."""
+
+    def __init__(self, spec: JobSpec) -> None:
+        self.spec = spec
+        self.steps = Steps()
+        self.model_name: str | None = None
+        self.task: str | None = None
+
+    def run(self) -> None:
+        from pipelines.analysis import analyse
+        from pipelines.evaluation import evaluate
+        from pipelines.slices import SliceError
+
+        step = self.steps.step
+        with step("config", "config"):
+            config, metrics = self._config()
+        with step("data", "data"):
+            X_train, y_train, X_eval, y_eval = self._data(getattr(config.data, self.spec.kind))
+        if self.spec.handshake and not self._go_on(X_train, y_train, X_eval, y_eval):
+            log.info("the result of an earlier run with the same inputs is reused: not training")
+            return
+        with step("train", "train"):
+            model = self._train(config.model.train, X_train, y_train)
+        with step("evaluate", "evaluate"):
+            candidate = evaluate("candidate", model, metrics, X_eval, y_eval, self.task)
+        with step("champion", "crash"):
+            champion, champion_error = self._champion(metrics, X_eval, y_eval)
+        with step("analysis", "crash"):
+            try:
+                analysis = analyse(config, metrics, X_eval, y_eval, candidate, champion, import_function,
+                                   plots=False)
+            except SliceError as exc:
+                raise StepError("data", str(exc)) from exc
+        with step("save", "crash"):
+            self._save(model, X_eval, y_eval, candidate, champion)
+        evaluation = files.JobEvaluation(
+            model_name=config.model.name, task=config.model.task, candidate=candidate.values,
+            champion=None if champion is None else champion.values,
+            higher_is_better={metric.name: metric.higher_is_better for metric in metrics},
+            champion_error=champion_error, intervals=[i.as_dict() for i in analysis.intervals.values()],
+            slices=[row.as_dict() for row in analysis.slices], durations=self.steps.durations,
+            params=model_params(model),
+        )
+        files.write_json(self.spec.output_dir, files.EVALUATION_FILE, evaluation)
+
+    def _config(self) -> tuple[Any, list[Any]]:
+        from pipelines.config import ConfigError, load_config
+        from pipelines.metrics import MetricError, resolve_metrics
+
+        try:
+            config = load_config(self.spec.repo_dir)
+            self.model_name, self.task = config.model.name, config.model.task
+            metrics = resolve_metrics(config, import_function)
+        except ConfigError as exc:
+            raise StepError("config", "; ".join(exc.messages)) from exc
+        except MetricError as exc:
+            raise StepError("config", str(exc)) from exc
+        return config, metrics
+
+    def _data(self, ref: str) -> tuple[Any, Any, Any, Any]:
+        loaded = import_function(ref)()
+        if not isinstance(loaded, tuple | list) or len(loaded) != 4:
+            got = type(loaded).__name__
+            raise StepError("data", f"{ref} returned {got}, expected (X_train, y_train, X_eval, y_eval)")
+        X_train, y_train, X_eval, y_eval = loaded
+        for part, X, y in (("train", X_train, y_train), ("eval", X_eval, y_eval)):
+            rows, labels = _rows(X), _rows(y)
+            if rows != labels:
+                raise StepError("data", f"{ref}: X_{part} has {rows} rows but y_{part} has {labels}")
+            if rows == 0:
+                raise StepError("data", f"{ref}: X_{part} has no rows")
+        log.info("data: %d training rows, %d evaluation rows", _rows(X_train), _rows(X_eval))
+        return X_train, y_train, X_eval, y_eval
+
+    def _go_on(self, *arrays: Any) -> bool:
+        """Write the data fingerprint and wait for the trusted side's answer on stdin."""
+        from pipelines.fingerprint import data_fingerprint
+
+        try:
+            fingerprint: str | None = data_fingerprint(*arrays)
+        except Exception as exc:  # unusual containers: no cache rather than a failed run
+            log.warning("data cannot be fingerprinted (%s: %s); result cache off", type(exc).__name__, exc)
+            fingerprint = None
+        files.write_json(self.spec.output_dir, files.FINGERPRINT_FILE, files.JobFingerprint(data=fingerprint))
+        answer = sys.stdin.readline().strip()
+        return answer != files.STOP
+
+    def _train(self, ref: str, X_train: Any, y_train: Any) -> Any:
+        model = import_function(ref)(X_train, y_train)
+        if not callable(getattr(model, "predict", None)):
+            raise StepError("train", f"{ref} returned {type(model).__name__}, which has no predict()")
+        log.info("train: fitted %s", type(model).__name__)
+        return model
+
+    def _champion(self, metrics: list[Any], X_eval: Any, y_eval: Any) -> tuple[Any, str | None]:
+        """The champion's Evaluation on the same rows, or (None, reason) when it cannot be used."""
+        from pipelines.evaluation import evaluate
+
+        version, folder = self.spec.champion_version, self.spec.champion_dir
+        if version is None or folder is None:
+            log.info("champion: none yet, judging by absolute gates alone")
+            return None, None
+        try:
+            with (folder / files.MODEL_FILE).open("rb") as handle:
+                model = pickle.load(handle)  # inside the sandbox: the champion is this repository's model
+            return evaluate(f"champion v{version}", model, metrics, X_eval, y_eval, self.task), None
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            reason = f"champion version {version} could not be evaluated on this data: {problem}"
+            log.warning("%s; judging by absolute gates alone", reason)
+            return None, " ".join(reason.split())[:2000]
+
+    def _save(self, model: Any, X_eval: Any, y_eval: Any, candidate: Any, champion: Any) -> None:
+        """The model as files (cloudpickle, the repository's modules by value), arrays and sample rows."""
+        import cloudpickle
+
+        from pipelines.job.arrays import evaluation_arrays, sample_rows, save_arrays
+
+        output = self.spec.output_dir
+        (output / files.MODEL_DIR).mkdir(exist_ok=True)
+        target = output / files.MODEL_DIR / files.MODEL_FILE
+        with repo_code_by_value(self.spec.repo_dir), target.open("wb") as out:
+            cloudpickle.dump(model, out)
+        save_arrays(output / files.ARRAYS_FILE, evaluation_arrays(y_eval, candidate, champion))
+        (output / files.SAMPLE_FILE).write_text(sample_rows(X_eval), encoding="utf-8")
+
+
+def model_params(model: Any, limit: int = 500) -> dict[str, str | int | float | bool | None]:
+    """The model's ``get_params()`` values that are plain JSON scalars, keyed ``model.<name>``."""
+    get_params = getattr(model, "get_params", None)
+    if get_params is None:
+        return {}
+    try:
+        params = get_params()
+    except Exception:  # a model with a broken get_params still gets logged
+        return {}
+    plain = {
+        f"model.{key}"[:250]: value[:limit] if isinstance(value, str) else value
+        for key, value in params.items()
+        if value is None or isinstance(value, str | int | float | bool)
+    }
+    return dict(list(plain.items())[:500])
+
+
+def _rows(data: Any) -> int:
+    shape = getattr(data, "shape", None)
+    if shape:
+        return int(shape[0])
+    try:
+        return len(data)
+    except TypeError as exc:
+        raise StepError("data", f"expected arrays or data frames, got {type(data).__name__}") from exc

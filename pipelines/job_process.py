@@ -1,0 +1,162 @@
+"""Starting a job (``pipelines.job``) in its sandbox and talking to it: the fingerprint handshake on
+stdin, its output pumped to ours (with a tail kept), the time and memory limits.
+
+This is trusted code: it builds the job's environment from nothing (no setting, token or tracking
+URI reaches the job) and mounts only the job's checkout, its output folder and the champion's files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines.checkout import StepError
+from pipelines.job import files
+from pipelines.job.run import JobSpec
+from pipelines.masking import Masker
+from pipelines.result import LOG_TAIL_LINES
+from pipelines.sandbox import Isolation, Sandbox, package_root
+
+_POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class JobPolicy:
+    """What the operator allows a job: isolation, network, memory, and the repository's job secrets."""
+
+    isolation: Isolation = Isolation.BWRAP
+    network: bool = False
+    memory_mb: int | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def job_environment(policy: JobPolicy, scratch: Path) -> dict[str, str]:
+    """The job's whole environment, built from nothing: no App setting ever reaches it."""
+    inside = policy.isolation == Isolation.BWRAP
+    home = Path("/tmp/home") if inside else scratch / "home"
+    tmp = Path("/tmp") if inside else scratch / "tmp"
+    binaries = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    return {
+        **policy.env,
+        "PATH": binaries, "HOME": str(home), "TMPDIR": str(tmp), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        "PYTHONPATH": str(package_root()), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg", "MODELGATE_JOB": "1",
+    }
+
+
+class JobProcess:
+    """One running job. ``start()``, then ``fingerprint()``, ``answer()`` and ``wait()``."""
+
+    def __init__(self, spec: JobSpec, policy: JobPolicy, scratch: Path, timeout_seconds: float) -> None:
+        self.spec, self.policy, self.scratch = spec, policy, scratch
+        self.deadline = time.monotonic() + timeout_seconds
+        self.timeout_seconds = timeout_seconds
+        self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        self.mask = Masker(policy.env.values())
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pump: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the sandboxed process (StepError("crash") if the sandbox cannot start)."""
+        for folder in (self.spec.output_dir, self.scratch / "home", self.scratch / "tmp"):
+            folder.mkdir(parents=True, exist_ok=True)
+        sandbox = Sandbox(
+            self.policy.isolation, network=self.policy.network, workdir=self.spec.repo_dir,
+            readable=[] if self.spec.champion_dir is None else [self.spec.champion_dir],
+            writable=[self.spec.repo_dir, self.spec.output_dir],
+        )
+        argv = [sys.executable, "-P", "-m", "pipelines.job", self.spec.to_json()]
+        command = _memory_limited(sandbox.command(argv), self.policy.memory_mb)
+        try:
+            self._process = subprocess.Popen(
+                command, cwd=self.spec.repo_dir, env=job_environment(self.policy, self.scratch),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise StepError("crash", f"could not start the job: {exc}") from exc
+        self._pump = threading.Thread(target=self._copy_output, name="job-output", daemon=True)
+        self._pump.start()
+
+    def fingerprint(self) -> files.JobFingerprint | None:
+        """Wait for the job's data fingerprint; None when the job ended (or failed) before writing it."""
+        while self._alive():
+            found = files.read_json(self.spec.output_dir, files.FINGERPRINT_FILE, files.JobFingerprint)
+            if found is not None:
+                return found
+            time.sleep(_POLL_SECONDS)
+        return files.read_json(self.spec.output_dir, files.FINGERPRINT_FILE, files.JobFingerprint)
+
+    def answer(self, go_on: bool) -> None:
+        """Tell the job to train (True) or to stop because an earlier result is reused (False)."""
+        process = self._require()
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError, OSError):
+            process.stdin.write(((files.GO if go_on else files.STOP) + "\n").encode())
+            process.stdin.close()
+
+    def wait(self) -> int:
+        """The job's exit code once it ends; StepError("timeout") when the time limit passes first."""
+        process = self._require()
+        while process.poll() is None:
+            if time.monotonic() >= self.deadline:
+                self.kill()
+                raise StepError("timeout", f"timed out after {self.timeout_seconds:g} s", list(self.tail))
+            time.sleep(_POLL_SECONDS)
+        self.kill()  # whatever it left running (the sandbox's pid namespace ends with it anyway)
+        if self._pump is not None:
+            self._pump.join(timeout=5)
+        return process.returncode
+
+    def kill(self) -> None:
+        """Stop the job and everything it started."""
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+
+    def _alive(self) -> bool:
+        process = self._require()
+        if time.monotonic() >= self.deadline:
+            self.kill()
+            raise StepError("timeout", f"timed out after {self.timeout_seconds:g} s", list(self.tail))
+        return process.poll() is None
+
+    def _require(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
+            raise RuntimeError("the job was not started")
+        return self._process
+
+    def _copy_output(self) -> None:
+        """The job's output, line by line and with its secrets masked, to our stdout (the run's log)
+        and into the tail."""
+        process = self._require()
+        assert process.stdout is not None
+        out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+        for raw in process.stdout:
+            line = self.mask(raw.decode("utf-8", errors="replace").rstrip("\n"))
+            self.tail.append(line)
+            if out is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    out.write(line.encode("utf-8") + b"\n")
+                    out.flush()
+
+
+def _memory_limited(command: list[str], memory_mb: int | None) -> list[str]:
+    """``command`` under an address-space limit (util-linux ``prlimit``) when one is set."""
+    if not memory_mb:
+        return command
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        raise StepError("crash", "MODELGATE_JOB_MEMORY_MB is set but prlimit (util-linux) is not installed")
+    return [prlimit, f"--as={memory_mb * 1024 * 1024}", "--", *command]

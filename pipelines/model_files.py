@@ -1,0 +1,58 @@
+"""Logging a job's saved model to MLflow as files: the MLflow model folder is written around the
+job's ``model.pkl`` (MLmodel, requirements, environments) without ever loading the pickle.
+
+The flavors are MLflow's own (``sklearn`` with cloudpickle serialization, ``python_function``), so
+``mlflow models serve`` and ``mlflow.pyfunc.load_model`` load it like any logged scikit-learn model.
+The requirements are explicit: the job runtime's scikit-learn and cloudpickle.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+MODEL_NAME = "model"
+PICKLE = "model.pkl"
+
+
+def job_requirements() -> list[str]:
+    """The packages a saved model needs to load: the job runtime's, pinned."""
+    import cloudpickle
+    import sklearn
+
+    return [f"scikit-learn=={sklearn.__version__}", f"cloudpickle=={cloudpickle.__version__}"]
+
+
+def log_model_files(client: Any, experiment_id: str, run_id: str, model_dir: Path) -> str:
+    """Log ``model_dir/model.pkl`` as the run's MLflow model; returns its ``models:/m-…`` URI."""
+    import sklearn
+    import yaml
+    from mlflow.entities import LoggedModelStatus
+    from mlflow.models import Model
+    from mlflow.utils.environment import _mlflow_conda_env, _PythonEnv
+
+    with warnings.catch_warnings():  # MLflow's own type-hint notice about its pyfunc wrappers, on import
+        warnings.filterwarnings("ignore", message=".*inferred as AnyType", category=UserWarning)
+        from mlflow.pyfunc import add_to_model
+
+    logged = client.create_logged_model(experiment_id=experiment_id, name=MODEL_NAME, source_run_id=run_id)
+    requirements = job_requirements()
+    with tempfile.TemporaryDirectory(prefix="modelgate-model-") as scratch:
+        folder = Path(scratch)
+        shutil.copyfile(model_dir / PICKLE, folder / PICKLE)
+        described = Model(artifact_path=logged.artifact_location, run_id=run_id, model_id=logged.model_id)
+        add_to_model(described, loader_module="mlflow.sklearn", model_path=PICKLE,
+                     env={"virtualenv": "python_env.yaml", "conda": "conda.yaml"})
+        described.add_flavor("sklearn", pickled_model=PICKLE, sklearn_version=sklearn.__version__,
+                             serialization_format="cloudpickle", code=None)
+        described.save(str(folder / "MLmodel"))
+        (folder / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        _PythonEnv(dependencies=["-r requirements.txt"]).to_yaml(str(folder / "python_env.yaml"))
+        conda = _mlflow_conda_env(additional_pip_deps=requirements)
+        (folder / "conda.yaml").write_text(yaml.safe_dump(conda, sort_keys=False), encoding="utf-8")
+        client.log_model_artifacts(logged.model_id, str(folder))
+    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    return f"models:/{logged.model_id}"
