@@ -1,4 +1,9 @@
 # modelgate: the webhook receiver and run workers in one image.
+# Jobs (the repositories' code) run in bubblewrap sandboxes, which need user namespaces inside the
+# container: run it with `--security-opt seccomp=unconfined --security-opt apparmor=unconfined`
+# (or a seccomp profile that allows unshare/clone with CLONE_NEWUSER), on a host where unprivileged
+# user namespaces are enabled. `modelgate serve` checks this at start and refuses to run jobs
+# otherwise. Where that is not possible, run jobs on other hosts (the Ray executor) instead.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,6 +15,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MODELGATE_PORT=3000 \
     MODELGATE_DATA_DIR=/data
 
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 modelgate && mkdir -p /data && chown modelgate /data
 WORKDIR /app
 COPY pyproject.toml README.md ./

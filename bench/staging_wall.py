@@ -4,9 +4,10 @@ Baseline: ``python -c`` in a copy of the example repository that imports its ``d
 loads the staging data, trains, predicts (+ predict_proba) and computes the configured metrics with
 scikit-learn; timed as the whole process (interpreter start included).
 
-modelgate: the same copy through ``LocalExecutor`` (one subprocess per job, as the bot runs it),
-``use_cache=False``, MLflow on a sqlite file in a temp dir; timed from submit to result. The store
-(tables and experiment) is created by one untimed warm-up job before measuring.
+modelgate: the same copy through ``LocalExecutor`` (one subprocess per job, as the bot runs it; that
+trusted process runs the repository's code in a job of its own, in bubblewrap unless ``--isolation
+none``), ``use_cache=False``, MLflow on a sqlite file in a temp dir; timed from submit to result. The
+store (tables and experiment) is created by one untimed warm-up job before measuring.
 
 Workloads: the example as-is (LogisticRegression) and a random forest at a light and a heavy
 ``n_estimators``; the two forest points give the fitted scaling ratio and fixed overhead. Every
@@ -35,13 +36,19 @@ from pathlib import Path
 import yaml
 
 from pipelines.executor import LocalExecutor, PipelineJob
+from pipelines.job_process import JobPolicy
+from pipelines.sandbox import Isolation
 from pipelines.tracking import TELEMETRY_OFF
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "pipelines" / "examples" / "wine-classifier"
 README = ROOT / "bench" / "README.md"
 HEADING = "## Staging wall time vs a bare baseline"
-STEPS = ("config", "data", "cache", "train", "evaluate", "champion", "tracking")
+# The result's ``durations``: the trusted side's steps ("job" holds the job process and the "cache"
+# step), then the job's own steps (its "config" is dropped: the trusted side's has the same name).
+STEPS = ("config", "champion files", "job", "cache", "results", "tracking",
+         "data", "train", "evaluate", "champion", "analysis", "save")
+JOB_STEPS = ("data", "train", "evaluate", "champion", "analysis", "save")
 
 FOREST_MODEL = '''"""Benchmark model: a random forest whose size sets the training work."""
 
@@ -60,16 +67,14 @@ METRIC_CODE = {
     "roc_auc": "M.roc_auc_score(ye, s, multi_class='ovr', average='macro')",
 }
 
-# Where the fixed cost goes: one fresh process with the job's environment doing the pipeline's
-# MLflow work in the pipeline's order (after the data, model and metric imports both sides pay),
-# each part timed alone. The package scan is what mlflow's requirement check inside log_model
-# does on first use even with explicit pip_requirements; warming it here takes it out of log_model.
+# Where the fixed cost goes: one fresh process with the trusted side's environment doing its MLflow
+# work in the pipeline's order, each part timed alone. The trusted side never imports the repository's
+# code: the model file (``sys.argv[2]``, pickled beforehand by another process) is only copied.
 PROBE = """
-import json, sys, time
-sys.path.insert(0, ".")
-import data, model, sklearn.metrics
-fitted = model.train(*data.load_staging()[:2])
-from pipelines.tracking import Tracker, _log_sklearn_model, quiet_mlflow_environment
+import json, sys, time, warnings
+from pathlib import Path
+from pipelines.model_files import log_model_files
+from pipelines.tracking import Tracker, quiet_mlflow_environment
 quiet_mlflow_environment()
 t = [time.perf_counter()]
 import mlflow
@@ -77,21 +82,34 @@ t.append(time.perf_counter())
 tracker = Tracker(sys.argv[1])
 tracker.champion_version("wine-classifier")
 t.append(time.perf_counter())
-with mlflow.start_run(experiment_id=tracker._experiment_id("bench-probe")):
+with mlflow.start_run(experiment_id=tracker._experiment_id("bench-probe")) as run:
     t.append(time.perf_counter())
-    import cloudpickle
+    import cloudpickle, sklearn
     t.append(time.perf_counter())
-    from mlflow.utils.requirements_utils import _init_modules_to_packages_map
-    _init_modules_to_packages_map()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*inferred as AnyType", category=UserWarning)
+        import mlflow.models, mlflow.pyfunc
     t.append(time.perf_counter())
-    _log_sklearn_model(fitted)
+    log_model_files(tracker.client, run.info.experiment_id, run.info.run_id, Path(sys.argv[2]))
     t.append(time.perf_counter())
 names = ["import mlflow",
          "sqlite store setup (SQLAlchemy store import, engine, schema check) + champion lookup",
-         "experiment lookup + start_run", "import cloudpickle (log_model)",
-         "installed-package scan of mlflow's requirement check (log_model)",
-         "rest of log_model (cloudpickle dump, MLmodel, files, logged-model rows)"]
+         "experiment lookup + start_run",
+         "import sklearn + cloudpickle (log_model_files: only for their versions)",
+         "import mlflow.models + mlflow.pyfunc (log_model_files)",
+         "rest of log_model_files (MLmodel, requirements, files, logged-model rows)"]
 print(json.dumps({name: t[i + 1] - t[i] for i, name in enumerate(names)}))
+"""
+
+# Pickles the example's model into sys.argv[1]/model.pkl (what the job's "save" step writes).
+PICKLE_MODEL = """
+import sys
+from pathlib import Path
+import cloudpickle, data, model
+fitted = model.train(*data.load_staging()[:2])
+Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)
+with (Path(sys.argv[1]) / "model.pkl").open("wb") as out:
+    cloudpickle.dump(fitted, out)
 """
 
 
@@ -112,6 +130,47 @@ class Workload:
     def step_median(self, step: str) -> float:
         """Median seconds of one pipeline step (``durations``), 0 if absent."""
         return statistics.median(d.get(step, 0.0) for d in self.steps)
+
+    def job_rest_median(self) -> float:
+        """Median seconds of the "job" step outside the job's own steps and the cache step: the
+        sandbox, the job's interpreter start and imports, its config step, output files, polling."""
+        return statistics.median(job_rest(d) for d in self.steps)
+
+
+def job_rest(durations: dict[str, float]) -> float:
+    """The "job" step less the job's own steps and the trusted side's "cache" step (nested in it)."""
+    inner = sum(durations.get(step, 0.0) for step in (*JOB_STEPS, "cache"))
+    return durations.get("job", 0.0) - inner
+
+
+# Rows of the "where the time goes" table: (label, step name in ``durations``; None: the rest of the job).
+STEP_ROWS: tuple[tuple[str, str | None], ...] = (
+    ("config", "config"),
+    ("champion files (import mlflow, store, champion lookup)", "champion files"),
+    ("job (the sandboxed job process, all of it)", "job"),
+    *((f"… {step}", step) for step in JOB_STEPS),
+    ("… cache (trusted side, while the job waits)", "cache"),
+    ("… rest of job (sandbox, interpreter start, imports, job config, files, polling)", None),
+    ("results", "results"),
+    ("tracking (report evidence, MLflow run, model files)", "tracking"),
+    ("total", "total"),
+)
+
+
+def step_rows(columns: list[tuple[str, list[dict[str, float]], float]]) -> list[str]:
+    """The "where the time goes" table: per column (name, durations of each repetition, median wall)."""
+
+    def median(runs: list[dict[str, float]], step: str | None) -> float:
+        return statistics.median(job_rest(d) if step is None else d.get(step, 0.0) for d in runs)
+
+    lines = ["| part | " + " | ".join(name for name, _, _ in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for label, step in STEP_ROWS:
+        cells = " | ".join(f"{median(runs, step):.2f}" for _, runs, _ in columns)
+        lines.append(f"| {label} | {cells} |")
+    cells = " | ".join(f"{wall - median(runs, 'total'):.2f}" for _, runs, wall in columns)
+    lines.append(f"| outside (wall − total) | {cells} |")
+    return lines
 
 
 def plain_env(home: Path) -> dict[str, str]:
@@ -146,11 +205,13 @@ def run_baseline(repo: Path, home: Path) -> tuple[float, dict[str, float]]:
 
 
 def run_modelgate(
-    executor: LocalExecutor, repo: Path, uri: str, job_id: str
+    executor: LocalExecutor, repo: Path, uri: str, job_id: str, isolation: Isolation = Isolation.BWRAP,
+    bench: str = "staging_wall",
 ) -> tuple[float, dict[str, float], dict[str, float]]:
     """Wall seconds from submit to result of one uncached staging job, its metrics and step durations."""
     job = PipelineJob(job_id=job_id, repo_dir=repo, kind="staging", tracking_uri=uri,
-                      timeout_seconds=900, tags={"modelgate.bench": "staging_wall"}, use_cache=False)
+                      timeout_seconds=900, tags={"modelgate.bench": bench}, use_cache=False,
+                      policy=JobPolicy(isolation=isolation))
     started = time.perf_counter()
     executor.submit(job)
     result = executor.result(job_id)
@@ -160,10 +221,19 @@ def run_modelgate(
     return wall, result.candidate_metrics, dict(result.durations)
 
 
-def run_probe(repo: Path, uri: str, home: Path) -> dict[str, float]:
+def pickle_model(repo: Path, folder: Path, home: Path) -> Path:
+    """``folder`` with the example's fitted model as ``model.pkl`` (pickled by a separate process)."""
+    done = subprocess.run([sys.executable, "-c", PICKLE_MODEL, str(folder)], cwd=repo, env=plain_env(home),
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"pickling the model failed:\n{done.stderr}")
+    return folder
+
+
+def run_probe(repo: Path, uri: str, home: Path, model_dir: Path) -> dict[str, float]:
     """Seconds of the fixed-cost parts, measured in one fresh process."""
     env = {**plain_env(home), "PYTHONPATH": str(ROOT), **TELEMETRY_OFF}
-    done = subprocess.run([sys.executable, "-P", "-c", PROBE, uri], cwd=repo, env=env,
+    done = subprocess.run([sys.executable, "-P", "-c", PROBE, uri, str(model_dir)], cwd=repo, env=env,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"probe failed:\n{done.stderr}")
@@ -206,23 +276,21 @@ def tables(workloads: list[Workload], probe: dict[str, float]) -> str:
               f"fixed = {mg_light - ratio_nt * light.median('base'):.2f} s.", ""]
     lines += ["Models are logged with cloudpickle: skops 0.16, tried first, saves tree ensembles in time "
               "quadratic in the tree count (182 s for the 16,000-tree forest, against 10 s of training).", ""]
-    parts = {"`cache` step (import mlflow, sqlite store, champion lookup, fingerprints)": plain.step_median(
-        "cache"), "`tracking` step": plain.step_median("tracking"),
+    parts = {"`champion files` step (import mlflow, sqlite store, champion lookup)": plain.step_median(
+        "champion files"), "the job outside its own steps (sandbox, interpreter start, imports)":
+        plain.job_rest_median(), "`cache` step": plain.step_median("cache"),
+        "`results` step": plain.step_median("results"), "`tracking` step": plain.step_median("tracking"),
         "outside `run_pipeline`": plain.median("mg") - plain.step_median("total")}
     listed = ", ".join(f"{name} {value:.2f} s" for name, value in parts.items())
     lines += [f"modelgate-only parts of the example's run: {listed}; together {sum(parts.values()):.2f} s "
-              f"against a difference of {plain.median('mg') - plain.median('base'):.2f} s (\"outside\" "
-              "includes the interpreter start the baseline pays too).", ""]
+              f"against a difference of {plain.median('mg') - plain.median('base'):.2f} s (\"outside\" and "
+              "the job's interpreter start include interpreter starts the baseline pays once).", ""]
     lines += ["Where modelgate's time goes (median seconds; steps from the result's `durations`, "
-              "\"outside\" = wall − `total`: interpreter start, imports, result file, executor polling):", ""]
-    names = [w.name for w in workloads]
-    lines += ["| part | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for step in (*STEPS, "total"):
-        lines.append(f"| {step} | " + " | ".join(f"{w.step_median(step):.2f}" for w in workloads) + " |")
-    outside = [w.median("mg") - w.step_median("total") for w in workloads]
-    lines.append("| outside | " + " | ".join(f"{value:.2f}" for value in outside) + " |")
-    lines += ["", "modelgate's fixed MLflow parts timed one by one in a fresh process with the job's "
-              "environment, in the pipeline's order (median seconds; the example's model):", "",
+              "\"outside\" = wall − `total`: the trusted process's start and imports, result file, executor "
+              "polling):", ""]
+    lines += step_rows([(w.name, w.steps, w.median("mg")) for w in workloads])
+    lines += ["", "modelgate's fixed MLflow parts timed one by one in a fresh process with the trusted "
+              "side's environment, in the pipeline's order (median seconds; the example's model):", "",
               "| part | s |", "|---|---:|"]
     lines += [f"| {name} | {value:.2f} |" for name, value in probe.items()]
     return "\n".join(lines)
@@ -243,10 +311,11 @@ def readme_section(body: str, args: argparse.Namespace, cpus: int, minutes: floa
 
 `bench/staging_wall.py` times one uncached staging run of the example repository
 (`pipelines/examples/wine-classifier`) through `LocalExecutor` — a fresh subprocess per job, exactly
-what the bot runs, `use_cache=False`, MLflow on a sqlite file in a temp dir, wall time from `submit`
-to `result` — against a bare baseline doing the same work in one fresh Python process (`python -c`
-importing the example's `data` and `model`: load staging data, train, `predict` + `predict_proba`,
-the configured metrics with scikit-learn; whole process wall time, interpreter start included). Both
+what the bot runs, the repository's code in its job with `isolation={args.isolation}`,
+`use_cache=False`, MLflow on a sqlite file in a temp dir, wall time from `submit` to `result` —
+against a bare baseline doing the same work in one fresh Python process (`python -c` importing the
+example's `data` and `model`: load staging data, train, `predict` + `predict_proba`, the configured
+metrics with scikit-learn; whole process wall time, interpreter start included). Both
 compute identical metric values (checked). The MLflow store (tables and experiment) is created by
 one untimed warm-up job, so table creation is not counted. Workloads: the example as-is
 (LogisticRegression) and copies whose `model.py` trains `RandomForestClassifier(n_estimators=N,
@@ -256,7 +325,8 @@ random_state=0, n_jobs=1)` for N = {args.light} and N = {args.heavy}; the two fo
 
 ```bash
 .venv/bin/python bench/staging_wall.py   # prints the tables and rewrites this section; options:
-                                         # --light N, --heavy N (trees), --reps K, --no-readme
+                                         # --light N, --heavy N (trees), --reps K, --isolation
+                                         # bwrap|none, --no-readme
 ```
 
 Run of {today} on this project's {cpus}-core machine ({minutes:.0f} min in all):
@@ -265,14 +335,20 @@ Run of {today} on this project's {cpus}-core machine ({minutes:.0f} min in all):
 """
 
 
-def write_readme(section: str) -> None:
-    """Replace this benchmark's section of bench/README.md (or append it); other sections stay as they are."""
+def write_readme(section: str, heading: str = HEADING, after: str | None = None) -> None:
+    """Replace the section under ``heading`` of bench/README.md; a new one goes after the section under
+    ``after`` (or at the end). Other sections stay as they are."""
     text = README.read_text(encoding="utf-8")
-    start = text.find(HEADING)
+    start = text.find(heading)
     if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
+        anchor = -1 if after is None else text.find(after)
+        end = -1 if anchor < 0 else text.find("\n## ", anchor + len(after or ""))
+        if end < 0:
+            text = text.rstrip("\n") + "\n\n" + section
+        else:
+            text = text[: end + 1] + section.rstrip("\n") + "\n\n" + text[end + 1 :]
     else:
-        end = text.find("\n## ", start + len(HEADING))
+        end = text.find("\n## ", start + len(heading))
         rest = "\n\n" + text[end + 1 :] if end >= 0 else ""
         text = text[:start] + section.rstrip("\n") + rest
     README.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
@@ -284,6 +360,8 @@ def main() -> None:
     parser.add_argument("--light", type=int, default=100, help="trees of the light forest")
     parser.add_argument("--heavy", type=int, default=16000, help="trees of the heavy forest")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--isolation", type=Isolation, choices=list(Isolation), default=Isolation.BWRAP,
+                        help="how the job runs the repository's code")
     parser.add_argument("--no-readme", action="store_true", help="print only")
     args = parser.parse_args()
     began = time.perf_counter()
@@ -300,20 +378,22 @@ def main() -> None:
 
         # Untimed warm-up: creates the store's tables and the experiment, warms the page cache.
         run_baseline(plain.repo, tmp / "home")
-        run_modelgate(executor, plain.repo, uri, "warmup")
+        run_modelgate(executor, plain.repo, uri, "warmup", args.isolation)
+        model_dir = pickle_model(plain.repo, tmp / "probe-model", tmp / "home")
 
         probes: list[dict[str, float]] = []
         for rep in range(args.reps):
             for index, w in enumerate(workloads):
                 base, base_metrics = run_baseline(w.repo, tmp / "home")
-                mg, mg_metrics, durations = run_modelgate(executor, w.repo, uri, f"r{rep}-w{index}")
+                mg, mg_metrics, durations = run_modelgate(executor, w.repo, uri, f"r{rep}-w{index}",
+                                                          args.isolation)
                 if not same_metrics(base_metrics, mg_metrics):
                     raise SystemExit(f"{w.name}: metrics differ: {base_metrics} vs {mg_metrics}")
                 w.base.append(base)
                 w.mg.append(mg)
                 w.steps.append(durations)
                 print(f"rep {rep + 1} {w.name}: baseline {base:.2f} s, modelgate {mg:.2f} s", flush=True)
-            probes.append(run_probe(plain.repo, uri, tmp / "home"))
+            probes.append(run_probe(plain.repo, uri, tmp / "home", model_dir))
         probe = {name: statistics.median(p[name] for p in probes) for name in probes[0]}
         executor.shutdown(timeout=60)
 

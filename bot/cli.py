@@ -35,9 +35,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the webhook receiver (and, unless --workers 0, the run workers)."""
     import uvicorn
 
-    from bot.http_limits import server_options
     from bot.runs.source import warn_if_tarfile_filter_is_weak
     from bot.server import build_services, create_app
+    from bot.webhooks.http_limits import server_options
 
     settings = _settings(args).require("webhooks")
     if settings.workers > 0:

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.http_limits import server_options
 from bot.server import build_services, create_app
 from bot.settings import Settings
+from bot.webhooks.http_limits import server_options
 from github_standin.serving import serve
 from tests.fixtures.corpus import CORPUS_APP_ID, SECRET, deliveries
 from tests.fixtures.raw_http import connect, read_answer, request_head
