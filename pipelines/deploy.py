@@ -18,10 +18,11 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipelines.job_process import JobPolicy
 from pipelines.serving import (
     LOCALHOST,
     BlueGreen,
@@ -130,6 +131,7 @@ class ServeDeployer:
     host: str
     tracking_uri: str
     log_dir: Path  # the scoring servers' logs, under the App's data dir
+    policy: JobPolicy = field(default_factory=JobPolicy)  # scoring servers run the pickle: isolated
 
     @property
     def url(self) -> str:
@@ -138,11 +140,12 @@ class ServeDeployer:
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
         """Start and check the new server, switch the stable port to it, stop the old one."""
         blue_green = BlueGreen.for_key(self.key, host=self.host, port=self.port,
-                                       tracking_uri=self.tracking_uri, log_dir=self.log_dir)
+                                       tracking_uri=self.tracking_uri, log_dir=self.log_dir,
+                                       policy=self.policy)
         before = blue_green.current()
-        server = blue_green.deploy(model_uri, version, sample)
-        replaced = f", replacing version {before[0]}" if before else ""
-        detail = f"version {version} serves on {self.url} (backend port {server.port}{replaced})"
+        blue_green.deploy(model_uri, version, sample)
+        replaced = f" (replacing version {before})" if before is not None else ""
+        detail = f"version {version} serves on {self.url}{replaced}"
         return Deployed(kind="mlflow-serve", model_uri=model_uri, version=version, url=self.url,
                         detail=detail)
 

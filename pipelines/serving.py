@@ -1,7 +1,8 @@
 """Blue/green serving of registered models with MLflow's scoring server behind a stable address.
 
 ``TrafficSwitch`` listens on the stable port and forwards each new connection to the current
-backend (an ``mlflow models serve`` process on a free port). ``BlueGreen.deploy`` starts the new
+backend: an isolated scoring server on a unix socket (``pipelines.scoring_server``), or any TCP
+port. ``BlueGreen.deploy`` starts the new
 server, checks it (``/ping`` and one prediction), switches traffic to it and only then stops the
 old one; a failed check stops the new server and leaves the old one serving.
 
@@ -17,23 +18,23 @@ import atexit
 import contextlib
 import json
 import os
-import signal
 import socket
 import socketserver
-import subprocess
-import sys
 import threading
-import time
 from collections import deque
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from pipelines.tracking import TELEMETRY_OFF
+from pipelines.job_process import JobPolicy
+
+if TYPE_CHECKING:
+    from pipelines.scoring_server import ModelServer
 
 LOCALHOST = "127.0.0.1"
 ServeKey = tuple[str, str]  # (repository, model): whose deployment
+Backend = int | str  # a TCP port on localhost, or a unix socket's path
 STARTUP_TIMEOUT_SECONDS = 180
 STOP_GRACE_SECONDS = 5
 _PUMP_CHUNK = 65536
@@ -68,70 +69,17 @@ def log_tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-class ModelServer:
-    """One ``mlflow models serve`` process (its own process group) on 127.0.0.1:``port``, logging
-    under ``log_dir`` (a folder of the App's data dir, never a shared, predictable /tmp path)."""
-
-    def __init__(self, model_uri: str, port: int, tracking_uri: str, log_dir: Path) -> None:
-        self.model_uri, self.port = model_uri, port
-        log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"mlflow-serve-{port}.log"
-        bin_dir = str(Path(sys.executable).parent)  # the CLI runs `uvicorn` from PATH
-        env = {**scrubbed_environment(), **TELEMETRY_OFF, "MLFLOW_TRACKING_URI": tracking_uri,
-               "MLFLOW_REGISTRY_URI": tracking_uri,
-               "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
-        command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-h", LOCALHOST,
-                   "-p", str(port), "--workers", "1", "--env-manager", "local"]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
-        self.pgid = self.process.pid
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{LOCALHOST}:{self.port}"
-
-    def running(self) -> bool:
-        """Whether any process of the server's group is still alive."""
-        return self.process.poll() is None or _group_alive(self.pgid)
-
-    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        """Poll ``GET /ping`` until 200; DeployError when the process exits or time runs out."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise DeployError(f"mlflow models serve for {self.model_uri} exited with "
-                                  f"{self.process.returncode}:\n{log_tail(self.log_path)}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/ping", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.25)
-        raise DeployError(f"mlflow models serve for {self.model_uri} not healthy after {timeout:.0f} s:\n"
-                          f"{log_tail(self.log_path)}")
-
-    def predict(self, sample: Any, timeout: float = 60) -> list[Any]:
-        """Predictions for ``sample`` (a DataFrame or anything ``pandas.DataFrame()`` accepts)."""
-        return predict(f"{self.base_url}/invocations", sample, timeout)
-
-    def stop(self) -> None:
-        """SIGTERM the process group, SIGKILL whatever is left after 5 s."""
-        signal_group(self.pgid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while time.monotonic() < deadline and self.running():
-            time.sleep(0.1)
-        signal_group(self.pgid, signal.SIGKILL)
-        self.process.wait()
-
-
-def predict(url: str, sample: Any, timeout: float = 60) -> list[Any]:
-    """POST ``sample`` as ``dataframe_split`` to a scoring server's ``/invocations`` URL."""
+def predict(url: str, sample: Any, timeout: float = 60, transport: str | None = None) -> list[Any]:
+    """POST ``sample`` as ``dataframe_split`` to a scoring server's ``/invocations`` URL (through the
+    unix socket ``transport`` when given)."""
     import pandas as pd
 
     frame = sample if isinstance(sample, pd.DataFrame) else pd.DataFrame(sample)
     body = '{"dataframe_split": ' + frame.to_json(orient="split", date_format="iso") + "}"
+    uds = None if transport is None else httpx.HTTPTransport(uds=transport)
     try:
-        response = httpx.post(url, content=body, timeout=timeout,
-                              headers={"Content-Type": "application/json"})
+        with httpx.Client(transport=uds, timeout=timeout) as client:
+            response = client.post(url, content=body, headers={"Content-Type": "application/json"})
     except httpx.HTTPError as exc:
         raise DeployError(f"prediction request to {url} failed: {exc}") from exc
     if response.status_code != 200:
@@ -146,27 +94,17 @@ def signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether a non-zombie process of group ``pgid`` exists (zombies may wait for a lazy init)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False
-
-
 class _Forward(socketserver.BaseRequestHandler):
     """Pump bytes both ways between the client and the backend chosen when it connected."""
 
     server: _ProxyServer
 
     def handle(self) -> None:
-        port = self.server.backend_port
-        if port is None:
+        target = self.server.backend_port
+        if target is None:
             return
         try:
-            backend = socket.create_connection((LOCALHOST, port), timeout=10)
+            backend = _connect(target)
         except OSError:
             return
         backend.settimeout(None)
@@ -190,10 +128,24 @@ def _pump(source: socket.socket, target: socket.socket) -> None:
         target.shutdown(socket.SHUT_WR)
 
 
+def _connect(target: Backend) -> socket.socket:
+    """A connection to a backend: a unix socket's path or a TCP port on localhost."""
+    if isinstance(target, str):
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.settimeout(10)
+        try:
+            unix.connect(target)
+        except OSError:
+            unix.close()
+            raise
+        return unix
+    return socket.create_connection((LOCALHOST, target), timeout=10)
+
+
 class _ProxyServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
-    backend_port: int | None = None
+    backend_port: Backend | None = None
 
     def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, _Forward)
@@ -216,7 +168,7 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
 class TrafficSwitch:
     """A threaded TCP proxy on ``host:port``; each new connection goes to the current backend port."""
 
-    def __init__(self, host: str, port: int, backend_port: int | None = None) -> None:
+    def __init__(self, host: str, port: int, backend_port: Backend | None = None) -> None:
         self.host = host
         try:
             self._server = _ProxyServer((host, port))
@@ -229,10 +181,10 @@ class TrafficSwitch:
         self._thread.start()
 
     @property
-    def backend_port(self) -> int | None:
+    def backend_port(self) -> Backend | None:
         return self._server.backend_port
 
-    def switch(self, backend_port: int) -> None:
+    def switch(self, backend_port: Backend) -> None:
         """New connections go to ``backend_port`` (open ones stay with their backend)."""
         self._server.backend_port = backend_port  # one attribute store: atomic
 
@@ -256,10 +208,12 @@ class BlueGreen:
     _registry_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(
-        self, host: str, port: int, tracking_uri: str, key: ServeKey = ("", ""), *, log_dir: Path
+        self, host: str, port: int, tracking_uri: str, key: ServeKey = ("", ""), *, log_dir: Path,
+        policy: JobPolicy | None = None,
     ) -> None:
         self.host, self.port, self.tracking_uri, self.key = host, port, tracking_uri, key
         self.log_dir = log_dir  # where its scoring servers log
+        self.policy = policy or JobPolicy()  # scoring servers load the pickle: isolated like jobs
         self.startup_timeout: float = STARTUP_TIMEOUT_SECONDS
         self._lock = threading.Lock()
         self._switch: TrafficSwitch | None = None
@@ -268,15 +222,16 @@ class BlueGreen:
 
     @classmethod
     def for_key(
-        cls, key: ServeKey, *, host: str = LOCALHOST, port: int, tracking_uri: str, log_dir: Path
+        cls, key: ServeKey, *, host: str = LOCALHOST, port: int, tracking_uri: str, log_dir: Path,
+        policy: JobPolicy | None = None,
     ) -> BlueGreen:
         """The process's deployment of ``key`` at ``host:port``. A new one when ``key`` has none there
         yet: it takes the key's place once its first deploy serves (stopping one at another address)."""
         with cls._registry_lock:
             found = cls._registry.get(key)
         if found is None or (found.host, found.port) != (host, port):
-            return cls(host, port, tracking_uri, key, log_dir=log_dir)
-        found.tracking_uri, found.log_dir = tracking_uri, log_dir
+            return cls(host, port, tracking_uri, key, log_dir=log_dir, policy=policy)
+        found.tracking_uri, found.log_dir, found.policy = tracking_uri, log_dir, policy or JobPolicy()
         return found
 
     @classmethod
@@ -292,18 +247,20 @@ class BlueGreen:
         """The server behind the stable port."""
         return self._server
 
-    def current(self) -> tuple[int, int] | None:
-        """``(version, backend port)`` being served, or None."""
-        if self._server is None or self._version is None:
+    def current(self) -> int | None:
+        """The version being served, or None."""
+        if self._server is None:
             return None
-        return self._version, self._server.port
+        return self._version
 
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> ModelServer:
         """Start, check, switch to the new server, then stop the old one; DeployError leaves the old."""
+        from pipelines.scoring_server import ModelServer
+
         with self._lock:
             if self._switch is None:
                 self._switch = TrafficSwitch(self.host, self.port)  # fails fast when the port is taken
-            server = ModelServer(model_uri, free_port(), self.tracking_uri, self.log_dir)
+            server = ModelServer(model_uri, self.tracking_uri, self.log_dir, self.policy)
             try:
                 server.wait_healthy(self.startup_timeout)
                 if sample is not None:
@@ -313,7 +270,7 @@ class BlueGreen:
                 if self._server is None:
                     self._close_switch()
                 raise
-            self._switch.switch(server.port)
+            self._switch.switch(server.backend)
             old, self._server, self._version = self._server, server, version
             if old is not None:
                 old.stop()

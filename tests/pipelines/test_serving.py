@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from pipelines.deploy import DeployError, ServeDeployer, deployer_for
+from pipelines.job_process import JobPolicy
 from pipelines.promotion import promote
 from pipelines.result import PipelineResult
 from pipelines.serving import BlueGreen, TrafficSwitch, free_port, predict
@@ -127,22 +129,20 @@ def test_blue_green_deploys_keep_the_stable_address_answering(
     assert predict(serve.url, X) == Y
     blue_green = BlueGreen.for_key(OWNER, port=serve.port, tracking_uri=tracking_uri, log_dir=serve.log_dir)
     blue = blue_green.server
-    assert blue is not None and blue_green.current() == (1, blue.port)
+    assert blue is not None and blue_green.current() == 1
     other = ServeDeployer(key=("octo/other", MODEL), port=serve.port, host=serve.host,
                           tracking_uri=serve.tracking_uri, log_dir=serve.log_dir)
     with pytest.raises(DeployError, match="cannot listen"):  # another repository never takes a port over
         other.deploy(f"models:/{MODEL}/{v2}", v2, X)
-    assert predict(serve.url, X) == Y and blue_green.current() == (1, blue.port)
+    assert predict(serve.url, X) == Y and blue_green.current() == 1
 
     second = serve.deploy(f"models:/{MODEL}/{v2}", v2, X)
     assert "replacing version 1" in second.detail
     assert predict(serve.url, X) == FLIPPED
-    assert not blue.running()
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{blue.base_url}/ping")
+    assert not blue.running() and not blue.socket_path.exists()
     green = blue_green.current()
 
-    with pytest.raises(DeployError, match="exited with"):
+    with pytest.raises(DeployError, match="cannot be read from MLflow"):
         serve.deploy(f"models:/{MODEL}/99", 99, X)
     with pytest.raises(DeployError, match="prediction on the sample failed"):
         serve.deploy(f"models:/{MODEL}/{v1}", v1, X.assign(c=1.0))
@@ -150,18 +150,42 @@ def test_blue_green_deploys_keep_the_stable_address_answering(
     assert predict(serve.url, X) == FLIPPED
 
 
-@pytest.mark.e2e  # a real `mlflow models serve` process (that fails: no model there)
-@pytest.mark.timeout(120)
-def test_scoring_server_logs_go_to_the_folder_it_is_given(tracking_uri: str, tmp_path: Path) -> None:
-    """No shared, predictable /tmp path: the caller names the folder (the App: its data dir)."""
-    from pipelines.serving import ModelServer
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from the host's /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
+
+@pytest.mark.e2e  # a real scoring server
+@pytest.mark.timeout(150)
+def test_a_scoring_server_runs_isolated_and_logs_where_it_is_told(tracking_uri: str, tmp_path: Path) -> None:
+    """It loads the pickle, so it gets what a job gets: its own namespaces, no network (it answers on
+    a unix socket), no tracking URI; its log goes to the folder the App names (its data dir)."""
+    from pipelines.scoring_server import ModelServer
+
+    version = register(tracking_uri, Y, "ccc3")
     logs = tmp_path / "data" / "serve-logs"
-    server = ModelServer(str(tmp_path / "no-such-model"), free_port(), tracking_uri, logs)
+    server = ModelServer(f"models:/{MODEL}/{version}", tracking_uri, logs, JobPolicy())
     try:
-        with pytest.raises(DeployError, match="exited with") as failed:
-            server.wait_healthy(timeout=110)
+        server.wait_healthy(timeout=140)
+        assert server.predict(X) == Y
+        below = descendants(server.process.pid)
+        ours = os.readlink("/proc/self/ns/net")
+        assert below and all(os.readlink(f"/proc/{pid}/ns/net") != ours for pid in below)
+        environ = Path(f"/proc/{below[-1]}/environ").read_bytes().decode()
+        assert "MLFLOW_TRACKING_URI" not in environ and "sqlite" not in environ
     finally:
         server.stop()
-    assert server.log_path.parent == logs and server.log_path.read_text().strip()
-    assert server.log_path.read_text().strip().splitlines()[-1] in str(failed.value)  # the tail it shows
+    assert server.log_path.parent == logs and "Uvicorn running" in server.log_path.read_text()
+    assert not server.folder.exists()
