@@ -61,9 +61,17 @@ VARIANTS = ("baseline", "none", "bwrap")
 LABELS = {"baseline": "bare baseline (train + eval in one process)",
           "none": "staging run, `isolation=none`", "bwrap": "staging run, `isolation=bwrap`"}
 SETUP = ("python", "bwrap python", "bwrap true")
+IMPORTS = ("imports", "bwrap imports")
 SETUP_LABELS = {"python": "`python -P -c pass` (the job's interpreter and environment)",
                 "bwrap python": "`bwrap … python -P -c pass` (the job's sandbox)",
-                "bwrap true": "`bwrap … true` (the sandbox alone)"}
+                "bwrap true": "`bwrap … true` (the sandbox alone)",
+                "imports": "`python -P -c 'import …'` (the job's modules and libraries)",
+                "bwrap imports": "`bwrap … python -P -c 'import …'`"}
+# What a job imports before and while running the example: its own modules, pydantic/yaml (config),
+# numpy/scipy/pandas/scikit-learn (data, model, metrics), cloudpickle (save).
+JOB_IMPORTS = ("import pipelines.job.run, pipelines.config, pipelines.metrics, pipelines.evaluation, "
+               "pipelines.analysis, pipelines.job.arrays, pandas, sklearn.datasets, sklearn.model_selection, "
+               "sklearn.linear_model, sklearn.pipeline, sklearn.preprocessing, sklearn.metrics, cloudpickle")
 # The figures of bench/README.md before the job moved into the sandbox (run of 2026-11-25): the example's
 # difference over the baseline, the fixed overhead fitted on the forest points, and the job's `cache`
 # step (import mlflow, sqlite store, champion lookup, fingerprints).
@@ -148,10 +156,12 @@ def setup_commands(repo: Path, scratch: Path) -> dict[str, tuple[list[str], dict
         folder.mkdir(parents=True, exist_ok=True)
     sandbox = Sandbox(Isolation.BWRAP, workdir=repo, writable=[repo, out])
     python = [sys.executable, "-P", "-c", "pass"]
+    imports = [sys.executable, "-P", "-c", JOB_IMPORTS]
     plain_env = job_environment(JobPolicy(isolation=Isolation.NONE), scratch)
     bwrap_env = job_environment(JobPolicy(isolation=Isolation.BWRAP), scratch)
     return {"python": (python, plain_env), "bwrap python": (sandbox.command(python), bwrap_env),
-            "bwrap true": (sandbox.command(["true"]), bwrap_env)}
+            "bwrap true": (sandbox.command(["true"]), bwrap_env), "imports": (imports, plain_env),
+            "bwrap imports": (sandbox.command(imports), bwrap_env)}
 
 
 def run_command(argv: list[str], env: dict[str, str], cwd: Path) -> None:
@@ -206,18 +216,19 @@ def report(staging: dict[str, Series], setup: dict[str, Series], command_line: f
               f"and {none.paired(base, 'cpu'):.2f} s). Before the sandbox change the same difference was "
               f"{BEFORE_DIFFERENCE:.2f} s on a quiet machine ({BEFORE_FIXED:.2f} s fitted on the forest "
               f"points), {BEFORE_MLFLOW:.2f} s of it the job's `cache` step with its mlflow import.", ""]
-    py, sandboxed, bare = (setup[name] for name in SETUP)
-    lines += [f"Sandbox setup alone ({args.setup_reps} repetitions, interleaved, rotating order):", "",
+    py, sandboxed, bare, imports, bwrap_imports = (setup[name] for name in (*SETUP, *IMPORTS))
+    lines += [f"The sandbox's setup alone ({args.setup_reps} repetitions of the first three, "
+              f"{args.import_reps} of the import pair; each group interleaved, rotating order):", "",
               "| command | median wall ms | median CPU ms |", "|---|---:|---:|"]
-    for name in SETUP:
+    for name in (*SETUP, *IMPORTS):
         lines.append(f"| {SETUP_LABELS[name]} | {setup[name].median() * 1000:.0f} | "
                      f"{setup[name].median('cpu') * 1000:.0f} |")
     lines += ["", f"bwrap adds **{sandboxed.paired(py) * 1000:.0f} ms** to starting the job's interpreter "
               f"(paired median; CPU {sandboxed.paired(py, 'cpu') * 1000:+.0f} ms); `bwrap … true` takes "
-              f"{bare.median() * 1000:.0f} ms; building the bwrap command line in the trusted process "
-              f"{command_line * 1000:.2f} ms. Whatever the staging runs' difference holds beyond that is the "
-              "job's other work under bwrap (page faults through the mounts, `/tmp` on tmpfs, the pid "
-              "namespace's teardown) and noise.", ""]
+              f"{bare.median() * 1000:.0f} ms; building the bwrap command line in the trusted process takes "
+              f"{command_line * 1000:.2f} ms. Importing the job's modules inside the sandbox rather than "
+              f"outside: {bwrap_imports.paired(imports) * 1000:+.0f} ms wall, "
+              f"{bwrap_imports.paired(imports, 'cpu') * 1000:+.0f} ms CPU (paired medians).", ""]
     lines += ["Where a staging run's time goes (median seconds over the repetitions; steps from the "
               "result's `durations`, \"outside\" = wall − `total`: the trusted process's start and imports, "
               "result file, executor polling):", ""]
@@ -237,20 +248,24 @@ on a copy of `examples/wine-classifier`: the bare baseline of the section above 
 fresh `python -c`), and one uncached staging run through `LocalExecutor` with
 `PipelineJob(policy=JobPolicy(isolation=none))` and with `isolation=bwrap` (wall time from `submit` to
 `result`; MLflow on a sqlite file, store created by untimed warm-up runs of both). All three compute the
-same metric values (checked). Then the sandbox's setup alone, interleaved as well: `python -P -c pass`
-with the job's environment, the same inside the job's own bwrap command line, and `bwrap … true`. Each
-measurement also records the CPU time (user + system) of the processes it started, which a busy machine
-inflates much less than wall time. {args.reps} repetitions of the staging trio, {args.setup_reps} of the
-setup trio; medians, and for differences the median of the same-repetition differences.
+same metric values (checked). Then the sandbox on its own, interleaved as well: `python -P -c pass` with
+the job's environment, the same inside the job's own bwrap command line, `bwrap … true`, and the job's
+imports in and out of the sandbox. Each measurement also records the CPU time (user + system) of the
+processes it started, which a busy machine inflates much less than wall time (the bench makes itself a
+child subreaper: bwrap's outer process does not reap the sandbox's pid 1, whose CPU time would be lost).
+{args.reps} repetitions of the staging trio, {args.setup_reps} of the setup trio, {args.import_reps} of the
+import pair; medians, and for differences the median of the same-repetition differences.
 
 ```bash
-.venv/bin/python bench/isolation_overhead.py --reps {args.reps} --setup-reps {args.setup_reps}
+.venv/bin/python bench/isolation_overhead.py --reps {args.reps} --setup-reps {args.setup_reps} \\
+    --import-reps {args.import_reps}
 # prints the tables and rewrites this section; --no-readme prints only
 ```
 
 Run of {today} on this project's {cpus}-core machine ({minutes:.0f} min in all), **shared with other work
-(test suites) while measuring**: absolute seconds are inflated several times over a quiet machine and
-not comparable with the section above; the ratio and the differences come from the same run, interleaved.
+(test suites) while measuring** (load figures at the end): absolute seconds are inflated over a quiet
+machine and not comparable with the section above; the ratio and the differences come from the same
+run, interleaved.
 
 {body}
 """
@@ -261,6 +276,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Sandbox (bwrap) overhead of a staging run.")
     parser.add_argument("--reps", type=int, default=9, help="repetitions of baseline / none / bwrap")
     parser.add_argument("--setup-reps", type=int, default=30, help="repetitions of the setup commands")
+    parser.add_argument("--import-reps", type=int, default=10, help="repetitions of the import pair")
     parser.add_argument("--no-readme", action="store_true", help="print only")
     args = parser.parse_args()
     began = time.perf_counter()
@@ -306,11 +322,12 @@ def main() -> None:
         for argv, env in commands.values():  # untimed warm-up
             run_command(argv, env, repo)
         reap_orphans()
-        setup = {name: Series() for name in SETUP}
-        for rep in range(args.setup_reps):
-            for name in rotated(SETUP, rep):
-                _, wall, cpu = measured(partial(run_command, *commands[name], repo))
-                setup[name].samples.append(Sample(wall, cpu))
+        setup = {name: Series() for name in commands}
+        for group, reps in ((SETUP, args.setup_reps), (IMPORTS, args.import_reps)):
+            for rep in range(reps):
+                for name in rotated(group, rep):
+                    _, wall, cpu = measured(partial(run_command, *commands[name], repo))
+                    setup[name].samples.append(Sample(wall, cpu))
         command_line = command_line_seconds(repo, tmp / "setup" / "out")
 
     body = report(series, setup, command_line, loads, args)

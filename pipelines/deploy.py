@@ -14,6 +14,7 @@ Every deployer raises ``DeployError`` on failure and leaves the previous deploym
 from __future__ import annotations
 
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -22,14 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipelines.job_process import JobPolicy
+from pipelines.job_process import JobPolicy, job_environment
+from pipelines.masking import Masker
+from pipelines.sandbox import Sandbox
 from pipelines.serving import (
     LOCALHOST,
     BlueGreen,
     DeployError,
     ServeKey,
     log_tail,
-    scrubbed_environment,
     signal_group,
 )
 from pipelines.tracking import absolute_tracking_uri
@@ -71,20 +73,25 @@ class NoDeployer:
 
 @dataclass(frozen=True)
 class CommandDeployer:
-    """Run ``command`` (shlex-split, no shell) from ``workdir``."""
+    """Run ``command`` (shlex-split, no shell) from ``workdir``, isolated like a job (it is the
+    repository's code): it gets a copy of the version's files in ``MODEL_DIR``, never the tracking
+    store, and a network only when the operator gives jobs one."""
 
     command: str
     timeout_seconds: float
     tracking_uri: str
     workdir: Path
+    policy: JobPolicy = field(default_factory=JobPolicy)
 
-    def environment(self, model_uri: str, version: int) -> dict[str, str]:
-        """os.environ without ``MODELGATE_*``, plus the model and tracking store."""
-        return {**scrubbed_environment(), "MODEL_URI": model_uri, "MODEL_VERSION": str(version),
-                "MLFLOW_TRACKING_URI": self.tracking_uri}
+    def environment(self, model_uri: str, version: int, model_dir: Path, scratch: Path) -> dict[str, str]:
+        """A job's environment (built from nothing, plus the repository's job secrets) and the model."""
+        return {**job_environment(self.policy, scratch), "MODEL_URI": model_uri,
+                "MODEL_VERSION": str(version), "MODEL_DIR": str(model_dir)}
 
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
         """Run the command; DeployError on a non-zero exit or timeout (with its last output lines)."""
+        from pipelines.scoring_server import copy_model_files
+
         try:
             args = shlex.split(self.command)
         except ValueError as exc:
@@ -92,9 +99,20 @@ class CommandDeployer:
         if not args:
             raise DeployError("the deploy command is empty")
         with tempfile.TemporaryDirectory(prefix="modelgate-deploy-") as folder:
-            output = Path(folder) / "output.log"
-            code = self._run(args, self.environment(model_uri, version), output)
-            tail = log_tail(output, OUTPUT_LINES)
+            scratch = Path(folder)
+            try:
+                model_dir = copy_model_files(model_uri, self.tracking_uri, scratch / "model")
+            except Exception as exc:
+                raise DeployError(f"the files of {model_uri} cannot be read from MLflow: {exc}") from exc
+            for name in ("home", "tmp"):
+                (scratch / name).mkdir()
+            output = scratch / "output.log"
+            env = self.environment(model_uri, version, model_dir, scratch)
+            self._require_program(args[0], env["PATH"])
+            sandbox = Sandbox(self.policy.isolation, readable=[model_dir], writable=[self.workdir],
+                              network=self.policy.network, workdir=self.workdir)
+            code = self._run(sandbox.command(args), env, output)
+            tail = self.mask(log_tail(output, OUTPUT_LINES))
         if code is None:
             raise DeployError(f"deploy command {self.command!r} timed out after "
                               f"{self.timeout_seconds:g} s; last output:\n{tail}")
@@ -103,6 +121,17 @@ class CommandDeployer:
         last = tail.splitlines()[-1] if tail else ""
         detail = f"{self.command} succeeded" + (f": {last}" if last else "")
         return Deployed(kind="command", model_uri=model_uri, version=version, url=None, detail=detail)
+
+    def _require_program(self, program: str, path: str) -> None:
+        """DeployError when the command's program is neither in the checkout nor on the job's PATH."""
+        found = (self.workdir / program).is_file() if "/" in program else shutil.which(program, path=path)
+        if not found:
+            raise DeployError(f"deploy command {self.command!r} cannot start: no program {program!r} in "
+                              "the checkout or on the job's PATH")
+
+    def mask(self, text: str) -> str:
+        """``text`` with the repository's job secrets masked."""
+        return Masker(self.policy.env.values())(text)
 
     def _run(self, args: list[str], env: dict[str, str], output: Path) -> int | None:
         """The exit code, or None after a timeout (the whole process group is killed)."""
@@ -151,21 +180,25 @@ class ServeDeployer:
 
 
 def deployer_for(
-    spec: Mapping[str, Any], *, tracking_uri: str, workdir: Path, log_dir: Path, key: ServeKey | None = None
+    spec: Mapping[str, Any], *, tracking_uri: str, workdir: Path, log_dir: Path, key: ServeKey | None = None,
+    policy: JobPolicy | None = None,
 ) -> Deployer:
     """The deployer of a `deploy:` section (``{kind: none | command | mlflow-serve, ...}``);
     ``mlflow-serve`` needs ``port`` and ``key``, the (repository, model) whose deployment it is, and
-    its scoring servers log under ``log_dir``."""
+    its scoring servers log under ``log_dir``. Commands and scoring servers run isolated as ``policy``
+    says (the jobs' policy, with the repository's job secrets)."""
+    policy = policy or JobPolicy()
     kind = spec.get("kind", "none")
     tracking_uri = absolute_tracking_uri(tracking_uri)
     if kind == "none":
         return NoDeployer()
     if kind == "command":
         return CommandDeployer(command=str(spec["command"]), tracking_uri=tracking_uri, workdir=workdir,
-                               timeout_seconds=float(spec.get("timeout_seconds", DEFAULT_COMMAND_TIMEOUT)))
+                               timeout_seconds=float(spec.get("timeout_seconds", DEFAULT_COMMAND_TIMEOUT)),
+                               policy=policy)
     if kind == "mlflow-serve":
         if key is None or spec.get("port") is None:
             raise DeployError("mlflow-serve needs a port and the (repository, model) it serves")
         return ServeDeployer(key=key, port=int(spec["port"]), host=str(spec.get("host") or LOCALHOST),
-                             tracking_uri=tracking_uri, log_dir=log_dir)
+                             tracking_uri=tracking_uri, log_dir=log_dir, policy=policy)
     raise DeployError(f"unknown deploy kind {kind!r}")

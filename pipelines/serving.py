@@ -44,15 +44,6 @@ class DeployError(Exception):
     """A deployment that failed; the previous deployment (if any) keeps serving."""
 
 
-APP_SETTINGS_PREFIX = "MODELGATE_"  # the App's own settings (secrets) never reach model code
-
-
-def scrubbed_environment() -> dict[str, str]:
-    """os.environ without the App's ``MODELGATE_*`` settings: for processes that run model or
-    repository code (scoring servers, deploy commands)."""
-    return {key: value for key, value in os.environ.items() if not key.startswith(APP_SETTINGS_PREFIX)}
-
-
 def free_port(host: str = LOCALHOST) -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as probe:

@@ -15,6 +15,7 @@ from bot.runs.outcome import Stop
 from bot.runs.source import DEFAULT_LIMITS, SourceLimits, fetch_source
 from bot.store import RunRecord, RunState, RunStore
 from pipelines.config import ModelgateConfig
+from pipelines.deploy import DeployError
 from pipelines.executor import Executor, JobState, PipelineJob
 from pipelines.job_process import JobPolicy
 from pipelines.masking import Masker
@@ -114,6 +115,16 @@ def run_tags(run: RunRecord, sha: str) -> dict[str, str]:
     if run.pr_number is not None:
         tags["modelgate.pr"] = str(run.pr_number)
     return tags
+
+
+def repository_policy(options: RunOptions, repository: str) -> JobPolicy:
+    """What the repository's deploy commands and scoring servers get: the jobs' policy with the
+    repository's job secrets (its own default branch: never a fork's run)."""
+    try:
+        secrets = job_environment(options.job_env_dir, repository, from_fork=False)
+    except JobSecretsError as exc:
+        raise DeployError(str(exc)) from exc
+    return replace(options.policy, env=secrets)
 
 
 def masked_result(result: PipelineResult, mask: Masker) -> PipelineResult:

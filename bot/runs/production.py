@@ -39,7 +39,7 @@ from bot.github.clients import ClientFactory, ProductionClient
 from bot.runs.admission import Admission, Refusal
 from bot.runs.decisions import Claim, ProductionAction, decide_production
 from bot.runs.outcome import RunOutcome, Stop
-from bot.runs.pipeline import Finished, PipelineRunner, stored_result
+from bot.runs.pipeline import Finished, PipelineRunner, repository_policy, stored_result
 from bot.runs.provenance import refuse_unverified, verify_commit
 from bot.runs.release import Target, deploy_version
 from bot.runs.repo_config import read_config
@@ -220,7 +220,8 @@ class ProductionRun:
             deployed = deploy_version(target, tracking_uri, promoted.version, promoted.run_id,
                                       description=promotion_deployment(config.model.name, promoted.version),
                                       payload={"previous_version": promoted.previous_version,
-                                               "pr": run.pr_number}, serve_logs=self._serve_logs)
+                                               "pr": run.pr_number}, serve_logs=self._serve_logs,
+                                      policy=repository_policy(self._runner.options, run.repository))
         except DeployError as exc:
             revert(tracking_uri, promoted, reason=str(exc))
             failed = outcomes.deploy_failed(promoted.version, promoted.previous_version, str(exc))

@@ -19,7 +19,7 @@ from bot.github import Repo
 from bot.github.clients import ClientFactory, RollbackClient
 from bot.runs.admission import Admission, Refusal
 from bot.runs.outcome import RunOutcome, Stop
-from bot.runs.pipeline import RunOptions
+from bot.runs.pipeline import RunOptions, repository_policy
 from bot.runs.release import Target, deploy_version
 from bot.runs.repo_config import read_config
 from bot.runs.source import DEFAULT_LIMITS, SourceLimits, fetch_source
@@ -125,6 +125,7 @@ class RollbackRun:
                 target, uri, done.to_version, restored.get(RUN_ID_TAG, ""),
                 description=rollback_deployment(model, done.to_version, actor),
                 payload={"rollback_from": done.from_version, "actor": actor}, serve_logs=self._serve_logs,
+                policy=repository_policy(self._options, run.repository),
             )
         except (DeployError, Stop) as exc:
             undo_rollback(uri, done)

@@ -1,4 +1,4 @@
-"""The `none` and `command` deployers (real subprocesses)."""
+"""The `none` and `command` deployers (real subprocesses, a real registered model)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from pipelines.deploy import CommandDeployer, DeployError, NoDeployer, ServeDeployer, deployer_for
+from pipelines.job_process import JobPolicy
+from tests.fixtures.saved_models import registered_version
 
 TRACKING = "sqlite:////tmp/store/mlflow.db"
 WRITE_ENV = """import json, os, sys
 with open(sys.argv[1], "w") as out:
-    json.dump(dict(os.environ), out)
+    json.dump({"env": dict(os.environ), "files": sorted(os.listdir(os.environ["MODEL_DIR"]))}, out)
 print("deployed", os.environ["MODEL_VERSION"])
 """
 FAIL = """import sys
@@ -35,9 +37,22 @@ def script(tmp_path: Path, body: str) -> str:
     return f"{sys.executable} {path.name}"
 
 
-def command_deployer(tmp_path: Path, command: str, timeout: int = 600) -> CommandDeployer:
+@pytest.fixture
+def version(tracking_uri: str) -> str:
+    """``models:/…`` of a real registered version (a command gets a copy of its files)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    return f"models:/deployed-wine/{registered_version(tracking_uri, 'deployed-wine', model, 'd3p1')}"
+
+
+def command_deployer(
+    tmp_path: Path, command: str, tracking_uri: str = TRACKING, timeout: int = 600,
+    policy: JobPolicy | None = None,
+) -> CommandDeployer:
     deployer = deployer_for({"kind": "command", "command": command, "timeout_seconds": timeout},
-                            tracking_uri=TRACKING, workdir=tmp_path, log_dir=tmp_path / "serve-logs")
+                            tracking_uri=tracking_uri, workdir=tmp_path, log_dir=tmp_path / "serve-logs",
+                            policy=policy)
     assert isinstance(deployer, CommandDeployer)
     return deployer
 
@@ -61,37 +76,47 @@ def test_spec_kinds(tmp_path: Path) -> None:
         deployer_for({"kind": "kubernetes"}, tracking_uri=TRACKING, workdir=tmp_path, log_dir=tmp_path)
 
 
-def test_command_gets_the_model_and_not_the_apps_settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_command_gets_the_models_files_its_secrets_and_nothing_of_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str, version: str
 ) -> None:
     monkeypatch.setenv("MODELGATE_WEBHOOK_SECRET", "s3cret")
-    monkeypatch.setenv("KEEP_ME", "yes")
-    deployer = command_deployer(tmp_path, script(tmp_path, WRITE_ENV) + " env.json")
-    done = deployer.deploy("models:/wine/4", 4, None)
+    monkeypatch.setenv("APP_ONLY", "yes")
+    policy = JobPolicy(env={"REGISTRY_TOKEN": "tok-123456"})
+    deployer = command_deployer(tmp_path, script(tmp_path, WRITE_ENV) + " env.json", tracking_uri,
+                                policy=policy)
+    done = deployer.deploy(version, 4, None)
     assert (done.kind, done.url, done.version) == ("command", None, 4)
     assert done.detail.endswith("deployed 4")
-    env = json.loads((tmp_path / "env.json").read_text())  # written relative to the workdir
-    assert env["MODEL_URI"] == "models:/wine/4" and env["MODEL_VERSION"] == "4"
-    assert env["MLFLOW_TRACKING_URI"] == TRACKING and env["KEEP_ME"] == "yes"
-    assert not [key for key in env if key.startswith("MODELGATE_")]
+    seen = json.loads((tmp_path / "env.json").read_text())  # written relative to the workdir
+    env = seen["env"]
+    assert env["MODEL_URI"] == version and env["MODEL_VERSION"] == "4"
+    assert {"MLmodel", "model.pkl", "requirements.txt"} <= set(seen["files"])
+    assert env["REGISTRY_TOKEN"] == "tok-123456"  # the repository's job secrets
+    assert "MLFLOW_TRACKING_URI" not in env and "APP_ONLY" not in env  # no store, nothing of the App
+    assert not [key for key in env if key.startswith("MODELGATE_") and key != "MODELGATE_JOB"]
 
 
-def test_a_failing_command_reports_its_last_output(tmp_path: Path) -> None:
-    deployer = command_deployer(tmp_path, script(tmp_path, FAIL))
+def test_a_failing_command_reports_its_last_output(tmp_path: Path, tracking_uri: str, version: str) -> None:
+    deployer = command_deployer(tmp_path, script(tmp_path, FAIL), tracking_uri)
     with pytest.raises(DeployError, match="exited with 3") as failure:
-        deployer.deploy("models:/wine/4", 4, None)
+        deployer.deploy(version, 4, None)
     message = str(failure.value)
     assert "line 29" in message and "line 10" in message and "line 9\n" not in message
 
 
-def test_a_command_that_cannot_start(tmp_path: Path) -> None:
+def test_a_command_that_cannot_start(tmp_path: Path, tracking_uri: str, version: str) -> None:
     with pytest.raises(DeployError, match="cannot start"):
-        command_deployer(tmp_path, "./no-such-deploy.sh").deploy("models:/wine/4", 4, None)
+        command_deployer(tmp_path, "./no-such-deploy.sh", tracking_uri).deploy(version, 4, None)
 
 
-def test_a_slow_command_times_out(tmp_path: Path) -> None:
-    deployer = command_deployer(tmp_path, script(tmp_path, SLOW), timeout=1)
+def test_a_version_mlflow_does_not_have(tmp_path: Path, tracking_uri: str) -> None:
+    with pytest.raises(DeployError, match="cannot be read from MLflow"):
+        command_deployer(tmp_path, "true", tracking_uri).deploy("models:/no-such-model/1", 1, None)
+
+
+def test_a_slow_command_times_out(tmp_path: Path, tracking_uri: str, version: str) -> None:
+    deployer = command_deployer(tmp_path, script(tmp_path, SLOW), tracking_uri, timeout=3)
     started = time.monotonic()
-    with pytest.raises(DeployError, match=r"timed out after 1 s[\s\S]*starting"):
-        deployer.deploy("models:/wine/4", 4, None)
+    with pytest.raises(DeployError, match=r"timed out after 3 s[\s\S]*starting"):
+        deployer.deploy(version, 4, None)
     assert time.monotonic() - started < 10

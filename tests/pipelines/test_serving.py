@@ -16,16 +16,12 @@ from sklearn.linear_model import LogisticRegression
 
 from pipelines.deploy import DeployError, ServeDeployer, deployer_for
 from pipelines.job_process import JobPolicy
-from pipelines.promotion import promote
-from pipelines.result import PipelineResult
 from pipelines.serving import BlueGreen, TrafficSwitch, free_port, predict
-from pipelines.tracking import Tracker
-from tests.fixtures.saved_models import saved_model
+from tests.fixtures.saved_models import registered_version
 
 X = pd.DataFrame(np.array([[0.0, 0.0], [0.1, 0.2], [1.0, 1.0], [0.9, 1.1]]), columns=["a", "b"])
 Y = [0, 0, 1, 1]
 FLIPPED = [1, 1, 0, 0]
-TAGS = {"repository": "octo/wine", "pr": "7"}
 MODEL = "served-wine"
 OWNER = ("octo/wine", MODEL)  # the (repository, model) a deployment belongs to
 
@@ -99,11 +95,7 @@ def test_a_taken_stable_port_is_a_deploy_error(backends: tuple[int, int]) -> Non
 
 def register(tracking_uri: str, labels: list[int], sha: str) -> int:
     """Log and promote a model that predicts ``labels`` for ``X``; its version."""
-    result = PipelineResult(status="passed", kind="production", model_name=MODEL,
-                            metrics={"candidate": {"accuracy": 1.0}, "champion": None})
-    model = LogisticRegression().fit(X.to_numpy(), labels)
-    logged = Tracker(tracking_uri).log_candidate(result, saved_model(model), "c0ffee", TAGS)
-    return promote(tracking_uri, MODEL, str(logged.mlflow_run_id), merge_sha=sha, tags=TAGS).version
+    return registered_version(tracking_uri, MODEL, LogisticRegression().fit(X.to_numpy(), labels), sha)
 
 
 @pytest.fixture

@@ -26,9 +26,10 @@ def test_a_job_cannot_file_its_result_under_another_commits_code(world: World) -
     sha, _ = world.open_pr(victim_changes, author="carol", branch="majority-class")
     [run] = world.wait(sha)
     assert run.result is not None, run.error
-    reused = run.result.get("cached_from")
+    reused, status = run.result.get("cached_from"), world.final_status(sha)
     assert reused != planted.result["mlflow_run_id"], (
-        f"carol's run reused the fork's result (MLflow run {reused}): its verdict is "
-        f"{run.result['verdict']!r} for a model that always predicts the majority class")
+        f"carol's run reused the fork's result (MLflow run {reused}): verdict {run.result['verdict']!r}, "
+        f"status {status['state']!r} ({status['description']}) for a model that always predicts the "
+        "majority class")
     assert run.result["verdict"] == "failed"
-    assert world.final_status(sha)["state"] == "failure"
+    assert status["state"] == "failure"
