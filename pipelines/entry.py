@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from pipelines.result import PipelineResult
@@ -74,17 +75,23 @@ def run_job(job_path: Path) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def process_main(argv: list[str] | None, usage: str, run: Callable[[str], int]) -> int:
+    """The command line of a pipeline process: one argument for ``run``, line-buffered stdout, INFO
+    logs on stderr; exit code 2 with ``usage`` otherwise."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m pipelines.entry JOB_JSON", file=sys.stderr)
+        print(f"usage: {usage}", file=sys.stderr)
         return 2
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # the user's prints reach the log even on a hard exit
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run_job(Path(args[0]))
+    return run(args[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    return process_main(argv, "python -m pipelines.entry JOB_JSON", lambda path: run_job(Path(path)))
 
 
 if __name__ == "__main__":

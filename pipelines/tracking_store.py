@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import NullPool, create_engine, make_url, text
+from sqlalchemy import Connection, NullPool, create_engine, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
@@ -107,15 +107,21 @@ def _advisory_lock(url: URL) -> Iterator[None]:
     if url.drivername in {"postgresql", "postgres"}:  # psycopg 3 is installed, psycopg2 is not
         url = url.set(drivername="postgresql+psycopg")
     engine = create_engine(url, poolclass=NullPool)
-    key = "(:ns, hashtext(coalesce(current_schema(), '')))"
     try:
-        with engine.connect() as conn:
-            conn.execute(text(f"SELECT pg_advisory_lock{key}"), {"ns": _LOCK_NAMESPACE})
-            conn.commit()
-            try:
-                yield
-            finally:
-                conn.execute(text(f"SELECT pg_advisory_unlock{key}"), {"ns": _LOCK_NAMESPACE})
-                conn.commit()
+        with engine.connect() as conn, schema_advisory_lock(conn, _LOCK_NAMESPACE):
+            yield
     finally:
         engine.dispose()
+
+
+@contextmanager
+def schema_advisory_lock(conn: Connection, namespace: int) -> Iterator[None]:
+    """Hold a session-level PostgreSQL ``pg_advisory_lock`` on (``namespace``, the current schema)."""
+    key = "(:ns, hashtext(coalesce(current_schema(), '')))"
+    conn.execute(text(f"SELECT pg_advisory_lock{key}"), {"ns": namespace})
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.execute(text(f"SELECT pg_advisory_unlock{key}"), {"ns": namespace})
+        conn.commit()

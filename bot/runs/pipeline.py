@@ -103,6 +103,7 @@ class PipelineRunner:
             time.sleep(self.options.poll_seconds)
         mask = Masker(secrets.values())  # the job process masks already; this covers what it did not see
         result = masked_result(self._executor.result(job_id), mask)
+        mask_text_files(output, mask)
         isolated = self.options.policy.isolation != Isolation.NONE
         return Finished(result, mask(self._executor.logs(job_id)), output, source, isolated)
 
@@ -125,6 +126,18 @@ def repository_policy(options: RunOptions, repository: str) -> JobPolicy:
     except JobSecretsError as exc:
         raise DeployError(str(exc)) from exc
     return replace(options.policy, env=secrets)
+
+
+def mask_text_files(folder: Path, mask: Masker, suffixes: tuple[str, ...] = (".json", ".md", ".txt")) -> None:
+    """Mask the secrets in the report's text files (regular files only; links are not followed)."""
+    if not mask.values or not folder.is_dir():
+        return
+    for path in folder.rglob("*"):
+        if path.suffix in suffixes and path.is_file() and not path.is_symlink():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            masked = mask(text)
+            if masked != text:
+                path.write_text(masked, encoding="utf-8")
 
 
 def masked_result(result: PipelineResult, mask: Masker) -> PipelineResult:

@@ -13,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
+from pipelines.tracking_store import schema_advisory_lock
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -120,11 +122,5 @@ def _migration_lock(conn: Connection) -> Iterator[None]:
     if not is_postgres(conn):
         yield
         return
-    key = "(:ns, hashtext(coalesce(current_schema(), '')))"
-    conn.execute(text(f"SELECT pg_advisory_lock{key}"), {"ns": _LOCK_NAMESPACE})
-    conn.commit()
-    try:
+    with schema_advisory_lock(conn, _LOCK_NAMESPACE):
         yield
-    finally:
-        conn.execute(text(f"SELECT pg_advisory_unlock{key}"), {"ns": _LOCK_NAMESPACE})
-        conn.commit()

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 def test_a_job_cannot_file_its_result_under_another_commits_code(world: World) -> None:
     world.create_repo()
-    victim_changes = {"model.py": WORSE_MODEL}
+    victim_changes: dict[str, str | None] = {"model.py": WORSE_MODEL}
     fork_sha, fork_pr = world.fork_pr(poisoning_files(victim_changes))
     world.wait(fork_sha)  # a fork's commit waits for a maintainer
     world.github.comment(OWNER, NAME, fork_pr, "/retrain", author="bob")
