@@ -74,6 +74,7 @@ class JobProcess:
             self.policy.isolation, network=self.policy.network, workdir=self.spec.repo_dir,
             readable=[] if self.spec.champion_dir is None else [self.spec.champion_dir],
             writable=[self.spec.repo_dir, self.spec.output_dir],
+            tmp_bytes=None if not self.policy.memory_mb else self.policy.memory_mb * 1024 * 1024,
         )
         argv = [sys.executable, "-P", "-m", "pipelines.job", self.spec.to_json()]
         command = _memory_limited(sandbox.command(argv), self.policy.memory_mb)

@@ -51,6 +51,7 @@ class Sandbox:
     network: bool = False
     workdir: Path | None = None
     extra_runtime: Sequence[Path] = field(default_factory=tuple)
+    tmp_bytes: int | None = None  # size of its tmpfs /tmp (it is memory); None: half of RAM
 
     def command(self, argv: Sequence[str]) -> list[str]:
         """``argv`` wrapped for this sandbox (unchanged with no isolation)."""
@@ -78,7 +79,10 @@ def bwrap_arguments(sandbox: Sandbox) -> list[str]:
     shown = [*SYSTEM_DIRS, *map(str, runtime_paths()), *map(str, sandbox.extra_runtime)]
     for name in [*shown, *(NETWORK_FILES if sandbox.network else ())]:
         args += ["--ro-bind-try", name, name]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    if sandbox.tmp_bytes:
+        args += ["--size", str(sandbox.tmp_bytes)]
+    args += ["--tmpfs", "/tmp", "--dir", "/tmp/home"]
     for path in sandbox.readable:
         args += ["--ro-bind", str(Path(path).resolve()), str(Path(path).resolve())]
     for path in sandbox.writable:

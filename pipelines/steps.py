@@ -85,6 +85,7 @@ class _Pipeline:
         self.model_name: str | None = None
         self.task: str | None = None
         self.cache_key: str | None = None
+        self.code_fingerprint = ""
 
     def run(self) -> PipelineResult:
         from pipelines.tracking import Tracker
@@ -96,6 +97,8 @@ class _Pipeline:
             tracker = Tracker(self.tracking_uri)
             version = tracker.champion_version(config.model.name)
             champion_dir, champion_error = self._champion_files(tracker, config.model.name, version)
+        with step("fingerprint", "crash"):  # before the job runs: it can write its checkout
+            self.code_fingerprint = code_fingerprint(self.repo_dir)
         output = self.scratch / "out"
         spec = JobSpec(self.repo_dir, self.kind, output, champion_dir, version if champion_dir else None)
         job = JobProcess(spec, self.policy, self.scratch, self.timeout_seconds)
@@ -157,8 +160,7 @@ class _Pipeline:
         if data is None:
             return None
         repository = self.tags.get("modelgate.repository", "local")
-        code = code_fingerprint(self.repo_dir)
-        parts = [repository, self.kind, code, data, config_hash, str(version or "none")]
+        parts = [repository, self.kind, self.code_fingerprint, data, config_hash, str(version or "none")]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
     def _reuse(self, tracker: Any, earlier: PipelineResult) -> PipelineResult | None:
