@@ -33,10 +33,13 @@ COPY = "wine-copy"  # another repository of the same model name
 FULL = f"{OWNER}/{NAME}"
 MARKER = "<!-- modelgate:production -->"
 LENIENT = "  production:\n    - {metric: accuracy, min: 0.5}\n"  # any sane model is promoted
-DEPLOY_SCRIPT = """import json, os, sys
+# A deploy command runs isolated (it can write only its checkout): what it saw comes back in its
+# last output line, which the outcome shows.
+DEPLOY_SCRIPT = """import json, os
 
-json.dump({key: os.environ[key] for key in ("MODEL_URI", "MODEL_VERSION")}, open(sys.argv[1], "w"))
-print("deployed", os.environ["MODEL_VERSION"])
+seen = {key: os.environ[key] for key in ("MODEL_URI", "MODEL_VERSION")}
+seen["files"] = sorted(os.listdir(os.environ["MODEL_DIR"]))
+print("deployed", json.dumps(seen, sort_keys=True))
 """
 SAMPLE = {"columns": ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
                       "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
@@ -174,15 +177,16 @@ def test_a_merge_is_promoted_and_served_and_a_worse_one_is_not(production: Produ
     assert predict(serve_port) in ([0], [1], [2])  # the old server keeps answering
 
 
-def test_a_failed_deploy_puts_the_champion_back(production: Production, tmp_path: Path) -> None:
-    record = tmp_path / "deployed.json"
-    deploy_ok = f"deploy: {{kind: command, command: '{sys.executable} deploy.py {record}'}}\n"
+def test_a_failed_deploy_puts_the_champion_back(production: Production) -> None:
+    deploy_ok = f"deploy: {{kind: command, command: '{sys.executable} deploy.py'}}\n"
     production.create({".modelgate.yml": config(deploy_ok, gates=LENIENT), "deploy.py": DEPLOY_SCRIPT,
                        "fail.py": "print('no capacity')\nraise SystemExit(3)\n"})
     _, first_sha = production.merge({"NOTES.md": "first\n"})
     first = production.merge_run(production.wait_sha(first_sha, 2), first_sha)
     assert first.result is not None and first.result["production"]["version"] == 1
-    assert json.loads(record.read_text()) == {"MODEL_URI": f"models:/{MODEL}/1", "MODEL_VERSION": "1"}
+    seen = json.loads(first.result["production"]["outcome"].split("deployed ", 1)[1].rstrip("."))
+    assert (seen["MODEL_URI"], seen["MODEL_VERSION"]) == (f"models:/{MODEL}/1", "1")
+    assert {"MLmodel", "model.pkl"} <= set(seen["files"])
 
     failing = f"deploy: {{kind: command, command: '{sys.executable} fail.py'}}\n"
     pr, sha = production.merge({"model.py": BETTER_MODEL, ".modelgate.yml": config(failing, gates=LENIENT)})
@@ -365,7 +369,7 @@ class Guarded(Pipeline):
     def predict(self, X, **params):
         if os.environ.get("MODELGATE_WEBHOOK_SECRET"):
             raise RuntimeError("the App's secrets leaked into model code")
-        if os.environ.get("WINE_SERVING_BROKEN"):
+        if "__pyfunc_model_path__" in os.environ:  # only MLflow's scoring server sets it
             raise RuntimeError("feature schema drifted")
         return super().predict(X, **params)
 
@@ -386,7 +390,6 @@ def test_a_new_server_failing_its_check_leaves_the_old_one_serving(
     assert first.result is not None and first.result["production"]["state"] == "promoted"
     before = predict(serve_port)
 
-    monkeypatch.setenv("WINE_SERVING_BROKEN", "1")
     monkeypatch.setenv("MODELGATE_WEBHOOK_SECRET", "must-not-reach-the-server")
     pr, sha = production.merge({"model.py": BROKEN_WHEN_SERVED})
     run = production.merge_run(production.wait_sha(sha, 2), sha)
