@@ -43,6 +43,7 @@ from typing import TypeVar
 from staging_wall import (
     README,
     ROOT,
+    job_rest,
     make_repo,
     run_baseline,
     run_modelgate,
@@ -73,9 +74,9 @@ JOB_IMPORTS = ("import pipelines.job.run, pipelines.config, pipelines.metrics, p
                "pipelines.analysis, pipelines.job.arrays, pandas, sklearn.datasets, sklearn.model_selection, "
                "sklearn.linear_model, sklearn.pipeline, sklearn.preprocessing, sklearn.metrics, cloudpickle")
 # The figures of bench/README.md before the job moved into the sandbox (run of 2026-11-25): the example's
-# difference over the baseline, the fixed overhead fitted on the forest points, and the job's `cache`
-# step (import mlflow, sqlite store, champion lookup, fingerprints).
-BEFORE_DIFFERENCE, BEFORE_FIXED, BEFORE_MLFLOW = 2.06, 1.74, 1.59
+# baseline, its difference over the baseline, the fixed overhead fitted on the forest points, and the
+# job's `cache` step (import mlflow, sqlite store, champion lookup, fingerprints).
+BEFORE_BASELINE, BEFORE_DIFFERENCE, BEFORE_FIXED, BEFORE_MLFLOW = 1.31, 2.06, 1.74, 1.59
 TARGET_ADDED = 0.2
 PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 
@@ -181,41 +182,73 @@ def command_line_seconds(repo: Path, out: Path, times: int = 200) -> float:
     return statistics.median(took)
 
 
-def load_note() -> str:
-    """The 1-minute load average and, where the kernel reports it, the CPU pressure (some, avg60)."""
-    note = f"load {os.getloadavg()[0]:.1f}"
+def machine_load() -> tuple[float, float | None]:
+    """The 1-minute load average and, where the kernel reports it, the CPU pressure (some, avg60, %)."""
     try:
         first = Path("/proc/pressure/cpu").read_text(encoding="utf-8").splitlines()[0]
-        fields = dict(part.split("=") for part in first.split()[1:])
-        note += f", CPU pressure {float(fields['avg60']):.0f} %"
+        pressure: float | None = float(dict(part.split("=") for part in first.split()[1:])["avg60"])
     except (OSError, KeyError, ValueError, IndexError):
-        pass
-    return note
+        pressure = None
+    return os.getloadavg()[0], pressure
+
+
+def load_summary(loads: list[tuple[float, float | None]]) -> str:
+    """The range of the load figures taken after each repetition."""
+    averages = [load for load, _ in loads]
+    text = f"1-minute load average {min(averages):.1f}–{max(averages):.1f}"
+    pressures = [pressure for _, pressure in loads if pressure is not None]
+    if pressures:
+        low, high = min(pressures), max(pressures)
+        text += f", CPU pressure (`/proc/pressure/cpu` some avg60) {low:.0f}–{high:.0f} %"
+    return text
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """``value`` with its sign, and no "-0.00"."""
+    return f"{0.0 if round(value, digits) == 0 else value:+.{digits}f}"
 
 
 def report(staging: dict[str, Series], setup: dict[str, Series], command_line: float,
-           loads: list[str], args: argparse.Namespace) -> str:
+           loads: list[tuple[float, float | None]], args: argparse.Namespace) -> str:
     """The markdown tables and sentences."""
     base, none, bwrap = (staging[name] for name in VARIANTS)
     lines = ["| variant | median wall s | median CPU s | wall − baseline s (paired median) |",
              "|---|---:|---:|---:|"]
     for name in VARIANTS:
         series = staging[name]
-        over = "—" if name == "baseline" else f"{series.paired(base):+.2f}"
+        over = "—" if name == "baseline" else signed(series.paired(base))
         lines.append(f"| {LABELS[name]} | {series.median():.2f} | {series.median('cpu'):.2f} | {over} |")
     ratio = bwrap.median() / none.median()
     added, added_paired = bwrap.median() - none.median(), bwrap.paired(none)
     added_cpu = bwrap.paired(none, "cpu")
     verdict = "under" if added_paired < TARGET_ADDED else "NOT under"
     lines += ["", f"**bwrap / none = {ratio:.3f}** (medians of wall time); bwrap adds "
-              f"**{added_paired:+.2f} s** (median of the same-repetition differences; difference of the "
-              f"medians {added:+.2f} s; CPU {added_cpu:+.2f} s): {verdict} the {TARGET_ADDED} s target.", ""]
+              f"**{signed(added_paired)} s** (median of the same-repetition differences; difference of the "
+              f"medians {signed(added)} s; CPU {signed(added_cpu)} s): {verdict} the {TARGET_ADDED} s "
+              "target.", ""]
     fixed = bwrap.paired(base)
     lines += [f"Fixed overhead of a staging run over the bare baseline, example workload: **{fixed:.2f} s** "
               f"with bwrap ({none.paired(base):.2f} s with none; CPU: {bwrap.paired(base, 'cpu'):.2f} s "
-              f"and {none.paired(base, 'cpu'):.2f} s). Before the sandbox change the same difference was "
-              f"{BEFORE_DIFFERENCE:.2f} s on a quiet machine ({BEFORE_FIXED:.2f} s fitted on the forest "
-              f"points), {BEFORE_MLFLOW:.2f} s of it the job's `cache` step with its mlflow import.", ""]
+              f"and {none.paired(base, 'cpu'):.2f} s), {fixed / base.median():.2f}× the baseline's own "
+              f"{base.median():.2f} s. Before the sandbox change the same difference was "
+              f"{BEFORE_DIFFERENCE:.2f} s on a quiet machine, {BEFORE_DIFFERENCE / BEFORE_BASELINE:.2f}× its "
+              f"baseline of {BEFORE_BASELINE:.2f} s ({BEFORE_FIXED:.2f} s fitted on the forest points), "
+              f"{BEFORE_MLFLOW:.2f} s of it the job's `cache` step with its mlflow import.", ""]
+    durations = [sample.durations for sample in bwrap.samples]
+    parts = {"`champion files` (import mlflow, sqlite store, champion lookup; before the job starts)":
+             statistics.median(d.get("champion files", 0.0) for d in durations),
+             "the job outside its own steps (sandbox, interpreter start, imports, job config)":
+             statistics.median(job_rest(d) for d in durations),
+             "`cache` + `results`": statistics.median(d.get("cache", 0.0) + d.get("results", 0.0)
+                                                     for d in durations),
+             "`tracking` (report evidence, MLflow run, model files)":
+             statistics.median(d.get("tracking", 0.0) for d in durations),
+             "outside `run_pipeline` (the trusted process's start and imports, polling)":
+             bwrap.median() - statistics.median(d.get("total", 0.0) for d in durations)}
+    listed = "; ".join(f"{name} {value:.2f} s" for name, value in parts.items())
+    lines += [f"Staging-only parts of the bwrap runs (medians): {listed}; together "
+              f"{sum(parts.values()):.2f} s against the difference of {fixed:.2f} s (the interpreter "
+              "starts and imports include some the baseline pays once).", ""]
     py, sandboxed, bare, imports, bwrap_imports = (setup[name] for name in (*SETUP, *IMPORTS))
     lines += [f"The sandbox's setup alone ({args.setup_reps} repetitions of the first three, "
               f"{args.import_reps} of the import pair; each group interleaved, rotating order):", "",
@@ -234,13 +267,15 @@ def report(staging: dict[str, Series], setup: dict[str, Series], command_line: f
               "result file, executor polling):", ""]
     lines += step_rows([(f"isolation={name}", [s.durations for s in staging[name].samples],
                          staging[name].median()) for name in ("none", "bwrap")])
-    lines += ["", f"Machine load while measuring (after each repetition): {'; '.join(loads)}."]
+    lines += ["", f"Machine load while measuring (taken after each repetition): {load_summary(loads)}."]
     return "\n".join(lines)
 
 
 def readme_section(body: str, args: argparse.Namespace, cpus: int, minutes: float) -> str:
     """The README section: what was measured, the command, the tables."""
     today = datetime.date.today().isoformat()
+    command = (f".venv/bin/python bench/isolation_overhead.py --reps {args.reps} "
+               f"--setup-reps {args.setup_reps} --import-reps {args.import_reps}")
     return f"""{HEADING}
 
 `bench/isolation_overhead.py` measures, in one run and interleaved (the order rotates every repetition),
@@ -253,13 +288,12 @@ the job's environment, the same inside the job's own bwrap command line, `bwrap 
 imports in and out of the sandbox. Each measurement also records the CPU time (user + system) of the
 processes it started, which a busy machine inflates much less than wall time (the bench makes itself a
 child subreaper: bwrap's outer process does not reap the sandbox's pid 1, whose CPU time would be lost).
-{args.reps} repetitions of the staging trio, {args.setup_reps} of the setup trio, {args.import_reps} of the
-import pair; medians, and for differences the median of the same-repetition differences.
+Medians, and for differences the median of the same-repetition differences.
 
 ```bash
-.venv/bin/python bench/isolation_overhead.py --reps {args.reps} --setup-reps {args.setup_reps} \\
-    --import-reps {args.import_reps}
-# prints the tables and rewrites this section; --no-readme prints only
+{command}
+# repetitions of the staging trio, the setup trio and the import pair; prints the tables and
+# rewrites this section (--no-readme: print only)
 ```
 
 Run of {today} on this project's {cpus}-core machine ({minutes:.0f} min in all), **shared with other work
@@ -313,9 +347,9 @@ def main() -> None:
         for rep in range(args.reps):
             for name in rotated(VARIANTS, rep):
                 series[name].samples.append(once(name, f"r{rep}-{name}"))
-            loads.append(load_note())
+            loads.append(machine_load())
             walls = ", ".join(f"{name} {series[name].samples[-1].wall:.2f} s" for name in VARIANTS)
-            print(f"rep {rep + 1}: {walls} ({loads[-1]})", flush=True)
+            print(f"rep {rep + 1}: {walls} ({load_summary(loads[-1:])})", flush=True)
         executor.shutdown(timeout=60)
 
         commands = setup_commands(repo, tmp / "setup")
