@@ -44,10 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "pipelines" / "examples" / "wine-classifier"
 README = ROOT / "bench" / "README.md"
 HEADING = "## Staging wall time vs a bare baseline"
-# The result's ``durations``: the trusted side's steps ("job" holds the job process and the "cache"
-# step), then the job's own steps (its "config" is dropped: the trusted side's has the same name).
-STEPS = ("config", "champion files", "job", "cache", "results", "tracking",
-         "data", "train", "evaluate", "champion", "analysis", "save")
+# The job's own steps in the result's ``durations`` (the trusted side adds them after its own; the
+# job's "config" is dropped there: the trusted side's step has the same name). The trusted side's
+# "cache" step runs inside its "job" step, while the job waits for the answer.
 JOB_STEPS = ("data", "train", "evaluate", "champion", "analysis", "save")
 
 FOREST_MODEL = '''"""Benchmark model: a random forest whose size sets the training work."""
@@ -147,6 +146,7 @@ def job_rest(durations: dict[str, float]) -> float:
 STEP_ROWS: tuple[tuple[str, str | None], ...] = (
     ("config", "config"),
     ("champion files (import mlflow, store, champion lookup)", "champion files"),
+    ("fingerprint (the checkout's code, before the job runs)", "fingerprint"),
     ("job (the sandboxed job process, all of it)", "job"),
     *((f"… {step}", step) for step in JOB_STEPS),
     ("… cache (trusted side, while the job waits)", "cache"),
