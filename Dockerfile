@@ -15,7 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MODELGATE_PORT=3000 \
     MODELGATE_DATA_DIR=/data
 
-RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap \
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap tini \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 modelgate && mkdir -p /data && chown modelgate /data
 WORKDIR /app
@@ -30,4 +30,6 @@ USER modelgate
 VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"MODELGATE_PORT\"]}/healthz')"
+# tini reaps what sandboxes leave to PID 1 (bubblewrap's own init is reparented when a job ends)
+ENTRYPOINT ["tini", "--"]
 CMD ["modelgate", "serve"]

@@ -98,12 +98,13 @@ class JobProcess:
             time.sleep(_POLL_SECONDS)
         return files.read_json(self.spec.output_dir, files.FINGERPRINT_FILE, files.JobFingerprint)
 
-    def answer(self, go_on: bool) -> None:
-        """Tell the job to train (True) or to stop because an earlier result is reused (False)."""
+    def answer(self, go_on: bool, champion_version: int | None = None) -> None:
+        """Tell the job to train (with the champion's version when its files are there) or to stop
+        because an earlier result is reused."""
         process = self._require()
         assert process.stdin is not None
         with contextlib.suppress(BrokenPipeError, OSError):
-            process.stdin.write(((files.GO if go_on else files.STOP) + "\n").encode())
+            process.stdin.write((files.answer_line(go_on, champion_version) + "\n").encode())
             process.stdin.close()
 
     def wait(self) -> int:

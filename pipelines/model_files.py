@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,13 @@ PICKLE = "model.pkl"
 
 
 def job_requirements() -> list[str]:
-    """The packages a saved model needs to load: the job runtime's, pinned."""
-    import cloudpickle
-    import sklearn
-
-    return [f"scikit-learn=={sklearn.__version__}", f"cloudpickle=={cloudpickle.__version__}"]
+    """The packages a saved model needs to load: the job runtime's, pinned (read from their
+    metadata: importing scikit-learn only for its version costs most of a second)."""
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "cloudpickle")]
 
 
 def log_model_files(client: Any, experiment_id: str, run_id: str, model_dir: Path) -> str:
     """Log ``model_dir/model.pkl`` as the run's MLflow model; returns its ``models:/m-…`` URI."""
-    import sklearn
     import yaml
     from mlflow.entities import LoggedModelStatus
     from mlflow.models import Model
@@ -46,7 +44,7 @@ def log_model_files(client: Any, experiment_id: str, run_id: str, model_dir: Pat
         described = Model(artifact_path=logged.artifact_location, run_id=run_id, model_id=logged.model_id)
         add_to_model(described, loader_module="mlflow.sklearn", model_path=PICKLE,
                      env={"virtualenv": "python_env.yaml", "conda": "conda.yaml"})
-        described.add_flavor("sklearn", pickled_model=PICKLE, sklearn_version=sklearn.__version__,
+        described.add_flavor("sklearn", pickled_model=PICKLE, sklearn_version=version("scikit-learn"),
                              serialization_format="cloudpickle", code=None)
         described.save(str(folder / "MLmodel"))
         (folder / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")

@@ -93,19 +93,21 @@ class _Pipeline:
         step = self.steps.step
         with step("config", "config"):
             config = self._config()
-        with step("champion files", "crash"):
-            tracker = Tracker(self.tracking_uri)
-            version = tracker.champion_version(config.model.name)
-            champion_dir, champion_error = self._champion_files(tracker, config.model.name, version)
         with step("fingerprint", "crash"):  # before the job runs: it can write its checkout
             self.code_fingerprint = code_fingerprint(self.repo_dir)
-        output = self.scratch / "out"
-        spec = JobSpec(self.repo_dir, self.kind, output, champion_dir, version if champion_dir else None)
-        job = JobProcess(spec, self.policy, self.scratch, self.timeout_seconds)
+        output, champion_dir = self.scratch / "out", self.scratch / "champion"
+        champion_dir.mkdir()  # mounted read-only; filled while the job loads its data and trains
+        job = JobProcess(JobSpec(self.repo_dir, self.kind, output, champion_dir), self.policy, self.scratch,
+                         self.timeout_seconds)
         try:
             with step("job", "crash"):
                 job.start()
-                reused = self._cached_or_none(job, tracker, config.config_hash(), version)
+                with step("champion files", "crash"):
+                    tracker = Tracker(self.tracking_uri)
+                    version = tracker.champion_version(config.model.name)
+                    usable, champion_error = self._champion_files(tracker, config.model.name, version,
+                                                                  champion_dir)
+                reused = self._cached_or_none(job, tracker, config.config_hash(), version, usable)
                 if reused is not None:
                     return reused
                 code = job.wait()
@@ -129,20 +131,24 @@ class _Pipeline:
         return config
 
     def _champion_files(
-        self, tracker: Any, model_name: str, version: int | None
-    ) -> tuple[Path | None, str | None]:
-        """A private copy of the champion's files for the job to read (None without a usable champion)."""
+        self, tracker: Any, model_name: str, version: int | None, folder: Path
+    ) -> tuple[bool, str | None]:
+        """Copy the champion's files into ``folder`` for the job to read; (usable, why not)."""
         if version is None:
-            return None, None
+            return False, None
         try:
-            return tracker.download_model_files(model_name, version, self.scratch / "champion"), None
+            tracker.download_model_files(model_name, version, folder)
+            return True, None
         except Exception as exc:
             reason = f"champion version {version} could not be fetched: {type(exc).__name__}: {exc}"
             log.warning("%s; judging by absolute gates alone", reason)
-            return None, " ".join(reason.split())
+            return False, " ".join(reason.split())
 
-    def _cached_or_none(self, job: JobProcess, tracker: Any, config_hash: str, version: int | None) -> Any:
-        """After the job's fingerprint: the reused earlier result (the job is told to stop) or None."""
+    def _cached_or_none(
+        self, job: JobProcess, tracker: Any, config_hash: str, version: int | None, usable: bool
+    ) -> Any:
+        """After the job's fingerprint: the reused earlier result (the job is told to stop) or None
+        (the job goes on, told which champion version its files are, if any)."""
         fingerprint = job.fingerprint()
         if fingerprint is None:
             return None  # the job ended before loading data: its error.json says why
@@ -152,7 +158,7 @@ class _Pipeline:
             if self.use_cache and self.cache_key:
                 cached = tracker.find_cached(self.cache_key, self.tags.get("modelgate.repository", "local"))
             reused = None if cached is None else self._reuse(tracker, PipelineResult.from_dict(cached))
-        job.answer(go_on=reused is None)
+        job.answer(go_on=reused is None, champion_version=version if usable else None)
         return reused
 
     def _cache_key(self, data: str | None, config_hash: str, version: int | None) -> str | None:

@@ -6,7 +6,7 @@ sizes and file kinds; anything off is a ``JobOutputError`` (the run fails with t
 
 | file | written when | holds |
 |---|---|---|
-| ``fingerprint.json`` | the data is loaded | the data fingerprint (answered on stdin: go / stop) |
+| ``fingerprint.json`` | the data is loaded | the data fingerprint (answered on stdin: go [version] / stop) |
 | ``evaluation.json`` | the job finished | model, task, metrics, direction, intervals, slices, step timings |
 | ``error.json`` | a step failed | error kind, message, log tail |
 | ``arrays.npz`` | the job finished | labels, both models' predictions and scores, classes |
@@ -43,6 +43,21 @@ ARRAY_NAMES = ("y_true", "candidate_pred", "candidate_score", "candidate_classes
 
 
 T = TypeVar("T", bound=BaseModel)
+
+
+def answer_line(go_on: bool, champion_version: int | None) -> str:
+    """The trusted side's answer to a fingerprint: ``stop``, ``go`` or ``go <champion version>``."""
+    if not go_on:
+        return STOP
+    return GO if champion_version is None else f"{GO} {champion_version}"
+
+
+def parse_answer(line: str) -> tuple[bool, int | None]:
+    """(go on?, the champion's version) from an answer line; anything unexpected stops the job."""
+    words = line.split()
+    if not words or words[0] != GO or len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+        return False, None
+    return True, int(words[1]) if len(words) == 2 else None
 
 
 class JobOutputError(Exception):

@@ -31,8 +31,7 @@ class JobSpec:
     repo_dir: Path
     kind: str
     output_dir: Path
-    champion_dir: Path | None = None
-    champion_version: int | None = None
+    champion_dir: Path | None = None  # its files are there once the answer says "go <version>"
     handshake: bool = True
 
     def to_json(self) -> str:
@@ -40,7 +39,7 @@ class JobSpec:
         champion = None if self.champion_dir is None else str(self.champion_dir)
         return json.dumps({"repo_dir": str(self.repo_dir), "kind": self.kind,
                            "output_dir": str(self.output_dir), "champion_dir": champion,
-                           "champion_version": self.champion_version, "handshake": self.handshake})
+                           "handshake": self.handshake})
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:
@@ -48,8 +47,7 @@ class JobSpec:
         data = json.loads(text)
         champion = data.get("champion_dir")
         return cls(Path(data["repo_dir"]), str(data["kind"]), Path(data["output_dir"]),
-                   None if champion is None else Path(champion), data.get("champion_version"),
-                   bool(data.get("handshake", True)))
+                   None if champion is None else Path(champion), bool(data.get("handshake", True)))
 
 
 def run_job(spec: JobSpec) -> int:
@@ -77,6 +75,7 @@ class _Job:
         self.steps = Steps()
         self.model_name: str | None = None
         self.task: str | None = None
+        self.champion_version: int | None = None
 
     def run(self) -> None:
         from pipelines.analysis import analyse
@@ -145,7 +144,8 @@ class _Job:
         return X_train, y_train, X_eval, y_eval
 
     def _go_on(self, *arrays: Any) -> bool:
-        """Write the data fingerprint and wait for the trusted side's answer on stdin."""
+        """Write the data fingerprint and wait for the trusted side's answer on stdin (which also says
+        the champion's version once its files are in place)."""
         from pipelines.fingerprint import data_fingerprint
 
         try:
@@ -154,8 +154,8 @@ class _Job:
             log.warning("data cannot be fingerprinted (%s: %s); result cache off", type(exc).__name__, exc)
             fingerprint = None
         files.write_json(self.spec.output_dir, files.FINGERPRINT_FILE, files.JobFingerprint(data=fingerprint))
-        answer = sys.stdin.readline().strip()
-        return answer != files.STOP
+        go_on, self.champion_version = files.parse_answer(sys.stdin.readline())
+        return go_on
 
     def _train(self, ref: str, X_train: Any, y_train: Any) -> Any:
         model = import_function(ref)(X_train, y_train)
@@ -168,7 +168,7 @@ class _Job:
         """The champion's Evaluation on the same rows, or (None, reason) when it cannot be used."""
         from pipelines.evaluation import evaluate
 
-        version, folder = self.spec.champion_version, self.spec.champion_dir
+        version, folder = self.champion_version, self.spec.champion_dir
         if version is None or folder is None:
             log.info("champion: none yet, judging by absolute gates alone")
             return None, None

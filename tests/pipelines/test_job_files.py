@@ -107,3 +107,16 @@ def test_the_sandbox_command_line(tmp_path: Path, network: bool, shares: bool) -
     assert argv[argv.index("--size") + 1] == "1024" and argv[argv.index("--size") + 2] == "--tmpfs"
     assert argv[-4:] == ["--", "python", "-c", "pass"]
     assert Sandbox(Isolation.NONE).command(["python"]) == ["python"]
+
+
+@pytest.mark.parametrize(("go_on", "version", "line"), [
+    (False, None, "stop"), (False, 3, "stop"), (True, None, "go"), (True, 12, "go 12"),
+])
+def test_the_answer_to_a_fingerprint_round_trips(go_on: bool, version: int | None, line: str) -> None:
+    assert files.answer_line(go_on, version) == line
+    assert files.parse_answer(line + "\n") == (go_on, version if go_on else None)
+
+
+@pytest.mark.parametrize("line", ["", "go on", "go 1 2", "GO", "go -1", "stop 3"])
+def test_an_unexpected_answer_stops_the_job(line: str) -> None:
+    assert files.parse_answer(line) == (False, None)
