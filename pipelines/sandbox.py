@@ -70,6 +70,11 @@ def bwrap_arguments(sandbox: Sandbox) -> list[str]:
             "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "modelgate-job"]
     if sandbox.network:
         args.append("--share-net")
+    # the fresh mounts first: what is bound later may live below /tmp (a virtualenv in /tmp/…)
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    if sandbox.tmp_bytes:
+        args += ["--size", str(sandbox.tmp_bytes)]
+    args += ["--tmpfs", "/tmp", "--dir", "/tmp/home"]
     for name in MERGED_USR_LINKS:
         top = Path("/") / name
         if top.is_symlink():
@@ -79,10 +84,6 @@ def bwrap_arguments(sandbox: Sandbox) -> list[str]:
     shown = [*SYSTEM_DIRS, *map(str, runtime_paths()), *map(str, sandbox.extra_runtime)]
     for name in [*shown, *(NETWORK_FILES if sandbox.network else ())]:
         args += ["--ro-bind-try", name, name]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    if sandbox.tmp_bytes:
-        args += ["--size", str(sandbox.tmp_bytes)]
-    args += ["--tmpfs", "/tmp", "--dir", "/tmp/home"]
     for path in sandbox.readable:
         args += ["--ro-bind", str(Path(path).resolve()), str(Path(path).resolve())]
     for path in sandbox.writable:

@@ -105,6 +105,8 @@ def test_the_sandbox_command_line(tmp_path: Path, network: bool, shares: bool) -
     assert argv[argv.index("--cap-drop") + 1] == "ALL" and argv[argv.index("--uid") + 1] == "65534"
     assert ("--share-net" in argv) is shares
     assert argv[argv.index("--size") + 1] == "1024" and argv[argv.index("--size") + 2] == "--tmpfs"
+    # /tmp is a fresh tmpfs before anything is bound: a runtime or checkout below /tmp stays visible
+    assert argv.index("--tmpfs") < argv.index("--ro-bind-try") < argv.index("--bind")
     assert argv[-4:] == ["--", "python", "-c", "pass"]
     assert Sandbox(Isolation.NONE).command(["python"]) == ["python"]
 
