@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from bot.server import Services, build_services, create_app
 from bot.settings import Settings
@@ -20,6 +19,7 @@ from bot.store import create_db_engine
 from bot.webhooks.ingest import MAX_BODY_BYTES
 from github_standin.serving import serve
 from tests.fixtures.corpus import CORPUS_APP_ID, QUEUES, SECRET, Delivery, deliveries, derive
+from tests.fixtures.db import drop_store_tables
 from tests.fixtures.standin import TLS
 
 PATH = "/api/github/webhooks"
@@ -194,11 +194,7 @@ def test_metrics_expose_deliveries_and_runs(intake: Intake) -> None:
 
 
 def test_a_failing_database_gets_503_so_github_shows_it_failed(intake: Intake) -> None:
-    with intake.services.engine.begin() as conn:
-        conn.execute(text("DROP TABLE locks"))
-        conn.execute(text("DROP TABLE promotions"))
-        conn.execute(text("DROP TABLE runs"))
-        conn.execute(text("DROP TABLE deliveries"))
+    drop_store_tables(intake.services.engine)
     response = intake.post(deliveries()["pull_request.opened.1"])
     assert response.status_code == 503
     assert "redeliver" in response.json()["error"]

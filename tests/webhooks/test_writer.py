@@ -6,7 +6,7 @@ import asyncio
 import uuid
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from bot.store import DeliveryStore, IncomingDelivery, JobRequest, RunStore, StagingJob
 from bot.webhooks.writer import (
@@ -16,6 +16,7 @@ from bot.webhooks.writer import (
     WriterStopped,
     writer_for,
 )
+from tests.fixtures.db import drop_store_tables
 
 
 def _delivery(guid: str | None = None, pr: int = 1) -> IncomingDelivery:
@@ -53,11 +54,7 @@ def test_concurrent_submits_share_commits_and_dedupe(writer: DeliveryWriter, eng
 
 
 def test_a_database_failure_reaches_every_waiter(writer: DeliveryWriter, engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE locks"))
-        conn.execute(text("DROP TABLE promotions"))
-        conn.execute(text("DROP TABLE runs"))
-        conn.execute(text("DROP TABLE deliveries"))
+    drop_store_tables(engine)
 
     async def main() -> list[BaseException | bool]:
         writer.start()
