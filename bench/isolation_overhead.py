@@ -235,7 +235,7 @@ def report(staging: dict[str, Series], setup: dict[str, Series], command_line: f
               f"baseline of {BEFORE_BASELINE:.2f} s ({BEFORE_FIXED:.2f} s fitted on the forest points), "
               f"{BEFORE_MLFLOW:.2f} s of it the job's `cache` step with its mlflow import.", ""]
     durations = [sample.durations for sample in bwrap.samples]
-    parts = {"`champion files` (import mlflow, sqlite store, champion lookup, champion files; while the job loads its data)":
+    parts = {"`champion files` (import mlflow, store, champion lookup and files; while the job loads data)":
              statistics.median(d.get("champion files", 0.0) for d in durations),
              "the job outside its own steps (sandbox, interpreter start, imports, job config)":
              statistics.median(job_rest(d) for d in durations),
