@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from pipelines.job_process import JobPolicy, job_environment
 from pipelines.masking import Masker
+from pipelines.model_files import copy_model_files
 from pipelines.sandbox import Sandbox
 from pipelines.serving import (
     LOCALHOST,
@@ -90,8 +91,6 @@ class CommandDeployer:
 
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
         """Run the command; DeployError on a non-zero exit or timeout (with its last output lines)."""
-        from pipelines.scoring_server import copy_model_files
-
         try:
             args = shlex.split(self.command)
         except ValueError as exc:

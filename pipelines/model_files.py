@@ -1,5 +1,6 @@
-"""Logging a job's saved model to MLflow as files: the MLflow model folder is written around the
-job's ``model.pkl`` (MLmodel, requirements, environments) without ever loading the pickle.
+"""A model as files, both ways: logging a job's saved model to MLflow (the MLflow model folder is
+written around the job's ``model.pkl``: MLmodel, requirements, environments) without ever loading
+the pickle, and copying a registered version's files out of MLflow (``copy_model_files``).
 
 The flavors are MLflow's own (``sklearn`` with cloudpickle serialization, ``python_function``), so
 ``mlflow models serve`` and ``mlflow.pyfunc.load_model`` load it like any logged scikit-learn model.
@@ -54,3 +55,12 @@ def log_model_files(client: Any, experiment_id: str, run_id: str, model_dir: Pat
         client.log_model_artifacts(logged.model_id, str(folder))
     client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
     return f"models:/{logged.model_id}"
+
+
+def copy_model_files(model_uri: str, tracking_uri: str, target: Path) -> Path:
+    """The files of ``model_uri`` (``models:/name/version``) in ``target``: read from MLflow, not loaded."""
+    import mlflow.artifacts
+
+    target.mkdir(parents=True, exist_ok=True)
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(target),
+                                                    tracking_uri=tracking_uri))

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from pipelines.job_process import JobPolicy, job_environment
+from pipelines.model_files import copy_model_files
 from pipelines.sandbox import Sandbox
 from pipelines.serving import (
     STARTUP_TIMEOUT_SECONDS,
@@ -35,15 +36,6 @@ from pipelines.tracking import TELEMETRY_OFF
 SOCKET_NAME = "server.sock"
 MODEL_FOLDER = "model"
 _MODEL_PATH_VARIABLE = "__pyfunc_model_path__"  # what mlflow.pyfunc.scoring_server.app loads
-
-
-def copy_model_files(model_uri: str, tracking_uri: str, target: Path) -> Path:
-    """The files of ``model_uri`` (``models:/name/version``) in ``target``: read from MLflow, not loaded."""
-    import mlflow.artifacts
-
-    target.mkdir(parents=True, exist_ok=True)
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(target),
-                                                    tracking_uri=tracking_uri))
 
 
 class ModelServer:

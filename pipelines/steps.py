@@ -25,6 +25,7 @@ from pipelines.job import files
 from pipelines.job.run import JobSpec
 from pipelines.job_process import JobPolicy, JobProcess
 from pipelines.masking import Masker
+from pipelines.model_files import copy_model_files
 from pipelines.result import PipelineResult
 from pipelines.stepping import LogTail, Steps
 
@@ -137,7 +138,7 @@ class _Pipeline:
         if version is None:
             return False, None
         try:
-            tracker.download_model_files(model_name, version, folder)
+            copy_model_files(f"models:/{model_name}/{version}", self.tracking_uri, folder)
             return True, None
         except Exception as exc:
             reason = f"champion version {version} could not be fetched: {type(exc).__name__}: {exc}"

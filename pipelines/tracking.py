@@ -99,15 +99,6 @@ class Tracker:
             raise
         return int(version.version)
 
-    def download_model_files(self, model_name: str, version: int, target: Path) -> Path:
-        """A private copy of a registered version's files (MLmodel, model.pkl, ...) in ``target``."""
-        import mlflow.artifacts
-
-        target.mkdir(parents=True, exist_ok=True)
-        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}",
-                                                    dst_path=str(target), tracking_uri=self.tracking_uri)
-        return Path(local)
-
     def model_history(
         self, model_name: str, metric: str, limit: int = HISTORY_VERSIONS
     ) -> list[HistoryPoint]:

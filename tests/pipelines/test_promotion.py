@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from pipelines.model_files import copy_model_files
 from pipelines.promotion import PromotionError, promote, revert, rollback, undo_rollback, version_tags
 from pipelines.result import PipelineResult
 from pipelines.tracking import Tracker
@@ -99,14 +100,14 @@ def test_a_retry_finishes_an_interrupted_promotion(tracking_uri: str, model_name
     assert aliases(tracking_uri, model_name) == {"champion": 1}
 
 
-def test_the_tracker_copies_the_promoted_champions_files(
+def test_a_promoted_champions_files_are_copied_out_of_mlflow(
     tracking_uri: str, model_name: str, two_promoted: tuple[str, str], tmp_path: Path
 ) -> None:
     import mlflow.sklearn
 
     tracker = Tracker(tracking_uri)
     assert tracker.champion_version(model_name) == 2
-    folder = tracker.download_model_files(model_name, 2, tmp_path / "champion")
+    folder = copy_model_files(f"models:/{model_name}/2", tracking_uri, tmp_path / "champion")
     assert {"MLmodel", "model.pkl", "requirements.txt"} <= {path.name for path in folder.iterdir()}
     model = mlflow.sklearn.load_model(str(folder))  # what a job and a scoring server load
     assert list(model.predict(X)) == list(Y)
