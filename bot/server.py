@@ -87,7 +87,7 @@ def handlers(
     return {
         "staging": StagingRun(github, runs, runner, publisher),
         "production": production,
-        "rollback": RollbackRun(github, options, admission, serve_logs=serve_logs, source_limits=limits),
+        "rollback": RollbackRun(github, options, admission, serve_logs=serve_logs),
         "command": CommandRun(github, runs, settings.mlflow_tracking_uri),
     }
 

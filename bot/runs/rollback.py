@@ -22,7 +22,7 @@ from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import RunOptions, repository_policy
 from bot.runs.release import Target, deploy_version
 from bot.runs.repo_config import read_config
-from bot.runs.source import DEFAULT_LIMITS, SourceLimits, fetch_source
+from bot.runs.source import fetch_source
 from bot.store import TERMINAL, JobRequest, RollbackJob, RunRecord, RunState, RunStore
 
 
@@ -64,10 +64,10 @@ class RollbackRun:
 
     def __init__(
         self, github: ClientFactory[RollbackClient], options: RunOptions, admission: Admission, *,
-        serve_logs: Path, source_limits: SourceLimits = DEFAULT_LIMITS,
+        serve_logs: Path,
     ) -> None:
         self._github, self._options, self._admission = github, options, admission
-        self._serve_logs, self._source_limits = serve_logs, source_limits
+        self._serve_logs = serve_logs
 
     def __call__(self, run: RunRecord) -> RunOutcome:
         outcome = self._roll_back(run)
@@ -119,7 +119,8 @@ class RollbackRun:
             if isinstance(address, Refusal):
                 raise DeployError(address.reason)
             command = config.deploy.kind == "command"  # runs in a checkout of the restored commit
-            workdir = fetch_source(api, repo, ref, folder / "src", self._source_limits) if command else folder
+            limits = self._options.source_limits
+            workdir = fetch_source(api, repo, ref, folder / "src", limits) if command else folder
             target = Target(api, repo, ref, config, workdir, address.address)
             deployed = deploy_version(
                 target, uri, done.to_version, restored.get(RUN_ID_TAG, ""),

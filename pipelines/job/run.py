@@ -32,14 +32,12 @@ class JobSpec:
     kind: str
     output_dir: Path
     champion_dir: Path | None = None  # its files are there once the answer says "go <version>"
-    handshake: bool = True
 
     def to_json(self) -> str:
         """The spec as one JSON line."""
         champion = None if self.champion_dir is None else str(self.champion_dir)
         return json.dumps({"repo_dir": str(self.repo_dir), "kind": self.kind,
-                           "output_dir": str(self.output_dir), "champion_dir": champion,
-                           "handshake": self.handshake})
+                           "output_dir": str(self.output_dir), "champion_dir": champion})
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:
@@ -47,7 +45,7 @@ class JobSpec:
         data = json.loads(text)
         champion = data.get("champion_dir")
         return cls(Path(data["repo_dir"]), str(data["kind"]), Path(data["output_dir"]),
-                   None if champion is None else Path(champion), bool(data.get("handshake", True)))
+                   None if champion is None else Path(champion))
 
 
 def run_job(spec: JobSpec) -> int:
@@ -87,7 +85,7 @@ class _Job:
             config, metrics = self._config()
         with step("data", "data"):
             X_train, y_train, X_eval, y_eval = self._data(getattr(config.data, self.spec.kind))
-        if self.spec.handshake and not self._go_on(X_train, y_train, X_eval, y_eval):
+        if not self._go_on(X_train, y_train, X_eval, y_eval):
             log.info("the result of an earlier run with the same inputs is reused: not training")
             return
         with step("train", "train"):
