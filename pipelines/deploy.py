@@ -103,8 +103,6 @@ class CommandDeployer:
                 model_dir = copy_model_files(model_uri, self.tracking_uri, scratch / "model")
             except Exception as exc:
                 raise DeployError(f"the files of {model_uri} cannot be read from MLflow: {exc}") from exc
-            for name in ("home", "tmp"):
-                (scratch / name).mkdir()
             output = scratch / "output.log"
             env = self.environment(model_uri, version, model_dir, scratch)
             self._require_program(args[0], env["PATH"])

@@ -41,7 +41,10 @@ class JobPolicy:
 
 
 def job_environment(policy: JobPolicy, scratch: Path) -> dict[str, str]:
-    """The job's whole environment, built from nothing: no App setting ever reaches it."""
+    """The job's whole environment, built from nothing: no App setting ever reaches it. Makes the
+    home and temp folders it names under ``scratch`` (used when the job runs without isolation)."""
+    for folder in ("home", "tmp"):
+        (scratch / folder).mkdir(parents=True, exist_ok=True)
     inside = policy.isolation == Isolation.BWRAP
     home = Path("/tmp/home") if inside else scratch / "home"
     tmp = Path("/tmp") if inside else scratch / "tmp"
@@ -68,8 +71,7 @@ class JobProcess:
 
     def start(self) -> None:
         """Start the sandboxed process (StepError("crash") if the sandbox cannot start)."""
-        for folder in (self.spec.output_dir, self.scratch / "home", self.scratch / "tmp"):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.spec.output_dir.mkdir(parents=True, exist_ok=True)
         sandbox = Sandbox(
             self.policy.isolation, network=self.policy.network, workdir=self.spec.repo_dir,
             readable=[] if self.spec.champion_dir is None else [self.spec.champion_dir],

@@ -59,8 +59,6 @@ class ModelServer:
                 "--no-access-log", "mlflow.pyfunc.scoring_server.app:app"]
         command = sandbox.command(argv)
         env = {**job_environment(policy, self.folder), **TELEMETRY_OFF, _MODEL_PATH_VARIABLE: str(model_dir)}
-        for folder in ("home", "tmp"):
-            (self.folder / folder).mkdir(exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.folder)

@@ -16,7 +16,7 @@ from bot.runs.ownership import (
 )
 from bot.settings import Settings
 
-POLICY = ServePolicy(host="127.0.0.1", first_port=8100, last_port=8102, shared_models=frozenset({"shared"}))
+POLICY = ServePolicy(host="127.0.0.1", first_port=8100, last_port=8102, shared_models=frozenset({"pooled"}))
 OURS: ServeKey = ("acme/wine", "wine")
 THEIRS: ServeKey = ("octo/wine", "wine")
 
@@ -28,10 +28,10 @@ THEIRS: ServeKey = ("octo/wine", "wine")
         ("acme/wine", "wine", "acme/wine", None),
         ("Acme/Wine", "wine", "acme/wine", None),  # GitHub names ignore case
         ("octo/wine", "wine", "acme/wine", Refused.OWNED_ELSEWHERE),
-        ("octo/wine", "shared", "acme/wine", None),  # the operator shares this name
-        ("octo/wine", "Shared", "acme/wine", Refused.OWNED_ELSEWHERE),  # model names keep their case
+        ("octo/wine", "pooled", "acme/wine", None),  # the operator lets every repository promote it
+        ("octo/wine", "Pooled", "acme/wine", Refused.OWNED_ELSEWHERE),  # model names keep their case
     ],
-    ids=["unowned", "owner", "owner-other-case", "owned-elsewhere", "shared", "shared-is-exact"],
+    ids=["unowned", "owner", "owner-other-case", "owned-elsewhere", "pooled", "pooled-is-exact"],
 )
 def test_a_model_name_belongs_to_its_first_repository(
     repository: str, model: str, owner: str | None, expected: Refused | None
