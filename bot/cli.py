@@ -45,7 +45,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     warn_if_tarfile_filter_is_weak()
     if settings.workers > 0:  # intake alone never opens MLflow nor runs jobs
         require_isolation(settings)
-        prepare_mlflow_store(settings)
     options = server_options(settings)
     if settings.processes == 1:
         uvicorn.run(create_app(build_services(settings)), **options)
@@ -69,7 +68,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     warn_if_tarfile_filter_is_weak()
     require_isolation(settings)
-    prepare_mlflow_store(settings)
     services = build_services(settings, workers=max(settings.workers, 1))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -117,11 +117,16 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
 
 @contextlib.contextmanager
 def running(services: Services) -> Iterator[Services]:
-    """Migrate, start writer and workers; stop them (finishing queued writes) on exit."""
+    """Migrate (with workers, prepare the MLflow store too), start writer and workers; stop them
+    (finishing queued writes) on exit."""
     migrate(services.engine)
     services.writer.start()
     unregister = register_run_counts(services.runs.counts)
     if services.pool is not None:
+        from pipelines.tracking_store import prepare_tracking_store
+
+        assert services.settings.mlflow_tracking_uri is not None  # derived in Settings
+        prepare_tracking_store(services.settings.mlflow_tracking_uri)  # once, before runs race to migrate it
         services.pool.start()
     try:
         yield services

@@ -234,7 +234,8 @@ def test_racing_merges_promote_in_merge_order_and_roll_back(
     shas = [merge["sha"] for merge in merges]
     first, second = (production.merge_run(production.wait_sha(sha, 2), sha) for sha in shas)
     assert first.result is not None and second.result is not None
-    assert (first.result["production"]["version"], second.result["production"]["version"]) == (1, 2)
+    versions = (first.result["production"]["version"], second.result["production"]["version"])
+    assert versions == (1, 2), (first.error, first.result, second.error, second.result)
     assert (first.result["champion_version"], second.result["champion_version"]) == (None, 1)
     assert second.started_at is not None and first.finished_at is not None
     assert second.started_at >= first.finished_at  # serialized: one production run of the repo at a time

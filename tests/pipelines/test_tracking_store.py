@@ -21,6 +21,7 @@ from sqlalchemy import make_url, text
 from pipelines.tracking import TELEMETRY_OFF
 from pipelines.tracking_store import _file_lock, prepare_tracking_store
 from tests.fixtures.db import make_engine_for
+from tests.fixtures.standin import SandboxHandle, running_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 4
@@ -128,3 +129,16 @@ def test_the_file_lock_makes_a_second_process_wait(tmp_path: Path) -> None:
         assert not acquired.is_set()
     waiter.join(timeout=5)
     assert acquired.is_set()
+
+
+@pytest.mark.e2e  # the App with a worker, and MLflow's migrations (~5 s)
+def test_an_app_with_workers_prepares_the_store_before_its_first_run(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    with running_app(sandbox, tmp_path, workers=1) as services:
+        uri = str(services.settings.mlflow_tracking_uri)
+        check = make_engine_for(uri, migrated=False)
+        with check.connect() as conn:  # no run has started: the App created the schema itself
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        check.dispose()
+        assert services.runs.list_runs(limit=10) == []
