@@ -75,7 +75,7 @@ def handlers(
         workdir=settings.data_dir / "runs", tracking_uri=settings.mlflow_tracking_uri,
         public_url=settings.public_url, policy=settings.job_policy(),
         max_timeout_seconds=float(settings.max_timeout_seconds), job_env_dir=settings.job_env_dir,
-        source_limits=limits,
+        source_limits=limits, mlflow_artifacts=settings.artifacts_root,
     )
     runner = PipelineRunner(runs, executor, options)
     publisher = ReportPublisher(reports, runs, settings.mlflow_ui_url)
@@ -97,7 +97,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.db_url)
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
-    reports = ReportFiles(settings.data_dir / "reports", settings.public_url, settings.report_retention_days)
+    reports = ReportFiles(engine, settings.public_url, settings.report_retention_days)
     writer = writer_for(engine.dialect.name, deliveries.record_many)
     size = settings.workers if workers is None else workers
     pool = None

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".modelgate")
     database_url: str | None = None
     mlflow_tracking_uri: str | None = None
+    mlflow_artifacts: str | None = Field(
+        default=None,
+        description="Where new MLflow experiments keep their artifacts (models, reports): a path or URI "
+        "every replica reads. Default: mlartifacts beside a SQLite tracking store, else "
+        "DATA_DIR/mlartifacts.",
+    )
     public_url: str | None = None
     mlflow_ui_url: str | None = None
     report_retention_days: float = Field(default=30.0, gt=0)
@@ -54,6 +60,15 @@ class Settings(BaseSettings):
         default="none", description="Network for jobs: none, or host (the job can reach what the App can)."
     )
     job_memory_mb: int | None = Field(default=8192, ge=64, description="Address-space limit of a job.")
+    env_cache_gb: float = Field(
+        default=20.0, gt=0, description="Size cap of the cached environments (least recently used go)."
+    )
+    env_cache_dir: Path | None = Field(
+        default=None, description="Where environments are kept (default: <data dir>/environments)."
+    )
+    package_index_url: str | None = Field(
+        default=None, description="The package index environment builds use (default: uv's, PyPI)."
+    )
     max_timeout_seconds: int = Field(
         default=3600, ge=10, description="The longest a job may run, whatever a repository's timeout says."
     )
@@ -115,6 +130,11 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'modelgate.db').resolve()}"
         if self.mlflow_tracking_uri is None:
             self.mlflow_tracking_uri = f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+        if not self.mlflow_artifacts:
+            from pipelines.tracking import default_artifact_root
+
+            beside_store = default_artifact_root(self.mlflow_tracking_uri)
+            self.mlflow_artifacts = str(beside_store or (self.data_dir / "mlartifacts").resolve())
         return self
 
     @property
@@ -122,6 +142,12 @@ class Settings(BaseSettings):
         """The database URL, always set after validation."""
         assert self.database_url is not None  # set by _derive_paths
         return self.database_url
+
+    @property
+    def artifacts_root(self) -> str:
+        """Where new MLflow experiments keep their artifacts, always set after validation."""
+        assert self.mlflow_artifacts is not None  # set by _derive_paths
+        return self.mlflow_artifacts
 
     @property
     def serve_port_range(self) -> tuple[int, int]:
@@ -135,15 +161,23 @@ class Settings(BaseSettings):
 
     def job_policy(self) -> JobPolicy:
         """What jobs may use (the repository's secrets are added per run)."""
-        from pipelines.job_process import JobPolicy
+        from pipelines.job_process import EnvironmentSettings, JobPolicy
         from pipelines.sandbox import Isolation
 
-        return JobPolicy(Isolation(self.isolation), self.job_network == "host", self.job_memory_mb)
+        root = self.env_cache_dir or self.data_dir / "environments"
+        environments = EnvironmentSettings(root, int(self.env_cache_gb * 1024**3), self.package_index_url)
+        return JobPolicy(Isolation(self.isolation), self.job_network == "host", self.job_memory_mb,
+                         environments=environments)
 
     def secret_paths(self) -> list[Path]:
-        """Files a job must never see: the key, the data directory, the .env file, every repository's
-        job environment files."""
+        """Files a job must never see: the key, the data directory, the .env file, a local MLflow artifact
+        store, every repository's job environment files."""
+        from pipelines.tracking import local_artifact_root
+
         paths = [self.data_dir, Path(".env")]
+        artifacts = local_artifact_root(self.artifacts_root)  # every repository's models and reports
+        if artifacts is not None:
+            paths.append(artifacts)
         if self.private_key_path is not None:
             paths.append(self.private_key_path)
         if self.job_env_dir is not None:

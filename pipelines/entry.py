@@ -6,7 +6,9 @@ Reads the job (``repo_dir``, ``kind``, ``tags``, ``use_cache``, ``output_dir``, 
 ``result.json`` atomically next to the job file, and the report into ``output_dir`` when the job
 names one (for a crash too).
 Exit codes: 0 a result was written (whatever its status), 2 usage, 3 crash (an error result is
-still written). Never logs the environment or the tracking URI (they may carry credentials).
+still written), 143 stopped by SIGTERM (a cancel or supersede: the job is stopped on the way out, a
+Ray job with ``stop_job``; no result). Never logs the environment or the tracking URI (they may carry
+credentials).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 from pipelines.result import PipelineResult
 
@@ -26,6 +30,23 @@ log = logging.getLogger("pipelines.entry")
 RESULT_FILE = "result.json"
 JOB_SECRETS_VARIABLE = "MODELGATE_JOB_SECRETS"  # JSON object: the values the sandboxed job gets
 CRASH_EXIT = 3
+TERMINATED_EXIT = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (the run was cancelled or superseded). A BaseException, so no ``except Exception``
+    on the way turns it into a result, while every ``finally`` (the job's ``kill()``) runs."""
+
+
+def raise_on_sigterm() -> None:
+    """Make the first SIGTERM raise ``Terminated`` in the main thread; later ones are ignored, so the
+    clean-up runs to its end (the executor SIGKILLs after its grace period anyway)."""
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -40,17 +61,14 @@ def write_atomic(path: Path, text: str) -> None:
 
 def run_job(job_path: Path) -> int:
     """Run the job described by ``job_path``; returns the exit code."""
-    from pipelines.job_process import JobPolicy
-    from pipelines.sandbox import Isolation
+    from pipelines.job_process import policy_from_document
     from pipelines.steps import run_pipeline, write_error_report
 
     kind, output_dir, tags = "staging", None, {}
     secrets = json.loads(os.environ.pop(JOB_SECRETS_VARIABLE, "{}") or "{}")
     try:
         job = json.loads(job_path.read_text(encoding="utf-8"))
-        stated = dict(job.get("policy") or {})
-        policy = JobPolicy(Isolation(stated.get("isolation", Isolation.BWRAP)), bool(stated.get("network")),
-                           stated.get("memory_mb"), {str(k): str(v) for k, v in dict(secrets).items()})
+        policy = policy_from_document(dict(job.get("policy") or {}), dict(secrets))
         kind, tags = str(job.get("kind", kind)), dict(job.get("tags") or {})
         output_dir = Path(job["output_dir"]) if job.get("output_dir") else None
         tracking_uri = job.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI")
@@ -91,7 +109,12 @@ def process_main(argv: list[str] | None, usage: str, run: Callable[[str], int]) 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    return process_main(argv, "python -m pipelines.entry JOB_JSON", lambda path: run_job(Path(path)))
+    raise_on_sigterm()
+    try:
+        return process_main(argv, "python -m pipelines.entry JOB_JSON", lambda path: run_job(Path(path)))
+    except Terminated:
+        log.warning("stopped by SIGTERM (cancelled or superseded); the job was stopped")
+        return TERMINATED_EXIT
 
 
 if __name__ == "__main__":

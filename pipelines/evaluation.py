@@ -15,14 +15,18 @@ def evaluate(
     who: str, model: Any, metrics: list[Metric], X_eval: Any, y_eval: Any, task: str | None
 ) -> Evaluation:
     """The model's Evaluation: predictions, scores (a classifier's, for metrics and plots), metrics."""
-    y_pred = model.predict(X_eval)
-    y_score = _scores(model, X_eval, any(metric.needs_score for metric in metrics), task)
+    y_pred, y_score = predictions(model, metrics, X_eval, task)
     try:
         values = compute_metrics(metrics, y_eval, y_pred, y_score)
     except MetricError as exc:
         raise StepError("evaluate", str(exc)) from exc
     log.info("%s: %s", who, ", ".join(f"{name} {value:.4f}" for name, value in values.items()))
     return Evaluation(values, y_pred, y_score, getattr(model, "classes_", None))
+
+
+def predictions(model: Any, metrics: list[Metric], X_eval: Any, task: str | None) -> tuple[Any, Any]:
+    """The model's predictions and its scores (None when no metric needs them and it is no classifier)."""
+    return model.predict(X_eval), _scores(model, X_eval, any(metric.needs_score for metric in metrics), task)
 
 
 def _scores(model: Any, X_eval: Any, needed: bool, task: str | None) -> Any:

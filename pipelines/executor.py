@@ -27,7 +27,7 @@ from typing import Protocol
 
 import pipelines
 from pipelines.entry import JOB_SECRETS_VARIABLE, RESULT_FILE
-from pipelines.job_process import JobPolicy
+from pipelines.job_process import JobPolicy, policy_document
 from pipelines.result import LOG_TAIL_LINES, PipelineResult
 from pipelines.tracking import TELEMETRY_OFF, absolute_tracking_uri
 
@@ -252,8 +252,7 @@ def child_environment(job: PipelineJob, directory: Path) -> dict[str, str]:
 def _job_document(job: PipelineJob) -> dict[str, object]:
     """job.json: no tracking URI, env or job secrets (they may hold credentials; they travel in the env)."""
     output_dir = None if job.output_dir is None else str(Path(job.output_dir).resolve())
-    policy = {"isolation": str(job.policy.isolation), "network": job.policy.network,
-              "memory_mb": job.policy.memory_mb}
+    policy = policy_document(job.policy)
     return {"job_id": job.job_id, "repo_dir": str(Path(job.repo_dir).resolve()), "kind": job.kind,
             "timeout_seconds": job.timeout_seconds, "tags": dict(job.tags), "use_cache": job.use_cache,
             "output_dir": output_dir, "policy": policy}

@@ -16,9 +16,10 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipelines.checkout import StepError
 from pipelines.job import files
@@ -31,24 +32,75 @@ _POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
+class EnvironmentSettings:
+    """Where repositories' environments are built and kept (``MODELGATE_ENV_CACHE_GB`` caps them) and
+    the package index their builds may reach (``MODELGATE_PACKAGE_INDEX_URL``; None: uv's default)."""
+
+    root: Path
+    cap_bytes: int | None = None
+    index_url: str | None = None
+
+
+@dataclass(frozen=True)
 class JobPolicy:
-    """What the operator allows a job: isolation, network, memory, and the repository's job secrets."""
+    """What the operator allows a job: isolation, network, memory, the repository's job secrets, where
+    its environment comes from (``environments``; None: the App's own runtime), whose code that
+    environment is built from (``scope``: ``base`` or ``fork:<owner/repo>``, never shared), and where
+    the job runs (``ray``: a ``pipelines.ray_jobs.RayTarget``; None: on this host)."""
 
     isolation: Isolation = Isolation.BWRAP
     network: bool = False
     memory_mb: int | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    environments: EnvironmentSettings | None = None
+    scope: str = "base"
+    ray: Any = None
 
 
-def job_environment(policy: JobPolicy, scratch: Path) -> dict[str, str]:
+def policy_document(policy: JobPolicy) -> dict[str, Any]:
+    """The policy as JSON for the pipeline process's job file, without the job secrets (they may hold
+    credentials: they travel in its environment)."""
+    environments = policy.environments
+    ray = policy.ray
+    return {
+        "isolation": str(policy.isolation), "network": policy.network, "memory_mb": policy.memory_mb,
+        "scope": policy.scope,
+        "environments": None if environments is None else {
+            "root": str(environments.root), "cap_bytes": environments.cap_bytes,
+            "index_url": environments.index_url},
+        "ray": None if ray is None else {"address": ray.address, "storage": str(ray.storage)},
+    }
+
+
+def policy_from_document(stated: Mapping[str, Any], secrets: Mapping[str, str]) -> JobPolicy:
+    """Rebuild a ``policy_document`` (plus the job secrets from the environment)."""
+    environments = stated.get("environments")
+    ray = stated.get("ray")
+    target = None
+    if ray:
+        from pipelines.ray_jobs import RayTarget
+
+        target = RayTarget(str(ray["address"]), Path(ray["storage"]))
+    return JobPolicy(
+        Isolation(stated.get("isolation", Isolation.BWRAP)), bool(stated.get("network")),
+        stated.get("memory_mb"), {str(k): str(v) for k, v in secrets.items()},
+        environments=None if not environments else EnvironmentSettings(
+            Path(environments["root"]), environments.get("cap_bytes"), environments.get("index_url")),
+        scope=str(stated.get("scope") or "base"), ray=target,
+    )
+
+
+def job_environment(policy: JobPolicy, scratch: Path, python: Path | None = None) -> dict[str, str]:
     """The job's whole environment, built from nothing: no App setting ever reaches it. Makes the
-    home and temp folders it names under ``scratch`` (used when the job runs without isolation)."""
+    home and temp folders it names under ``scratch`` (used when the job runs without isolation).
+    ``python``: the interpreter of the repository's environment (default: the App's)."""
     for folder in ("home", "tmp"):
         (scratch / folder).mkdir(parents=True, exist_ok=True)
     inside = policy.isolation == Isolation.BWRAP
     home = Path("/tmp/home") if inside else scratch / "home"
     tmp = Path("/tmp") if inside else scratch / "tmp"
-    binaries = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    interpreter = Path(sys.executable) if python is None else python
+    binaries = os.pathsep.join([str(interpreter.parent), "/usr/local/bin", "/usr/bin", "/bin"])
     return {
         **policy.env,
         "PATH": binaries, "HOME": str(home), "TMPDIR": str(tmp), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
@@ -58,10 +110,16 @@ def job_environment(policy: JobPolicy, scratch: Path) -> dict[str, str]:
 
 
 class JobProcess:
-    """One running job. ``start()``, then ``fingerprint()``, ``answer()`` and ``wait()``."""
+    """One running job. ``start()``, then ``fingerprint()``, ``answer()`` and ``wait()``. ``python`` is
+    the interpreter of the repository's environment (default: the App's), whose folders
+    ``runtime_dirs`` the job sees read-only."""
 
-    def __init__(self, spec: JobSpec, policy: JobPolicy, scratch: Path, timeout_seconds: float) -> None:
+    def __init__(
+        self, spec: JobSpec, policy: JobPolicy, scratch: Path, timeout_seconds: float,
+        python: Path | None = None, runtime_dirs: Sequence[Path] = (),
+    ) -> None:
         self.spec, self.policy, self.scratch = spec, policy, scratch
+        self.python, self.runtime_dirs = python, tuple(runtime_dirs)
         self.deadline = time.monotonic() + timeout_seconds
         self.timeout_seconds = timeout_seconds
         self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
@@ -77,12 +135,13 @@ class JobProcess:
             readable=[] if self.spec.champion_dir is None else [self.spec.champion_dir],
             writable=[self.spec.repo_dir, self.spec.output_dir],
             tmp_bytes=None if not self.policy.memory_mb else self.policy.memory_mb * 1024 * 1024,
+            extra_runtime=self.runtime_dirs,
         )
-        argv = [sys.executable, "-P", "-m", "pipelines.job", self.spec.to_json()]
+        argv = [str(self.python or sys.executable), "-P", "-m", "pipelines.job", self.spec.to_json()]
         command = _memory_limited(sandbox.command(argv), self.policy.memory_mb)
         try:
             self._process = subprocess.Popen(
-                command, cwd=self.spec.repo_dir, env=job_environment(self.policy, self.scratch),
+                command, cwd=self.spec.repo_dir, env=job_environment(self.policy, self.scratch, self.python),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )

@@ -4,7 +4,8 @@ the pickle, and copying a registered version's files out of MLflow (``copy_model
 
 The flavors are MLflow's own (``sklearn`` with cloudpickle serialization, ``python_function``), so
 ``mlflow models serve`` and ``mlflow.pyfunc.load_model`` load it like any logged scikit-learn model.
-The requirements are explicit: the job runtime's scikit-learn and cloudpickle.
+The requirements are explicit: the exact pins of the environment the model was trained in (the
+repository's, ``pipelines.runtimes``), or the App runtime's scikit-learn and cloudpickle.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ def job_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in ("scikit-learn", "cloudpickle")]
 
 
-def log_model_files(client: Any, experiment_id: str, run_id: str, model_dir: Path) -> str:
-    """Log ``model_dir/model.pkl`` as the run's MLflow model; returns its ``models:/m-…`` URI."""
+def log_model_files(
+    client: Any, experiment_id: str, run_id: str, model_dir: Path,
+    requirements: list[str] | None = None, python_version: str | None = None,
+) -> str:
+    """Log ``model_dir/model.pkl`` as the run's MLflow model with ``requirements`` (default: the App
+    runtime's) and ``python_version``; returns its ``models:/m-…`` URI."""
     import yaml
     from mlflow.entities import LoggedModelStatus
     from mlflow.models import Model
@@ -38,23 +43,33 @@ def log_model_files(client: Any, experiment_id: str, run_id: str, model_dir: Pat
         from mlflow.pyfunc import add_to_model
 
     logged = client.create_logged_model(experiment_id=experiment_id, name=MODEL_NAME, source_run_id=run_id)
-    requirements = job_requirements()
+    requirements = list(requirements or job_requirements())
     with tempfile.TemporaryDirectory(prefix="modelgate-model-") as scratch:
         folder = Path(scratch)
         shutil.copyfile(model_dir / PICKLE, folder / PICKLE)
         described = Model(artifact_path=logged.artifact_location, run_id=run_id, model_id=logged.model_id)
         add_to_model(described, loader_module="mlflow.sklearn", model_path=PICKLE,
                      env={"virtualenv": "python_env.yaml", "conda": "conda.yaml"})
-        described.add_flavor("sklearn", pickled_model=PICKLE, sklearn_version=version("scikit-learn"),
-                             serialization_format="cloudpickle", code=None)
+        described.add_flavor("sklearn", pickled_model=PICKLE, code=None, serialization_format="cloudpickle",
+                             sklearn_version=_pinned(requirements, "scikit-learn"))
         described.save(str(folder / "MLmodel"))
         (folder / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
-        _PythonEnv(dependencies=["-r requirements.txt"]).to_yaml(str(folder / "python_env.yaml"))
+        _PythonEnv(python=python_version, dependencies=["-r requirements.txt"]).to_yaml(
+            str(folder / "python_env.yaml"))
         conda = _mlflow_conda_env(additional_pip_deps=requirements)
         (folder / "conda.yaml").write_text(yaml.safe_dump(conda, sort_keys=False), encoding="utf-8")
         client.log_model_artifacts(logged.model_id, str(folder))
     client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
     return f"models:/{logged.model_id}"
+
+
+def _pinned(requirements: list[str], name: str) -> str:
+    """The version ``requirements`` pin for ``name`` (else the App's own)."""
+    for line in requirements:
+        package, _, pinned = line.partition("==")
+        if package.strip().lower().replace("_", "-") == name and pinned:
+            return pinned.strip()
+    return version(name)
 
 
 def copy_model_files(model_uri: str, tracking_uri: str, target: Path) -> Path:

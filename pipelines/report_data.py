@@ -77,6 +77,7 @@ def report_data(
         "history": [] if failed else list(history),
         "links": {"mlflow_run": None, "log": None, "commit": None, "full_report": None},
         "outcome": None,
+        "environment": result.environment,
     }
 
 

@@ -11,7 +11,8 @@ from pipelines.gates import delta
 
 STATUSES = ("passed", "failed", "error")
 KINDS = ("staging", "production")
-ERROR_KINDS = ("config", "data", "train", "evaluate", "timeout", "crash", "cancelled")
+ERROR_KINDS = ("config", "environment", "data", "train", "evaluate", "timeout", "crash", "cancelled",
+               "secrets", "vanished")
 LOG_TAIL_LINES = 50
 
 
@@ -41,6 +42,7 @@ class PipelineResult:
     durations: dict[str, float] = field(default_factory=dict)
     eval_predictions: str | None = None
     report_files: list[str] = field(default_factory=list)  # written into the job's output directory
+    environment: str | None = None  # which environment the job ran in, for people (check run, CLI)
 
     @classmethod
     def failure(

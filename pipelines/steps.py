@@ -1,5 +1,6 @@
-"""One pipeline run, on the trusted side: config → champion files → the job (isolated) → cache →
-gates → plots and report → MLflow.
+"""One pipeline run, on the trusted side: config → the repository's environment → the job (isolated)
+→ champion files (and, when the champion was saved in other packages, its predictions made by a job
+in its own environment) → cache → gates → plots and report → MLflow.
 
 The repository's code runs only inside the job (``pipelines.job``, started by ``JobProcess``); this
 side reads what the job wrote as plain data, never unpickles it, and is the only one that talks to
@@ -9,6 +10,7 @@ of ``run_pipeline`` for problems of the repository under test.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -19,14 +21,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pipelines.champion_job import champion_in_own_runtime
 from pipelines.checkout import StepError
 from pipelines.fingerprint import code_fingerprint
 from pipelines.job import files
 from pipelines.job.run import JobSpec
-from pipelines.job_process import JobPolicy, JobProcess
+from pipelines.job_placement import start_job
+from pipelines.job_process import JobPolicy
 from pipelines.masking import Masker
 from pipelines.model_files import copy_model_files
 from pipelines.result import PipelineResult
+from pipelines.runtimes import JobRuntime, default_runtime, repository_runtime
 from pipelines.stepping import LogTail, Steps
 
 __all__ = ["StepError", "run_pipeline", "write_error_report"]
@@ -87,6 +92,7 @@ class _Pipeline:
         self.task: str | None = None
         self.cache_key: str | None = None
         self.code_fingerprint = ""
+        self.runtime: JobRuntime = default_runtime()
 
     def run(self) -> PipelineResult:
         from pipelines.tracking import Tracker
@@ -98,22 +104,29 @@ class _Pipeline:
             self.code_fingerprint = code_fingerprint(self.repo_dir)
         output, champion_dir = self.scratch / "out", self.scratch / "champion"
         champion_dir.mkdir()  # mounted read-only; filled while the job loads its data and trains
-        job = JobProcess(JobSpec(self.repo_dir, self.kind, output, champion_dir), self.policy, self.scratch,
-                         self.timeout_seconds)
-        try:
+        with contextlib.ExitStack() as held:  # the environment stays (not evicted) while jobs use it
+            with step("environment", "environment"):
+                self.runtime = held.enter_context(repository_runtime(self.repo_dir, config.environment,
+                                                                     self.policy))
+            log.info("environment: %s", self.runtime.description)
+            spec = JobSpec(self.repo_dir, self.kind, output, champion_dir)
+            job = start_job(spec, self.policy, self.scratch, self.timeout_seconds, self.runtime, self.tags)
+            held.callback(job.kill)
             with step("job", "crash"):
-                job.start()
                 with step("champion files", "crash"):
                     tracker = Tracker(self.tracking_uri)
                     version = tracker.champion_version(config.model.name)
                     usable, champion_error = self._champion_files(tracker, config.model.name, version,
                                                                   champion_dir)
+                if usable:
+                    with step("champion environment", "crash"):
+                        usable, champion_error = champion_in_own_runtime(
+                            self.repo_dir, self.kind, champion_dir, self.runtime, self.policy, self.scratch,
+                            self.timeout_seconds)
                 reused = self._cached_or_none(job, tracker, config.config_hash(), version, usable)
                 if reused is not None:
                     return reused
                 code = job.wait()
-        finally:
-            job.kill()
         with step("results", "crash"):
             evaluation, arrays, model_dir, sample = self._job_files(output, code, list(job.tail), job.mask)
         return self._judge_and_log(tracker, config, version, champion_error, evaluation, arrays, model_dir,
@@ -146,7 +159,7 @@ class _Pipeline:
             return False, " ".join(reason.split())
 
     def _cached_or_none(
-        self, job: JobProcess, tracker: Any, config_hash: str, version: int | None, usable: bool
+        self, job: Any, tracker: Any, config_hash: str, version: int | None, usable: bool
     ) -> Any:
         """After the job's fingerprint: the reused earlier result (the job is told to stop) or None
         (the job goes on, told which champion version its files are, if any)."""
@@ -167,7 +180,8 @@ class _Pipeline:
         if data is None:
             return None
         repository = self.tags.get("modelgate.repository", "local")
-        parts = [repository, self.kind, self.code_fingerprint, data, config_hash, str(version or "none")]
+        parts = [repository, self.kind, self.code_fingerprint, data, config_hash, str(version or "none"),
+                 self.runtime.key or "default"]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
     def _reuse(self, tracker: Any, earlier: PipelineResult) -> PipelineResult | None:
@@ -224,7 +238,7 @@ class _Pipeline:
             gates=[gate.as_dict() for gate in decision.results], higher_is_better=evaluation.higher_is_better,
             champion_version=version if evaluation.champion is not None else None,
             champion_error=evaluation.champion_error or champion_error, cache_key=self.cache_key,
-            durations=dict(self.steps.durations),
+            durations=dict(self.steps.durations), environment=self.runtime.description,
         )
         with self.steps.step("tracking", "crash"):
             from pipelines.report_evidence import predictions_table, report_analysis
@@ -232,9 +246,11 @@ class _Pipeline:
             analysis = report_analysis(config.model.task, arrays, evaluation, intervals, slices,
                                        plots=self.output_dir is not None)
             writer = self._report_writer(tracker, config, analysis)
-            result = tracker.log_candidate(result, model_dir, config.config_hash(), self.tags,
-                                           predictions_table(arrays), report=writer, sample=sample,
-                                           params=evaluation.params)
+            tags = {**self.tags, "modelgate.environment": self.runtime.key or "default"}
+            result = tracker.log_candidate(
+                result, model_dir, config.config_hash(), tags, predictions_table(arrays), report=writer,
+                sample=sample, params=evaluation.params, requirements=list(self.runtime.requirements),
+                python_version=self.runtime.python_version)
         log.info("logged MLflow run %s", result.mlflow_run_id)
         return result
 

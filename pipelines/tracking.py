@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlparse
 
 from pipelines.model_files import log_model_files
 from pipelines.result import PipelineResult
@@ -40,6 +42,10 @@ REPORT_ARTIFACTS = "modelgate/report"  # the rendered report's files (report.md,
 HISTORY_VERSIONS = 50  # newest registered versions shown in a report's history
 _RESULT_TAG_LIMIT = 5000  # MLflow tag values hold 8000 characters; larger results live only as the artifact
 _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+# where new experiments keep their artifacts (a path or URI every replica reads): the operator's
+# MODELGATE_MLFLOW_ARTIFACTS, passed to pipeline processes under the same name
+ARTIFACTS_VARIABLE = "MODELGATE_MLFLOW_ARTIFACTS"
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 # Renders the report of a logged result; returns the directory and the files written (relative names).
@@ -67,6 +73,33 @@ def default_artifact_root(uri: str) -> Path | None:
     return Path(uri[len(prefix) - 1 :].split("?", 1)[0]).parent / "mlartifacts"
 
 
+def artifact_root_uri(root: str) -> str:
+    """``root`` as a URI: a path (``/shared/mlartifacts``, ``~/a``, relative) becomes an absolute
+    ``file://`` URI; a URI (``file:///…``, ``s3://bucket/prefix``) is kept, without a trailing slash."""
+    if _URI_SCHEME.match(root):
+        return root.rstrip("/")
+    return Path(root).expanduser().resolve().as_uri()
+
+
+def local_artifact_root(root: str) -> Path | None:
+    """The folder of an artifact root on this host's file system (a path or ``file://`` URI); None for
+    remote stores (``s3://``…)."""
+    uri = artifact_root_uri(root)
+    if not uri.startswith("file://"):
+        return None
+    return Path(unquote(urlparse(uri).path))
+
+
+def experiment_artifact_location(tracking_uri: str, artifact_root: str | None, experiment: str) -> str | None:
+    """Where a new experiment keeps its artifacts: ``<artifact_root>/<experiment>`` when a root is set,
+    else beside a ``sqlite:////dir/mlflow.db`` store (``/dir/mlartifacts/<experiment>``); None leaves
+    it to MLflow."""
+    if artifact_root:
+        return f"{artifact_root_uri(artifact_root)}/{quote(experiment, safe='/')}"
+    default = default_artifact_root(tracking_uri)
+    return (default / experiment).as_uri() if default else None
+
+
 def quiet_mlflow_environment() -> None:
     """Telemetry off and no extra noise, before mlflow is imported."""
     os.environ.update(TELEMETRY_OFF)
@@ -75,13 +108,15 @@ def quiet_mlflow_environment() -> None:
 
 
 class Tracker:
-    """MLflow access for one tracking URI."""
+    """MLflow access for one tracking URI; new experiments keep their artifacts under ``artifact_root``
+    (default: ``MODELGATE_MLFLOW_ARTIFACTS`` from the environment, else beside a SQLite store)."""
 
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(self, tracking_uri: str, artifact_root: str | None = None) -> None:
         quiet_mlflow_environment()
         import mlflow
 
         self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root or os.environ.get(ARTIFACTS_VARIABLE) or None
         self._mlflow = mlflow
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_registry_uri(tracking_uri)
@@ -166,13 +201,16 @@ class Tracker:
         report: ReportWriter | None = None,
         sample: str | None = None,
         params: Mapping[str, str | int | float | bool | None] | None = None,
+        requirements: list[str] | None = None,
+        python_version: str | None = None,
     ) -> PipelineResult:
         """One MLflow run for the candidate; returns ``result`` with its run id (also stored in the run).
 
         ``model_dir`` holds the job's ``model.pkl``: it is logged as files, never loaded here.
 
         ``report`` renders the report of the logged result; its files go to ``modelgate/report/``;
-        ``sample`` (``sample_rows``) is stored for the health check of a deployment.
+        ``sample`` (``sample_rows``) is stored for the health check of a deployment. ``requirements``
+        and ``python_version`` are the environment's pins, recorded with the model.
         """
         mlflow = self._mlflow
         run_tags = {**tags, "modelgate.kind": result.kind}
@@ -187,7 +225,8 @@ class Tracker:
             champion = result.champion_metrics or {}
             mlflow.log_metrics({**{f"candidate.{k}": v for k, v in result.candidate_metrics.items()},
                                 **{f"champion.{k}": v for k, v in champion.items()}})
-            mlflow.set_tag(MODEL_URI_TAG, log_model_files(self.client, experiment_id, run_id, model_dir))
+            mlflow.set_tag(MODEL_URI_TAG, log_model_files(self.client, experiment_id, run_id, model_dir,
+                                                          requirements, python_version))
             final = replace(result, mlflow_run_id=run_id, mlflow_experiment_id=experiment_id)
             if predictions is not None:
                 mlflow.log_text(predictions.to_csv(index=False), PREDICTIONS_ARTIFACT)
@@ -216,8 +255,7 @@ class Tracker:
                 if experiment.lifecycle_stage == "deleted":
                     self.client.restore_experiment(experiment.experiment_id)
                 return str(experiment.experiment_id)
-            root = default_artifact_root(self.tracking_uri)
-            location = (root / name).as_uri() if root else None
+            location = experiment_artifact_location(self.tracking_uri, self.artifact_root, name)
             try:
                 return str(self.client.create_experiment(name, artifact_location=location))
             except MlflowException as exc:

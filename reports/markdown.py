@@ -73,6 +73,8 @@ def _head(data: ReportData) -> str:
         lines.append(champion_note(data["champion_version"], data["champion_error"]))
     if data["cached_from"]:
         lines.append(f"♻️ {cached_note(data['cached_from'])}")
+    if data.get("environment"):
+        lines.append(f"**Environment:** {plain(str(data.get('environment')))}")
     return "\n\n".join(line for line in lines if line)
 
 

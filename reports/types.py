@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class Curve(TypedDict):
@@ -122,3 +122,4 @@ class ReportData(TypedDict):
     history: list[HistoryPoint]
     links: Links
     outcome: str | None  # production only, e.g. "promoted as version 7"
+    environment: NotRequired[str | None]  # which environment the job ran in, e.g. "requirements.txt (…)"

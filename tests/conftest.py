@@ -1,3 +1,3 @@
 """Shared pytest configuration: fixture plugins live in tests/fixtures/."""
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.standin", "tests.fixtures.speedups"]
+pytest_plugins = ["tests.fixtures.db", "tests.fixtures.standin", "tests.fixtures.speedups", "tests.fixtures.environments"]

@@ -19,9 +19,10 @@ APPROVAL_DESCRIPTION = "waiting for a maintainer: comment /retrain to run"
 def report_for(result: dict[str, Any], summary_line: str) -> CheckReport:
     """The check conclusion and commit status for a finished pipeline.
 
-    passed → success/success; gates failed → failure/failure; a timeout or an invalid
-    configuration → failure/failure (the code did run or was refused: it is the PR's
-    verdict); any other error (crash, exception in train or data) → failure/error.
+    passed → success/success; gates failed → failure/failure; a timeout, an invalid
+    configuration or requirements that do not resolve or build → failure/failure (the code did run
+    or was refused: it is the PR's verdict); any other error (crash, exception in train or data,
+    the operator's job secrets) → failure/error.
     """
     summary = check_summary(result, summary_line)
     title = check_title(result, summary_line)
@@ -36,6 +37,8 @@ def report_for(result: dict[str, Any], summary_line: str) -> CheckReport:
         return CheckReport("timed_out", "failure", title, summary, f"timed out: {error}")
     if kind == "config":
         return CheckReport("failure", "failure", title, summary, "invalid .modelgate.yml")
+    if kind == "environment":
+        return CheckReport("failure", "failure", title, summary, "the environment could not be built")
     return CheckReport("failure", "error", title, summary, f"error: {error}")
 
 

@@ -2,7 +2,8 @@
 
 GitHub has no image upload API for Apps and proxies image URLs through its camo cache, so
 each run's PNGs are published under an unguessable 128-bit token, immutable, with long
-cache headers. Old reports are deleted after the retention period.
+cache headers. The files live in the database (``ReportFileStore``), so any replica serves what
+any other published. Old reports are deleted after the retention period.
 
 The files come from a job's output directory, which the repository's code wrote: only regular
 files are published (``lstat``, then opened with ``O_NOFOLLOW`` and checked again on the open
@@ -17,16 +18,20 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+from bot.store import ReportFileStore
 
 log = logging.getLogger(__name__)
 
@@ -95,22 +100,24 @@ class Published:
 
 
 class ReportFiles:
-    """Publishes run files under ``<root>/<token>/`` and serves them."""
+    """Publishes run files under a new random token (as rows of ``ReportFileStore``) and serves them."""
 
-    def __init__(self, root: Path, public_url: str | None, retention_days: float = 30.0) -> None:
-        self.root = root
+    def __init__(
+        self, engine: Engine, public_url: str | None, retention_days: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = ReportFileStore(engine)
         self.public_url = (public_url or "").rstrip("/")
         self.retention_seconds = retention_days * 86_400
+        self._clock = clock
         self._last_prune = 0.0
 
     def publish(self, files: list[Path], texts: Mapping[str, bytes] | None = None) -> Published:
-        """Copy ``files`` (PNGs, the report) and write ``texts`` (name → bytes: the log, which
-        never passes through the job's folder) under a new random token."""
-        if time.time() - self._last_prune > PRUNE_EVERY:
+        """Store ``files`` (PNGs, the report) and ``texts`` (name → bytes: the log, which never
+        passes through the job's folder) under a new random token."""
+        if self._clock() - self._last_prune > PRUNE_EVERY:
             self.prune()
         token = secrets.token_hex(16)  # 128 bits
-        folder = self.root / token
-        folder.mkdir(parents=True, exist_ok=True)
         contents = dict(texts or {})
         for path in files:
             if not FILE.match(path.name):
@@ -120,21 +127,15 @@ class ReportFiles:
             except NotPublishable as refused:
                 log.warning("report file %s not published: %s", path, refused)
         names = tuple(sorted(name for name in contents if FILE.match(name)))
-        for name in names:
-            (folder / name).write_bytes(contents[name])
+        rows = {name: (contents[name], _media_type(name)) for name in names}
+        self.store.add(token, rows, _utc(self._clock()))
         return Published(token, f"{self.public_url}/reports/{token}/", names)
 
     def prune(self, now: float | None = None) -> int:
         """Delete published reports older than the retention period; returns how many."""
-        self._last_prune = time.time()
-        cutoff = (now if now is not None else time.time()) - self.retention_seconds
-        removed = 0
-        if not self.root.is_dir():
-            return 0
-        for folder in self.root.iterdir():
-            if TOKEN.match(folder.name) and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
+        self._last_prune = self._clock()
+        cutoff = (now if now is not None else self._clock()) - self.retention_seconds
+        removed = self.store.delete_older_than(_utc(cutoff))
         if removed:
             log.info("pruned %d reports older than the retention period", removed)
         return removed
@@ -144,11 +145,21 @@ class ReportFiles:
 
         async def serve(request: Request) -> Response:
             token, name = request.path_params["token"], request.path_params["file"]
-            path = self.root / token / name
-            if not TOKEN.match(token) or not FILE.match(name) or not path.is_file():
+            found = None
+            if TOKEN.match(token) and FILE.match(name):
+                found = await run_in_threadpool(self.store.get, token, name)
+            if found is None:
                 return PlainTextResponse("Not Found", status_code=404, headers=SECURITY_HEADERS)
-            media = MEDIA_TYPES[name.rsplit(".", 1)[1]]
             headers = {"Cache-Control": CACHE_FOREVER, **SECURITY_HEADERS}
-            return FileResponse(path, media_type=media, headers=headers)
+            return Response(found.content, media_type=found.content_type, headers=headers)
 
         return Route("/reports/{token}/{file}", serve, methods=["GET", "HEAD"])
+
+
+def _media_type(name: str) -> str:
+    """The content type of a published file (its name matched ``FILE``)."""
+    return MEDIA_TYPES[name.rsplit(".", 1)[1]]
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)

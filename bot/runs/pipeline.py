@@ -21,6 +21,7 @@ from pipelines.job_process import JobPolicy
 from pipelines.masking import Masker
 from pipelines.result import PipelineResult
 from pipelines.sandbox import Isolation
+from pipelines.tracking import ARTIFACTS_VARIABLE
 
 ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 UNISOLATED_WARNING = (
@@ -41,6 +42,7 @@ class RunOptions:
     max_timeout_seconds: float = 3600.0
     job_env_dir: Path | None = None
     source_limits: SourceLimits = DEFAULT_LIMITS
+    mlflow_artifacts: str | None = None  # where new experiments keep artifacts (None: beside a SQLite store)
 
 
 @dataclass(frozen=True)
@@ -84,14 +86,15 @@ class PipelineRunner:
         try:
             secrets = job_environment(self.options.job_env_dir, run.repository, from_fork)
         except JobSecretsError as exc:
-            failed = PipelineResult.failure(run.kind, "config", str(exc))
+            failed = PipelineResult.failure(run.kind, "secrets", str(exc))  # the operator's file
             return Finished(failed, "", output, source)
         timeout = min(float(config.timeout_seconds), self.options.max_timeout_seconds)
         job = PipelineJob(
             job_id=f"run-{run.id}-{run.attempts}", repo_dir=source, kind=run.kind,
             tracking_uri=self.options.tracking_uri, timeout_seconds=timeout,
             tags=run_tags(run, sha), use_cache=use_cache, output_dir=output,
-            policy=replace(self.options.policy, env=secrets),
+            policy=replace(self.options.policy, env=secrets, scope=environment_scope(run, from_fork)),
+            env=tracking_environment(self.options),
         )
         job_id = self._executor.submit(job)
         while self._executor.status(job_id) in ACTIVE:
@@ -106,6 +109,17 @@ class PipelineRunner:
         mask_text_files(output, mask)
         isolated = self.options.policy.isolation != Isolation.NONE
         return Finished(result, mask(self._executor.logs(job_id)), output, source, isolated)
+
+
+def environment_scope(run: RunRecord, from_fork: bool) -> str:
+    """Whose code a run's environment is built from: a fork PR's environments are its own, never
+    reused by the repository's branches (nor by another PR)."""
+    return f"fork:{run.repository}#{run.pr_number}" if from_fork else "base"
+
+
+def tracking_environment(options: RunOptions) -> dict[str, str]:
+    """What the pipeline process needs of MLflow besides the tracking URI: the artifact root."""
+    return {ARTIFACTS_VARIABLE: options.mlflow_artifacts} if options.mlflow_artifacts else {}
 
 
 def run_tags(run: RunRecord, sha: str) -> dict[str, str]:

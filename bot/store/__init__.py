@@ -1,5 +1,6 @@
 """State: the durable job store — webhook deliveries, runs and the typed job each carries
-(``jobs``), promotions, locks and ownership — on SQLite or PostgreSQL, with Alembic migrations."""
+(``jobs``), promotions, locks, ownership and published report files — on SQLite or PostgreSQL,
+with Alembic migrations."""
 
 from bot.store.deliveries import DeliveryStore
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
@@ -16,6 +17,7 @@ from bot.store.jobs import (
 from bot.store.locks import LockStore, LockWaitStopped
 from bot.store.owners import ModelOwner, OwnershipStore, PortHolder
 from bot.store.promotions import PromotionRecord, PromotionState, PromotionStore
+from bot.store.reports import ReportFileStore, StoredFile
 from bot.store.runs import RunStore
 from bot.store.types import (
     TERMINAL,
@@ -49,6 +51,7 @@ __all__ = [
     "PromotionRecord",
     "PromotionState",
     "PromotionStore",
+    "ReportFileStore",
     "RollbackJob",
     "RunKind",
     "RunNotFound",
@@ -56,6 +59,7 @@ __all__ = [
     "RunState",
     "RunStore",
     "StagingJob",
+    "StoredFile",
     "create_db_engine",
     "load_job",
     "migrate",

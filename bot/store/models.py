@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -136,6 +137,19 @@ class Lock(Base):
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ReportFile(Base):
+    """One published report file (a plot, report.md, log.txt) under its report's random token."""
+
+    __tablename__ = "report_files"
+    __table_args__ = (Index("ix_report_files_created_at", "created_at"),)
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def _table(model: type[Base]) -> Table:
     """The model's Table (SQLAlchemy types ``__table__`` as any FromClause)."""
     table = model.__table__
@@ -149,3 +163,4 @@ promotions = _table(Promotion)
 locks = _table(Lock)
 model_owners = _table(ModelOwner)
 serve_ports = _table(ServePort)
+report_files = _table(ReportFile)

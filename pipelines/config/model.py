@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -10,7 +10,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from pipelines.config.access import APPROVAL_FIELD, COMMANDS_FIELD, Approval, CommandName, CommandRule
+from pipelines.config.choice import exactly_one as _exactly_one
+from pipelines.config.choice import exactly_one_schema as _exactly_one_schema
 from pipelines.config.deploy import DeploySpec, NoDeploy, ProductionSection
+from pipelines.config.environment import EnvironmentSection
 from pipelines.config.problems import CrossFieldErrors, cross_field_problems, error_messages, yaml_problem
 
 CONFIG_FILE = ".modelgate.yml"
@@ -37,28 +40,6 @@ FunctionRef = Annotated[str, Field(pattern=FUNCTION_PATTERN)]  # the only patter
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _exactly_one_schema(keys: Sequence[str]) -> Callable[[dict[str, Any]], None]:
-    """Schema hook: the optional ``keys`` are plain values (no null), and exactly one of them is required."""
-
-    def hook(schema: dict[str, Any]) -> None:
-        for key in keys:
-            prop = schema["properties"][key]
-            value = next(branch for branch in prop.pop("anyOf") if branch.get("type") != "null")
-            prop.pop("default")
-            prop.update(value)
-        schema["oneOf"] = [{"required": [key]} for key in keys]
-
-    return hook
-
-
-def _exactly_one(section: BaseModel, keys: Sequence[str]) -> str:
-    """The one key of ``keys`` that is set; ValueError naming the keys otherwise."""
-    chosen = [key for key in keys if getattr(section, key) is not None]
-    if len(chosen) != 1:
-        raise ValueError(f"set exactly one of {', '.join(keys)} (got {' and '.join(chosen) or 'none'})")
-    return chosen[0]
 
 
 class GateRule(_Section):
@@ -209,6 +190,11 @@ class ModelgateConfig(_Section):
     )
     commands: dict[CommandName, CommandRule] = COMMANDS_FIELD
     require_approval: Approval = APPROVAL_FIELD
+    environment: EnvironmentSection | None = Field(
+        None, title="Environment",
+        description="The job's dependencies; without it modelgate uses requirements.txt, else pyproject.toml "
+        "(with its uv.lock), else its own runtime.",
+    )
 
     @model_validator(mode="after")
     def _cross_check(self) -> Self:

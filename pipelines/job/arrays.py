@@ -23,6 +23,17 @@ def plain(values: Any) -> Any:
     return array
 
 
+def labels_digest(y: Any) -> str:
+    """sha256 of the labels as a plain array (dtype, shape and bytes): the same rows give the same digest."""
+    import hashlib
+
+    import numpy as np
+
+    array = np.ascontiguousarray(plain(y))
+    header = f"{array.dtype.str}{array.shape}".encode()
+    return hashlib.sha256(header + b"\0" + array.tobytes()).hexdigest()
+
+
 def evaluation_arrays(y_true: Any, candidate: Evaluation, champion: Evaluation | None) -> dict[str, Any]:
     """The named arrays of ``pipelines.job.files.ARRAY_NAMES`` (missing ones left out)."""
     found = {"y_true": plain(y_true)}

@@ -12,6 +12,15 @@ sizes and file kinds; anything off is a ``JobOutputError`` (the run fails with t
 | ``arrays.npz`` | the job finished | labels, both models' predictions and scores, classes |
 | ``sample.json`` | the job finished | the first evaluation rows (pandas ``split`` JSON) |
 | ``model/`` | the job finished | ``model.pkl`` (cloudpickle): copied to MLflow, never loaded here |
+
+A job of role "champion" writes only (besides ``error.json``):
+
+| file | holds |
+|---|---|
+| ``champion_predictions.json`` | row count, digest of the evaluation labels, step timings |
+| ``champion_predictions.npz`` | the champion's ``y_pred``, ``y_score`` and ``classes`` (those it has) |
+
+A candidate job whose champion folder holds these two files evaluates the champion from them (no pickle).
 """
 
 from __future__ import annotations
@@ -34,12 +43,15 @@ ARRAYS_FILE = "arrays.npz"
 SAMPLE_FILE = "sample.json"
 MODEL_DIR = "model"
 MODEL_FILE = "model.pkl"
+PREDICTIONS_FILE = "champion_predictions.json"
+PREDICTIONS_ARRAYS_FILE = "champion_predictions.npz"
 GO, STOP = "go", "stop"
 MAX_JSON_BYTES = 8 * 1024 * 1024
 MAX_ARRAYS_BYTES = 2 * 1024**3
 MAX_MODEL_BYTES = 4 * 1024**3
 ARRAY_NAMES = ("y_true", "candidate_pred", "candidate_score", "candidate_classes",
                "champion_pred", "champion_score", "champion_classes")
+PREDICTION_NAMES = ("y_pred", "y_score", "classes")
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -77,7 +89,7 @@ class JobFingerprint(_Strict):
 class JobError(_Strict):
     """A failed step: ``error_kind`` as in PipelineResult, its message and the job's log tail."""
 
-    error_kind: Literal["config", "data", "train", "evaluate", "crash"]
+    error_kind: Literal["config", "data", "train", "evaluate", "champion", "crash"]
     error: str = Field(max_length=20_000)
     log_tail: list[str] = Field(default_factory=list, max_length=200)
     model_name: str | None = Field(default=None, max_length=200)
@@ -125,6 +137,14 @@ class JobEvaluation(_Strict):
         return [SliceRow(**item.model_dump()) for item in self.slices]
 
 
+class ChampionPredictions(_Strict):
+    """What a champion job predicted on: how many rows, and a digest of their labels (``labels_digest``)."""
+
+    rows: int = Field(ge=1)
+    labels_digest: str = Field(max_length=128)
+    durations: dict[str, float] = Field(default_factory=dict)
+
+
 def write_json(folder: Path, name: str, document: BaseModel) -> None:
     """Write ``document`` atomically (NaN and infinities as JSON's non-standard literals)."""
     partial = folder / f".{name}.tmp"
@@ -161,14 +181,7 @@ def read_json(folder: Path, name: str, schema: type[T]) -> T | None:
 
 def read_arrays(folder: Path) -> dict[str, Any]:
     """The job's arrays (no pickled objects: ``allow_pickle=False``); only the known names."""
-    import numpy as np
-
-    path = regular_file(folder / ARRAYS_FILE, MAX_ARRAYS_BYTES)
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in ARRAY_NAMES if name in stored.files}
-    except (ValueError, OSError, KeyError) as exc:
-        raise JobOutputError(f"{ARRAYS_FILE} from the job cannot be read: {exc}") from None
+    arrays = _load_arrays(folder, ARRAYS_FILE, ARRAY_NAMES)
     if "y_true" not in arrays or "candidate_pred" not in arrays:
         raise JobOutputError(f"{ARRAYS_FILE} from the job lacks y_true or candidate_pred")
     rows = len(arrays["y_true"])
@@ -176,6 +189,32 @@ def read_arrays(folder: Path) -> dict[str, Any]:
         if name in arrays and len(arrays[name]) != rows:
             raise JobOutputError(f"{ARRAYS_FILE}: {name} has {len(arrays[name])} rows, y_true has {rows}")
     return arrays
+
+
+def read_champion_predictions(folder: Path) -> tuple[ChampionPredictions, dict[str, Any]]:
+    """A champion job's predictions (``PREDICTION_NAMES``, no pickle), checked against its row count."""
+    document = read_json(folder, PREDICTIONS_FILE, ChampionPredictions)
+    if document is None:
+        raise JobOutputError(f"the champion job wrote no {PREDICTIONS_FILE}")
+    arrays = _load_arrays(folder, PREDICTIONS_ARRAYS_FILE, PREDICTION_NAMES)
+    if "y_pred" not in arrays:
+        raise JobOutputError(f"{PREDICTIONS_ARRAYS_FILE} from the job lacks y_pred")
+    for name in ("y_pred", "y_score"):
+        if name in arrays and (arrays[name].ndim == 0 or len(arrays[name]) != document.rows):
+            raise JobOutputError(f"{PREDICTIONS_ARRAYS_FILE}: {name} does not have {document.rows} rows")
+    return document, arrays
+
+
+def _load_arrays(folder: Path, name: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """The arrays of ``names`` found in the ``.npz`` ``name`` (``allow_pickle=False``)."""
+    import numpy as np
+
+    path = regular_file(folder / name, MAX_ARRAYS_BYTES)
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {key: stored[key] for key in names if key in stored.files}
+    except (ValueError, OSError, KeyError) as exc:
+        raise JobOutputError(f"{name} from the job cannot be read: {exc}") from None
 
 
 def model_files(folder: Path) -> Path:

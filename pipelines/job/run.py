@@ -4,6 +4,10 @@ config → data → (fingerprint; the trusted side says go or stop) → train �
 evaluate the champion (unpickled from a read-only copy of its files) → intervals and slices (they call
 the repository's metric and slice functions) → the output files of ``pipelines.job.files``.
 
+Role "champion" (run in the champion's own environment): config → data → the champion unpickled and
+predicting the evaluation rows → ``champion_predictions.npz``/``.json`` (no handshake, stdin unread). A
+candidate job whose champion folder holds those files evaluates the champion from them, unpickling nothing.
+
 It gets no tracking URI, registry, database, settings or token, and never imports mlflow.
 """
 
@@ -12,16 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import pickle
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pipelines.checkout import StepError, import_function, repo_code_by_value, repo_imports
 from pipelines.job import files
+from pipelines.job.answer import read_answer
 from pipelines.stepping import LogTail, Steps
 
 log = logging.getLogger("pipelines.steps")
+JobRole = Literal["candidate", "champion"]
 
 
 @dataclass(frozen=True)
@@ -32,20 +37,26 @@ class JobSpec:
     kind: str
     output_dir: Path
     champion_dir: Path | None = None  # its files are there once the answer says "go <version>"
+    role: JobRole = "candidate"  # "champion": only the champion's predictions, from champion_dir
+    answer_file: str | None = None  # set: the answer is polled from this file, not read from stdin
 
     def to_json(self) -> str:
         """The spec as one JSON line."""
         champion = None if self.champion_dir is None else str(self.champion_dir)
         return json.dumps({"repo_dir": str(self.repo_dir), "kind": self.kind,
-                           "output_dir": str(self.output_dir), "champion_dir": champion})
+                           "output_dir": str(self.output_dir), "champion_dir": champion,
+                           "role": self.role, "answer_file": self.answer_file})
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:
         """Rebuild from ``to_json()``."""
         data = json.loads(text)
-        champion = data.get("champion_dir")
+        champion, role = data.get("champion_dir"), data.get("role", "candidate")
+        if role not in get_args(JobRole):
+            raise ValueError(f"unknown job role {role!r} (expected one of {', '.join(get_args(JobRole))})")
         return cls(Path(data["repo_dir"]), str(data["kind"]), Path(data["output_dir"]),
-                   None if champion is None else Path(champion))
+                   None if champion is None else Path(champion), role=role,
+                   answer_file=data.get("answer_file"))
 
 
 def run_job(spec: JobSpec) -> int:
@@ -54,7 +65,10 @@ def run_job(spec: JobSpec) -> int:
     with LogTail().attached() as tail:
         try:
             with repo_imports(spec.repo_dir):
-                job.run()
+                if spec.role == "champion":
+                    job.run_champion()
+                else:
+                    job.run()
             return 0
         except StepError as exc:
             log.error("%s job stopped (%s): %s", spec.kind, exc.kind, exc.message)
@@ -112,6 +126,26 @@ class _Job:
         )
         files.write_json(self.spec.output_dir, files.EVALUATION_FILE, evaluation)
 
+    def run_champion(self) -> None:
+        """Role "champion": predict the evaluation rows with the champion and write them as plain data."""
+        from pipelines.evaluation import predictions
+        from pipelines.job.recorded import save_predictions
+
+        step = self.steps.step
+        with step("config", "config"):
+            config, metrics = self._config()
+        with step("data", "data"):
+            _, _, X_eval, y_eval = self._data(getattr(config.data, self.spec.kind))
+        with step("champion", "champion"):
+            if self.spec.champion_dir is None:
+                raise StepError("champion", "a champion job needs the champion's files (champion_dir)")
+            model = load_model(self.spec.champion_dir)
+            y_pred, y_score = predictions(model, metrics, X_eval, self.task)
+        with step("save", "crash"):
+            save_predictions(self.spec.output_dir, y_eval, y_pred, y_score, getattr(model, "classes_", None),
+                             self.steps.durations)
+        log.info("champion: predicted %d evaluation rows", _rows(X_eval))
+
     def _config(self) -> tuple[Any, list[Any]]:
         from pipelines.config import ConfigError, load_config
         from pipelines.metrics import MetricError, resolve_metrics
@@ -142,8 +176,8 @@ class _Job:
         return X_train, y_train, X_eval, y_eval
 
     def _go_on(self, *arrays: Any) -> bool:
-        """Write the data fingerprint and wait for the trusted side's answer on stdin (which also says
-        the champion's version once its files are in place)."""
+        """Write the data fingerprint and wait for the trusted side's answer (on stdin, or in the answer
+        file; it also says the champion's version once its files are in place)."""
         from pipelines.fingerprint import data_fingerprint
 
         try:
@@ -152,7 +186,7 @@ class _Job:
             log.warning("data cannot be fingerprinted (%s: %s); result cache off", type(exc).__name__, exc)
             fingerprint = None
         files.write_json(self.spec.output_dir, files.FINGERPRINT_FILE, files.JobFingerprint(data=fingerprint))
-        go_on, self.champion_version = files.parse_answer(sys.stdin.readline())
+        go_on, self.champion_version = files.parse_answer(read_answer(self.spec.answer_file))
         return go_on
 
     def _train(self, ref: str, X_train: Any, y_train: Any) -> Any:
@@ -165,14 +199,15 @@ class _Job:
     def _champion(self, metrics: list[Any], X_eval: Any, y_eval: Any) -> tuple[Any, str | None]:
         """The champion's Evaluation on the same rows, or (None, reason) when it cannot be used."""
         from pipelines.evaluation import evaluate
+        from pipelines.job.recorded import has_recorded_predictions, recorded_champion
 
         version, folder = self.champion_version, self.spec.champion_dir
         if version is None or folder is None:
             log.info("champion: none yet, judging by absolute gates alone")
             return None, None
         try:
-            with (folder / files.MODEL_FILE).open("rb") as handle:
-                model = pickle.load(handle)  # inside the sandbox: the champion is this repository's model
+            recorded = has_recorded_predictions(folder)
+            model = recorded_champion(folder, y_eval) if recorded else load_model(folder)
             return evaluate(f"champion v{version}", model, metrics, X_eval, y_eval, self.task), None
         except Exception as exc:
             problem = f"{type(exc).__name__}: {exc}"
@@ -193,6 +228,12 @@ class _Job:
             cloudpickle.dump(model, out)
         save_arrays(output / files.ARRAYS_FILE, evaluation_arrays(y_eval, candidate, champion))
         (output / files.SAMPLE_FILE).write_text(sample_rows(X_eval), encoding="utf-8")
+
+
+def load_model(folder: Path) -> Any:
+    """The champion unpickled from ``folder/model.pkl`` (in the sandbox: it is this repository's model)."""
+    with (folder / files.MODEL_FILE).open("rb") as handle:
+        return pickle.load(handle)
 
 
 def model_params(model: Any, limit: int = 500) -> dict[str, str | int | float | bool | None]:

@@ -77,7 +77,8 @@ def test_a_verdict_sets_the_check_the_status_and_the_sticky_comment(
     if with_report:  # report.json → the rendered report, its log published under a token
         links = re.findall(rf"{re.escape(PUBLIC_URL)}/reports/([0-9a-f]{{32}})/log\.txt", comment)
         assert links, comment
-        assert (world.reports.root / links[0] / "log.txt").read_text() == world.executor.log
+        published_log = world.reports.store.get(links[0], "log.txt")
+        assert published_log is not None and published_log.content.decode() == world.executor.log
         assert check["output"]["text"] and f"{PUBLIC_URL}/reports/" in check["output"]["text"]
     else:  # no report.json → the check's summary is the comment, and the check has no text
         assert verdict.summary in comment

@@ -1,0 +1,35 @@
+"""The Ray tests share one real local head (started once per session); a test that restarts a head
+gets its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.ray_jobs import RayTarget
+from tests.fixtures.ray_head import RayHead, require_ray
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[RayHead]:
+    require_ray()
+    head = RayHead()
+    head.start()
+    yield head
+    head.close()
+
+
+@pytest.fixture
+def own_ray_head() -> Iterator[RayHead]:
+    require_ray()
+    head = RayHead()
+    head.start()
+    yield head
+    head.close()
+
+
+@pytest.fixture
+def ray_target(ray_head: RayHead, tmp_path: Path) -> RayTarget:
+    return RayTarget(ray_head.address, tmp_path / "storage")
