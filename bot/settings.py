@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.hazmat.primitives import serialization
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from pipelines.job_process import JobPolicy
+    from pipelines.ray_jobs import RayTarget
 
 Need = Literal["webhooks", "github"]
 
@@ -93,6 +94,20 @@ class Settings(BaseSettings):
         description="Comma-separated model names that any repository the App is installed on may "
         "promote. Every other model name belongs to the first repository that promotes it.",
     )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where a repository's job runs: local (this host, isolated as MODELGATE_ISOLATION says) "
+        "or ray (a Ray cluster's Jobs API; the trusted part stays in the App).",
+    )
+    ray_address: str | None = Field(
+        default=None, validate_default=True,
+        description="The Ray cluster's Jobs API, http://HEAD:8265 (required with MODELGATE_EXECUTOR=ray).",
+    )
+    ray_storage: Path | None = Field(
+        default=None, validate_default=True,
+        description="A folder the App and every Ray node read and write at this same path (a shared volume): "
+        "each job's outputs, champion files and answer (required with MODELGATE_EXECUTOR=ray).",
+    )
     job_env_dir: Path | None = Field(
         default=None,
         description="A folder of OWNER/REPO.env files (dotenv): the environment of that repository's jobs, "
@@ -111,6 +126,33 @@ class Settings(BaseSettings):
     def _port_range(cls, value: str) -> str:
         parse_port_range(value)
         return value.strip()
+
+    @field_validator("ray_address", "ray_storage", mode="before")
+    @classmethod
+    def _unset_if_blank(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("executor") == "ray":
+                raise ValueError("required with MODELGATE_EXECUTOR=ray: the cluster's Jobs API, http://HEAD:8265")
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be the Jobs API's http:// or https:// URL, e.g. http://HEAD:8265")
+        return value.rstrip("/")
+
+    @field_validator("ray_storage")
+    @classmethod
+    def _ray_storage(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            if info.data.get("executor") == "ray":
+                raise ValueError("required with MODELGATE_EXECUTOR=ray: a folder shared with the nodes")
+            return None
+        if not value.is_dir():
+            raise ValueError("must be an existing directory (shared with the nodes, at the same path)")
+        return value.resolve()
 
     @field_validator("job_env_dir", mode="before")
     @classmethod
@@ -168,6 +210,15 @@ class Settings(BaseSettings):
         environments = EnvironmentSettings(root, int(self.env_cache_gb * 1024**3), self.package_index_url)
         return JobPolicy(Isolation(self.isolation), self.job_network == "host", self.job_memory_mb,
                          environments=environments)
+
+    def ray_target(self) -> RayTarget | None:
+        """The Ray cluster jobs go to (MODELGATE_EXECUTOR=ray), or None when they run on this host."""
+        if self.executor != "ray":
+            return None
+        from pipelines.ray_jobs import RayTarget
+
+        assert self.ray_address is not None and self.ray_storage is not None  # required by the validators
+        return RayTarget(self.ray_address, self.ray_storage)
 
     def secret_paths(self) -> list[Path]:
         """Files a job must never see: the key, the data directory, the .env file, a local MLflow artifact

@@ -1,4 +1,4 @@
-"""Building an environment with uv, in two sandboxed phases.
+"""Building an environment with uv, in sandboxed phases.
 
 1. Network on, index only: ``uv venv`` and ``uv pip install --no-build`` of the requirements, the job
    runtime and what the repository's own packages need. Wheels only, so no code of the repository or of
@@ -11,6 +11,8 @@
 3. Network off: the environment's Python compiles every module to bytecode (``-I -S``: no ``.pth``
    file runs). Jobs get the environment read-only, so without this each of them would compile pandas
    and scikit-learn again on import (tens of seconds).
+4. Network off: ``uv pip freeze`` lists the installed packages into the environment (``frozen``), for
+   the requirements each run records with its model.
 
 Files are copied out of uv's cache (``--link-mode copy``) so that nothing a build runs can alter
 the cache through a hard link.
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.environments.errors import EnvironmentBuildError, EnvironmentRequestError
+from pipelines.environments.frozen import freeze, write_frozen
 from pipelines.environments.interpreter import Interpreter
 from pipelines.environments.local_packages import local_package_requirements
 from pipelines.environments.request import EnvironmentRequest
@@ -57,6 +60,7 @@ def build_environment(request: EnvironmentRequest, repo_dir: Path | None, interp
                 raise EnvironmentBuildError("the request installs repository paths but names no repository")
             _install_local_paths(request.local_paths, repo_dir, interpreter, env_dir, work, settings, log)
         _compile_bytecode(interpreter, env_dir, settings, log)
+        _record_packages(interpreter, env_dir, settings, log)
         env_dir.rename(target)
         return log
     finally:
@@ -114,6 +118,14 @@ def _compile_bytecode(
     completed = subprocess.run(argv, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}, capture_output=True,
                                text=True, timeout=1800, check=False, stdin=subprocess.DEVNULL)
     log += [f"$ python -I -S -m compileall ({completed.returncode})", *completed.stdout.splitlines()[-20:]]
+
+
+def _record_packages(interpreter: Interpreter, env_dir: Path, settings: BuildSettings,
+                     log: list[str]) -> None:
+    """List the installed packages into the environment, last: runs read the list instead of asking uv."""
+    lines = freeze(env_dir, [env_dir, interpreter.prefix], settings.isolation)
+    write_frozen(env_dir, lines)
+    log += ["$ uv pip freeze", *lines]
 
 
 def _run(sandbox: Sandbox, env: dict[str, str], step: str, args: list[str], log: list[str]) -> None:
