@@ -209,7 +209,7 @@ class Settings(BaseSettings):
         root = self.env_cache_dir or self.data_dir / "environments"
         environments = EnvironmentSettings(root, int(self.env_cache_gb * 1024**3), self.package_index_url)
         return JobPolicy(Isolation(self.isolation), self.job_network == "host", self.job_memory_mb,
-                         environments=environments)
+                         environments=environments, ray=self.ray_target())
 
     def ray_target(self) -> RayTarget | None:
         """The Ray cluster jobs go to (MODELGATE_EXECUTOR=ray), or None when they run on this host."""

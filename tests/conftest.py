@@ -1,3 +1,4 @@
 """Shared pytest configuration: fixture plugins live in tests/fixtures/."""
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.standin", "tests.fixtures.speedups", "tests.fixtures.environments"]
+pytest_plugins = ["tests.fixtures.db", "tests.fixtures.standin", "tests.fixtures.speedups",
+                  "tests.fixtures.environments"]

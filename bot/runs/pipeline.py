@@ -12,6 +12,7 @@ from bot.github import Repo
 from bot.github.clients import SourceReader
 from bot.runs.job_secrets import JobSecretsError, job_environment
 from bot.runs.outcome import Stop
+from bot.runs.retry import RETRYABLE_ERRORS, Retry
 from bot.runs.source import DEFAULT_LIMITS, SourceLimits, fetch_source
 from bot.store import RunRecord, RunState, RunStore
 from pipelines.config import ModelgateConfig
@@ -106,6 +107,8 @@ class PipelineRunner:
             time.sleep(self.options.poll_seconds)
         mask = Masker(secrets.values())  # the job process masks already; this covers what it did not see
         result = masked_result(self._executor.result(job_id), mask)
+        if result.error_kind in RETRYABLE_ERRORS:  # its job vanished: run it again, within the attempts
+            raise Retry(result.error_kind, result.error or result.error_kind)
         mask_text_files(output, mask)
         isolated = self.options.policy.isolation != Isolation.NONE
         return Finished(result, mask(self._executor.logs(job_id)), output, source, isolated)

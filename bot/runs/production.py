@@ -43,6 +43,7 @@ from bot.runs.pipeline import Finished, PipelineRunner, repository_policy, store
 from bot.runs.provenance import refuse_unverified, verify_commit
 from bot.runs.release import Target, deploy_version
 from bot.runs.repo_config import read_config
+from bot.runs.retry import Retry
 from bot.store import (
     LockStore,
     LockWaitStopped,
@@ -107,6 +108,8 @@ class ProductionRun:
             if stop.state == RunState.FAILED:
                 self._publisher.comment(api, repo, run, stop.report.summary)
             return RunOutcome(stop.state, error=stop.reason)
+        except Retry:
+            raise  # back to the queue: the check run stays in progress
         except Exception as exc:
             reporter.finish(crash_report(f"{type(exc).__name__}: {exc}"))
             raise

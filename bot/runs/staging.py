@@ -35,6 +35,7 @@ from bot.runs.decisions import FIRST_TIMERS, StagingAction, StagingFacts, decide
 from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import PipelineRunner, stored_result
 from bot.runs.repo_config import DEFAULT_APPROVAL, approval_rule, read_config, rules_config
+from bot.runs.retry import Retry
 from bot.store import RunRecord, RunState, RunStore, StagingJob
 from pipelines.config import ModelgateConfig
 
@@ -102,6 +103,8 @@ class StagingRun:
                 if stop.state == RunState.FAILED:  # a verdict on the PR (e.g. invalid config)
                     self._publisher.comment(api, repo, run, stop.report.summary)
             return RunOutcome(stop.state, error=stop.reason)
+        except Retry:
+            raise  # back to the queue: the check run stays in progress
         except Exception as exc:
             if reporter is not None:
                 reporter.finish(crash_report(f"{type(exc).__name__}: {exc}"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from bot.metrics import RUN_SECONDS
 from bot.runs.outcome import RunHandler, RunOutcome
+from bot.runs.retry import Retry, gave_up, retry_decision
 from bot.store import InvalidTransition, RunRecord, RunState, RunStore
 
 log = logging.getLogger(__name__)
@@ -81,11 +82,8 @@ class WorkerPool:
         changed = self._runs.recover_stale(self.options.lease_seconds, self.options.max_attempts)
         for run in changed:
             log.warning("run %d of a dead worker is now %s", run.id, run.state)
-            if run.state == RunState.FAILED and self._on_abandoned is not None:
-                try:
-                    self._on_abandoned(run)
-                except Exception:
-                    log.exception("could not report abandoned run %d", run.id)
+            if run.state == RunState.FAILED:
+                self._report_abandoned(run)
         return changed
 
     def run_one(self) -> RunRecord | None:
@@ -96,8 +94,14 @@ class WorkerPool:
         with self._active_lock:
             self._active.add(run.id)
         started = time.monotonic()
+        out_of_attempts = False
         try:
             outcome = self._handle(run)
+        except Retry as retry:
+            retried = self._retry(run, retry)
+            if retried is None:
+                return self._runs.get(run.id)
+            outcome, out_of_attempts = retried, True
         except Exception as exc:
             log.exception("run %d crashed", run.id)
             outcome = RunOutcome(RunState.FAILED, error=f"{type(exc).__name__}: {exc}")
@@ -112,7 +116,32 @@ class WorkerPool:
             return self._runs.get(run.id)
         RUN_SECONDS.labels(kind=run.kind, state=str(outcome.state)).observe(time.monotonic() - started)
         log.info("run %d (%s %s) finished: %s", run.id, run.kind, run.repository, outcome.state)
+        if out_of_attempts:
+            self._report_abandoned(finished)
         return finished
+
+    def _retry(self, run: RunRecord, retry: Retry) -> RunOutcome | None:
+        """Put the run back in the queue (None), or, out of attempts, the outcome that fails it (its check
+        run is then closed as for a run of a dead worker)."""
+        decision = retry_decision(retry.error_kind, run.attempts, self.options.max_attempts)
+        if decision == RunState.QUEUED:
+            try:
+                self._runs.requeue(run.id, retry.reason)
+                log.warning("run %d queued again (attempt %d of %d): %s", run.id, run.attempts,
+                            self.options.max_attempts, retry.reason)
+            except InvalidTransition:
+                log.warning("run %d was taken back from this worker; not queued again", run.id)
+            return None
+        return RunOutcome(RunState.FAILED, error=gave_up(retry.reason, run.attempts))
+
+    def _report_abandoned(self, run: RunRecord) -> None:
+        """Tell the world that ``run`` failed for good without its handler's report."""
+        if self._on_abandoned is None:
+            return
+        try:
+            self._on_abandoned(run)
+        except Exception:
+            log.exception("could not report abandoned run %d", run.id)
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -147,6 +147,13 @@ class RunStore:
         with write_transaction(self._engine) as conn:
             return self._move(conn, run_id, target, allowed, values)
 
+    def requeue(self, run_id: int, reason: str) -> RunRecord:
+        """Put a running run back in the queue (its job vanished; ``reason`` stays as its error until
+        it ends); its next claim counts one attempt more. InvalidTransition if it is not running."""
+        values = {"worker_id": None, "heartbeat_at": None, "error": reason}
+        with write_transaction(self._engine) as conn:
+            return self._move(conn, run_id, RunState.QUEUED, {RunState.RUNNING}, values)
+
     def cancel_queued(
         self,
         repository: str,

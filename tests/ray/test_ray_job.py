@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.ray, pytest.mark.e2e]
 
 SECRET = "wine-cellar-key-7731"
 EXTRA = "tomli-w==1.0.0"  # small, pure Python, not in modelgate's environment
-PRELUDE = 'import os\nimport tomli_w\nprint("extra", tomli_w.dumps({"a": 1}).strip(), os.environ["CELLAR_KEY"])\n'
+PRELUDE = ('import os\nimport tomli_w\n'
+           'print("extra", tomli_w.dumps({"a": 1}).strip(), os.environ["CELLAR_KEY"])\n')
 
 
 def _status(address: str, submission_id: str) -> str:
@@ -39,13 +40,16 @@ def _wait_status(address: str, submission_id: str, wanted: str, seconds: float) 
     return time.monotonic() - started
 
 
-def _staging_job(repo: Path, work: Path, target: RayTarget, submission_id: str, **kwargs: object) -> RayJob:
+def _staging_job(
+    repo: Path, work: Path, target: RayTarget, submission_id: str, requirements: list[str] | None = None
+) -> RayJob:
     spec = JobSpec(repo, "staging", work / "out", work / "champion")
     (work / "champion").mkdir(parents=True, exist_ok=True)
     policy = JobPolicy(env={"CELLAR_KEY": SECRET})
-    return RayJob(spec, policy, target, submission_id, 240, **kwargs)  # type: ignore[arg-type]
+    return RayJob(spec, policy, target, submission_id, 240, requirements)
 
 
+@pytest.mark.timeout(300)  # the uv environment: a clone of the virtualenv, then the install
 def test_a_staging_job_runs_on_ray_and_leaves_the_files_the_trusted_side_reads(
     ray_target: RayTarget, tmp_path: Path
 ) -> None:
@@ -76,7 +80,7 @@ def test_a_staging_job_runs_on_ray_and_leaves_the_files_the_trusted_side_reads(
 
 
 def test_concurrent_starts_with_one_submission_id_make_one_ray_job(
-    ray_target: RayTarget, ray_head: object, tmp_path: Path
+    ray_target: RayTarget, tmp_path: Path
 ) -> None:
     from ray.job_submission import JobSubmissionClient
 
@@ -94,7 +98,8 @@ def test_concurrent_starts_with_one_submission_id_make_one_ray_job(
     for thread in threads:
         thread.join(60)
     assert sorted(job.attached for job in jobs) == [False, True, True]
-    submitted = [j for j in JobSubmissionClient(ray_target.address).list_jobs() if j.submission_id == "mg-one-run"]
+    listed = JobSubmissionClient(ray_target.address).list_jobs()
+    submitted = [job for job in listed if job.submission_id == "mg-one-run"]
     assert len(submitted) == 1
     fingerprints = {job.fingerprint() for job in jobs}
     assert len(fingerprints) == 1

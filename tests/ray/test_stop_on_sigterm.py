@@ -28,8 +28,8 @@ from pipelines.job_process import JobPolicy
 from pipelines.ray_jobs import RayJob, RayTarget
 
 raise_on_sigterm()
-repo, work, address, storage = map(Path, sys.argv[1:5])
-job = RayJob(JobSpec(repo, "staging", work / "out"), JobPolicy(), RayTarget(str(address), storage),
+repo, work, storage = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[4])
+job = RayJob(JobSpec(repo, "staging", work / "out"), JobPolicy(), RayTarget(sys.argv[3], storage),
              "mg-sigterm", 120)
 try:
     job.start()
@@ -48,7 +48,7 @@ def test_sigterm_of_the_trusted_process_stops_the_ray_job(ray_target: RayTarget,
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     process = subprocess.Popen(
         [sys.executable, "-c", TRUSTED_PROCESS, str(repo), str(tmp_path / "work"), ray_target.address,
-         str(ray_target.storage)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+         str(ray_target.storage)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     client = JobSubmissionClient(ray_target.address)
     try:

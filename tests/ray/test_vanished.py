@@ -31,7 +31,9 @@ def _running_job(repo: Path, work: Path, target: RayTarget, submission_id: str) 
     return job
 
 
-def test_a_head_restart_or_a_silent_cluster_makes_the_job_vanish(own_ray_head: RayHead, tmp_path: Path) -> None:
+def test_a_head_restart_or_a_silent_cluster_makes_the_job_vanish(
+    own_ray_head: RayHead, tmp_path: Path
+) -> None:
     repo = example_with_prelude(tmp_path / "repo", HANG)
     target = RayTarget(own_ray_head.address, tmp_path / "storage", unreachable_seconds=3)
     before = _running_job(repo, tmp_path / "before", target, "mg-before-restart")

@@ -1,0 +1,47 @@
+"""MODELGATE_EXECUTOR=ray needs the cluster's address and a shared storage folder; ray_target() is what
+the pipeline gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+from pipelines.ray_jobs import RayTarget
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"executor": "ray", "ray_storage": "{storage}"}, "MODELGATE_RAY_ADDRESS=None: Value error, req"),
+        ({"executor": "ray", "ray_address": "http://head:8265"}, "MODELGATE_RAY_STORAGE=None: Value error"),
+        ({"executor": "ray", "ray_address": " ", "ray_storage": "{storage}"}, "MODELGATE_RAY_ADDRESS"),
+        ({"executor": "ray", "ray_address": "head:8265", "ray_storage": "{storage}"}, "http:// or https://"),
+        ({"executor": "ray", "ray_address": "http://head:8265", "ray_storage": "{storage}/nope"},
+         "must be an existing directory"),
+        ({"executor": "kubernetes"}, "MODELGATE_EXECUTOR='kubernetes'"),
+    ],
+)
+def test_a_ray_executor_without_its_settings_stops_at_startup(
+    overrides: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    values = {key: value.format(storage=tmp_path) for key, value in overrides.items()}
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings(_env_file=None, **values)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "target"),
+    [
+        ({}, None),
+        ({"executor": "local", "ray_address": "http://head:8265"}, None),
+        ({"executor": "ray", "ray_address": "http://head:8265/", "ray_storage": "{storage}"},
+         RayTarget("http://head:8265", Path("{storage}"))),
+    ],
+)
+def test_ray_target(overrides: dict[str, str], target: RayTarget | None, tmp_path: Path) -> None:
+    values = {key: value.format(storage=tmp_path) for key, value in overrides.items()}
+    settings = load_settings(_env_file=None, **values)
+    expected = None if target is None else RayTarget(target.address, tmp_path.resolve())
+    assert settings.ray_target() == expected
