@@ -3,7 +3,10 @@ side, served by MLflow's own scoring app (uvicorn) inside a sandbox without netw
 unix socket that only the App's traffic switch and health checks reach.
 
 A scoring server unpickles the model, which is a repository's code, so it runs like a job: no
-settings, no tracking URI, no database, no network (``pipelines.sandbox``).
+settings, no tracking URI, no database, no network (``pipelines.sandbox``). A model saved with other
+packages than the App's (a repository's environment) is served in its own: its recorded pins plus
+MLflow's scoring app (``mlflow-skinny`` of the App's MLflow version, uvicorn), built and cached like a
+job's environment and kept from eviction while the server runs.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from pipelines.checkout import StepError
 from pipelines.job_process import JobPolicy, job_environment
 from pipelines.model_files import copy_model_files
+from pipelines.runtimes import JobRuntime, default_runtime, read_recorded, recorded_runtime
 from pipelines.sandbox import Sandbox
 from pipelines.serving import (
     STARTUP_TIMEOUT_SECONDS,
@@ -54,15 +60,34 @@ class ModelServer:
         except Exception as exc:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise DeployError(f"the files of {model_uri} cannot be read from MLflow: {exc}") from exc
-        sandbox = Sandbox(policy.isolation, writable=[self.folder], workdir=self.folder)  # never a network
-        argv = [sys.executable, "-m", "uvicorn", "--uds", str(self.socket_path), "--workers", "1",
-                "--no-access-log", "mlflow.pyfunc.scoring_server.app:app"]
+        self._lease = contextlib.ExitStack()  # the model's environment, while the server runs
+        runtime = self._runtime(model_dir, policy)
+        sandbox = Sandbox(policy.isolation, writable=[self.folder], workdir=self.folder,  # never a network
+                          extra_runtime=runtime.folders)
+        argv = [str(runtime.python or sys.executable), "-m", "uvicorn", "--uds", str(self.socket_path),
+                "--workers", "1", "--no-access-log", "mlflow.pyfunc.scoring_server.app:app"]
         command = sandbox.command(argv)
-        env = {**job_environment(policy, self.folder), **TELEMETRY_OFF, _MODEL_PATH_VARIABLE: str(model_dir)}
+        env = {**job_environment(policy, self.folder, runtime.python), **TELEMETRY_OFF,
+               _MODEL_PATH_VARIABLE: str(model_dir)}
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.folder)
         self.pgid = self.process.pid
+
+    def _runtime(self, model_dir: Path, policy: JobPolicy) -> JobRuntime:
+        """The App's runtime when the model was saved in it; otherwise its own environment."""
+        pins, python = read_recorded(model_dir)
+        app = default_runtime()
+        if not pins or app.same_packages(pins) or policy.environments is None:
+            return app
+        serving = [f"mlflow-skinny=={version('mlflow')}", "uvicorn", "pandas"]
+        try:
+            return self._lease.enter_context(
+                recorded_runtime([*pins, *serving], python, policy, "the model's recorded requirements"))
+        except StepError as exc:
+            self._lease.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise DeployError(f"the environment of {self.model_uri} cannot be built: {exc.message}") from exc
 
     @property
     def backend(self) -> str:
@@ -102,4 +127,5 @@ class ModelServer:
             self.process.wait(timeout=STOP_GRACE_SECONDS)
         signal_group(self.pgid, signal.SIGKILL)
         self.process.wait()
+        self._lease.close()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -9,19 +9,23 @@ shared by the whole test run, as an App's data dir keeps them.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from bot.cli import main as cli_main
 from bot.server import Services
 from bot.store import RunRecord
+from pipelines.job_process import EnvironmentSettings, JobPolicy
 from pipelines.model_files import copy_model_files
-from pipelines.tracking import MODEL_URI_TAG, Tracker
+from pipelines.scoring_server import ModelServer
+from pipelines.tracking import MODEL_URI_TAG, SAMPLE_ARTIFACT, Tracker
 from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -59,6 +63,17 @@ def test_modelgate_run_builds_the_repository_environment(
     folder = copy_model_files(model_uri, tracker.tracking_uri, tmp_path / "model")
     recorded = (folder / "requirements.txt").read_text().split()
     assert "lightgbm==4.7.0" in recorded and not any(p.startswith("pydantic") for p in recorded)
+
+    # served, the model loads: its scoring server runs in its recorded environment (plus MLflow's app)
+    policy = JobPolicy(environments=EnvironmentSettings(shared_environments))
+    server = ModelServer(model_uri, tracker.tracking_uri, tmp_path / "serve-logs", policy)
+    try:
+        server.wait_healthy()
+        sample = Path(tracker.client.download_artifacts(run.info.run_id, SAMPLE_ARTIFACT, str(tmp_path)))
+        rows = pd.read_json(io.StringIO(sample.read_text()), orient="split")
+        assert len(server.predict(rows.head(3))) == 3
+    finally:
+        server.stop()
 
 
 class App:
