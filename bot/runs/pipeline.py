@@ -90,11 +90,12 @@ class PipelineRunner:
             failed = PipelineResult.failure(run.kind, "secrets", str(exc))  # the operator's file
             return Finished(failed, "", output, source)
         timeout = min(float(config.timeout_seconds), self.options.max_timeout_seconds)
+        scope = environment_scope(run.repository, run.pr_number, from_fork)
         job = PipelineJob(
             job_id=f"run-{run.id}-{run.attempts}", repo_dir=source, kind=run.kind,
             tracking_uri=self.options.tracking_uri, timeout_seconds=timeout,
             tags=run_tags(run, sha), use_cache=use_cache, output_dir=output,
-            policy=replace(self.options.policy, env=secrets, scope=environment_scope(run, from_fork)),
+            policy=replace(self.options.policy, env=secrets, scope=scope),
             env=tracking_environment(self.options),
         )
         job_id = self._executor.submit(job)
@@ -114,10 +115,10 @@ class PipelineRunner:
         return Finished(result, mask(self._executor.logs(job_id)), output, source, isolated)
 
 
-def environment_scope(run: RunRecord, from_fork: bool) -> str:
+def environment_scope(repository: str, pr_number: int | None, from_fork: bool) -> str:
     """Whose code a run's environment is built from: a fork PR's environments are its own, never
     reused by the repository's branches (nor by another PR)."""
-    return f"fork:{run.repository}#{run.pr_number}" if from_fork else "base"
+    return f"fork:{repository}#{pr_number}" if from_fork else "base"
 
 
 def tracking_environment(options: RunOptions) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.runs.pipeline import UNISOLATED_WARNING
+from bot.runs.pipeline import UNISOLATED_WARNING, environment_scope
 from bot.store import RunState, StagingJob
 from pipelines.job_process import JobPolicy
 from pipelines.sandbox import Isolation
@@ -93,3 +93,13 @@ def test_an_isolated_run_carries_no_such_warning(world: World) -> None:
     _staging(world, sha, pr)
     [check] = world.checks(sha)
     assert "not isolated" not in str(check["output"])
+
+
+@pytest.mark.parametrize(("pr", "from_fork", "scope"), [
+    (7, False, "base"),  # the repository's own branches share environments
+    (None, False, "base"),  # a merge's production run too
+    (7, True, "fork:acme/wine#7"),  # a fork PR's are its own
+    (8, True, "fork:acme/wine#8"),  # and not another fork PR's
+])
+def test_a_fork_prs_environment_scope_is_its_own(pr: int | None, from_fork: bool, scope: str) -> None:
+    assert environment_scope("acme/wine", pr, from_fork) == scope
