@@ -12,22 +12,23 @@ from pipelines.ray_jobs import RayTarget
 from tests.fixtures.ray_head import RayHead, require_ray
 
 
-@pytest.fixture(scope="session")
-def ray_head() -> Iterator[RayHead]:
+def _running_head() -> Iterator[RayHead]:
     require_ray()
     head = RayHead()
     head.start()
     yield head
     head.close()
+
+
+@pytest.fixture(scope="session")
+def ray_head() -> Iterator[RayHead]:
+    yield from _running_head()
 
 
 @pytest.fixture
 def own_ray_head() -> Iterator[RayHead]:
-    require_ray()
-    head = RayHead()
-    head.start()
-    yield head
-    head.close()
+    """A head of the test's own (it may be stopped and restarted)."""
+    yield from _running_head()
 
 
 @pytest.fixture
