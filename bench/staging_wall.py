@@ -157,7 +157,8 @@ STEP_ROWS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-def step_rows(columns: list[tuple[str, list[dict[str, float]], float]]) -> list[str]:
+def step_rows(columns: list[tuple[str, list[dict[str, float]], float]],
+              rows: tuple[tuple[str, str | None], ...] = STEP_ROWS) -> list[str]:
     """The "where the time goes" table: per column (name, durations of each repetition, median wall)."""
 
     def median(runs: list[dict[str, float]], step: str | None) -> float:
@@ -165,7 +166,7 @@ def step_rows(columns: list[tuple[str, list[dict[str, float]], float]]) -> list[
 
     lines = ["| part | " + " | ".join(name for name, _, _ in columns) + " |",
              "|---|" + "---:|" * len(columns)]
-    for label, step in STEP_ROWS:
+    for label, step in rows:
         cells = " | ".join(f"{median(runs, step):.2f}" for _, runs, _ in columns)
         lines.append(f"| {label} | {cells} |")
     cells = " | ".join(f"{wall - median(runs, 'total'):.2f}" for _, runs, wall in columns)
