@@ -7,10 +7,9 @@
    --no-build-isolation --no-cache`` of a throwaway copy of the repository (writable, because build
    backends write into the source tree). The repository's build backend runs here, without network,
    without the cache. Editable requests are installed non-editable: the checkout goes away.
-
-3. Network off: the environment's Python compiles every module to bytecode (``-I -S``: no ``.pth``
-   file runs). Jobs get the environment read-only, so without this each of them would compile pandas
-   and scikit-learn again on import (tens of seconds).
+3. Network off: the environment's Python compiles the modules to bytecode (``-I -S``: no ``.pth``
+   file runs; packages' own test suites are skipped). Jobs get the environment read-only, so
+   without this each of them would compile pandas and scikit-learn again on import (seconds).
 4. Network off: ``uv pip freeze`` lists the installed packages into the environment (``frozen``), for
    the requirements each run records with its model.
 
@@ -43,6 +42,7 @@ class BuildSettings:
     isolation: Isolation
     uv_cache: Path
     index_url: str | None = None
+    runtime: tuple[str, ...] | None = None  # the job runtime every environment holds (None: job_runtime())
 
 
 def build_environment(request: EnvironmentRequest, repo_dir: Path | None, interpreter: Interpreter,
@@ -74,7 +74,8 @@ def _install_from_index(request: EnvironmentRequest, repo_dir: Path | None, inte
         local = local_package_requirements(repo_dir, request.local_paths) if repo_dir is not None else []
     except EnvironmentRequestError as exc:
         raise EnvironmentBuildError(exc.message) from exc
-    lines += [line for line in [*job_runtime(), *local] if line not in lines]
+    runtime = job_runtime() if settings.runtime is None else settings.runtime
+    lines += [line for line in [*runtime, *local] if line not in lines]
     listing = work / "requirements"
     listing.mkdir()
     (listing / "requirements.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -105,6 +106,9 @@ def _install_local_paths(local_paths: tuple[str, ...], repo_dir: Path, interpret
           "--no-build-isolation", "--no-cache", "--link-mode", "copy", *paths], log)
 
 
+_PACKAGE_TESTS = r"/tests?/"  # packages' own test suites: half the files, never imported by a job
+
+
 def _compile_bytecode(
     interpreter: Interpreter, env_dir: Path, settings: BuildSettings, log: list[str]
 ) -> None:
@@ -114,7 +118,7 @@ def _compile_bytecode(
     packages = sorted(env_dir.glob("lib/python*/site-packages"))
     sandbox = Sandbox(settings.isolation, writable=[env_dir], extra_runtime=[interpreter.prefix])
     argv = sandbox.command([str(python), "-I", "-S", "-m", "compileall", "-q", "-j", "0",
-                            *map(str, packages)])
+                            "-x", _PACKAGE_TESTS, *map(str, packages)])
     completed = subprocess.run(argv, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}, capture_output=True,
                                text=True, timeout=1800, check=False, stdin=subprocess.DEVNULL)
     log += [f"$ python -I -S -m compileall ({completed.returncode})", *completed.stdout.splitlines()[-20:]]

@@ -8,7 +8,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,13 +42,15 @@ class Environment:
 class EnvironmentCache:
     """Environments under ``root`` (``<root>/<key>``, locks in ``<root>/locks``), at most ``cap_bytes``
     in total after a build (None: no cap); uv's download cache in ``uv_cache`` (default
-    ``<root>/uv-cache``), packages from ``index_url`` (default: uv's, PyPI)."""
+    ``<root>/uv-cache``), packages from ``index_url`` (default: uv's, PyPI). Every environment holds
+    ``runtime`` besides its requirements (default: ``job_runtime()``, what modelgate's job imports)."""
 
     def __init__(self, root: Path, cap_bytes: int | None, isolation: Isolation, index_url: str | None = None,
-                 uv_cache: Path | None = None) -> None:
+                 uv_cache: Path | None = None, runtime: Sequence[str] | None = None) -> None:
         self.root = root.resolve()
         self.cap_bytes = cap_bytes
-        self.settings = BuildSettings(isolation, (uv_cache or self.root / "uv-cache").resolve(), index_url)
+        self.settings = BuildSettings(isolation, (uv_cache or self.root / "uv-cache").resolve(), index_url,
+                                      None if runtime is None else tuple(runtime))
 
     @contextmanager
     def use(self, request: EnvironmentRequest, repo_dir: Path | None, scope: str) -> Iterator[Environment]:
@@ -57,7 +59,7 @@ class EnvironmentCache:
         build it once. Raises EnvironmentRequestError / EnvironmentBuildError."""
         started = time.monotonic()
         interpreter = find_interpreter(request.python)
-        key = environment_key(request, repo_dir, scope)
+        key = environment_key(request, repo_dir, scope, self.settings.runtime)
         target = self.root / key
         self.root.mkdir(parents=True, exist_ok=True)
         with lock_file(self.root / "locks" / f"{key}.lock") as fd:

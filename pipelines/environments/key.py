@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -18,15 +18,17 @@ from pipelines.environments.runtime import job_runtime
 SKIPPED_DIRS = frozenset({".git"})
 
 
-def environment_key(request: EnvironmentRequest, repo_dir: Path | None, scope: str) -> str:
-    """sha256 hex over the Python version used, the normalized requirements, the job runtime, the
+def environment_key(request: EnvironmentRequest, repo_dir: Path | None, scope: str,
+                    runtime: Sequence[str] | None = None) -> str:
+    """sha256 hex over the Python version used, the normalized requirements, the job runtime
+    (``runtime``; default ``job_runtime()``), the
     contents of the repository paths installed, and ``scope`` ("base" for the repository's own branches,
     "fork:<owner/repo>" for a fork's PR: a fork's environment is never reused by base runs)."""
     digest = hashlib.sha256()
     head = {
         "python": find_interpreter(request.python).version,
         "requirements": sorted({normalize_requirement(line) for line in request.requirements}),
-        "runtime": list(job_runtime()),
+        "runtime": list(job_runtime() if runtime is None else runtime),
         "local_paths": sorted(set(request.local_paths)),
         "scope": scope,
     }

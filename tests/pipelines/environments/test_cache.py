@@ -11,30 +11,30 @@ import pytest
 from pipelines.environments import Environment, EnvironmentCache, EnvironmentRequest
 from pipelines.sandbox import Isolation
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # each build copies ~300 MB of wheels
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]  # real uv builds (of one small wheel each)
 
 
 def six(version: str) -> EnvironmentRequest:
     return EnvironmentRequest(source="test", requirements=(f"six=={version}",))
 
 
-def test_a_second_use_reuses_the_environment(env_cache: EnvironmentCache) -> None:
-    with env_cache.use(six("1.16.0"), None, "base") as first:
+def test_a_second_use_reuses_the_environment(small_env_cache: EnvironmentCache) -> None:
+    with small_env_cache.use(six("1.16.0"), None, "base") as first:
         assert first.built and first.log
-    with env_cache.use(six("1.16.0"), None, "base") as second:
+    with small_env_cache.use(six("1.16.0"), None, "base") as second:
         assert (second.built, second.log, second.path) == (False, (), first.path)
         assert second.seconds < 0.3
-    with env_cache.use(six("1.16.0"), None, "fork:someone/fork") as forked:
+    with small_env_cache.use(six("1.16.0"), None, "fork:someone/fork") as forked:
         assert forked.built and forked.path != first.path  # a fork never shares the base's environment
 
 
-def test_concurrent_uses_of_a_new_environment_build_it_once(env_cache: EnvironmentCache) -> None:
+def test_concurrent_uses_of_a_new_environment_build_it_once(small_env_cache: EnvironmentCache) -> None:
     results: list[Environment] = []
     barrier = threading.Barrier(2)
 
     def use() -> None:
         barrier.wait()
-        with env_cache.use(six("1.17.0"), None, "base") as env:
+        with small_env_cache.use(six("1.17.0"), None, "base") as env:
             results.append(env)
 
     threads = [threading.Thread(target=use) for _ in range(2)]
@@ -48,11 +48,11 @@ def test_concurrent_uses_of_a_new_environment_build_it_once(env_cache: Environme
 
 def test_least_recently_used_environments_are_evicted_but_not_those_in_use(tmp_path: Path,
                                                                            uv_cache: Path) -> None:
-    uncapped = EnvironmentCache(tmp_path / "envs", None, Isolation.BWRAP, uv_cache=uv_cache)
+    uncapped = EnvironmentCache(tmp_path / "envs", None, Isolation.BWRAP, uv_cache=uv_cache, runtime=())
     with uncapped.use(six("1.15.0"), None, "base"):
         one_environment = uncapped.total_bytes()
     cap = int(one_environment * 1.5)
-    cache = EnvironmentCache(tmp_path / "envs", cap, Isolation.BWRAP, uv_cache=uv_cache)
+    cache = EnvironmentCache(tmp_path / "envs", cap, Isolation.BWRAP, uv_cache=uv_cache, runtime=())
     with cache.use(six("1.15.0"), None, "base") as older, cache.use(six("1.16.0"), None, "base") as newer:
         assert not older.built
         assert older.path.is_dir() and newer.path.is_dir()  # over the cap, but both are in use
