@@ -1,5 +1,6 @@
-"""The Ray tests share one real local head (started once per session); a test that restarts a head
-gets its own."""
+"""The Ray tests share one real local head, started for this package and stopped after it (an idle
+head costs a tenth of a core: it must not outlive the Ray tests); a test that restarts a head gets
+its own. They run together on one xdist worker (``--dist loadgroup``), so the head starts once."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ def _running_head() -> Iterator[RayHead]:
     head.close()
 
 
-@pytest.fixture(scope="session")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+@pytest.fixture(scope="package")
 def ray_head() -> Iterator[RayHead]:
     yield from _running_head()
 
