@@ -16,7 +16,7 @@ CASES = [
     ({"mlflow_tracking_uri": "sqlite:///{tmp}/elsewhere/mlflow.db"}, "{tmp}/elsewhere/mlartifacts"),
     ({"mlflow_tracking_uri": "postgresql://db/mlflow"}, "{tmp}/data/mlartifacts"),
     ({"mlflow_tracking_uri": "postgresql://db/mlflow", "mlflow_artifacts": "s3://bucket/mg"}, "s3://bucket/mg"),
-    ({"mlflow_artifacts": "/shared/mlartifacts"}, "/shared/mlartifacts"),
+    ({"mlflow_artifacts": "/volume/mlartifacts"}, "/volume/mlartifacts"),
     ({"mlflow_artifacts": ""}, "{tmp}/data/mlartifacts"),
 ]
 
@@ -31,13 +31,13 @@ def test_the_artifact_root_defaults_beside_the_store(
 
 
 def test_the_setting_is_read_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ARTIFACTS_VARIABLE, "file:///shared/mlartifacts")
-    assert Settings(data_dir=tmp_path).artifacts_root == "file:///shared/mlartifacts"
+    monkeypatch.setenv(ARTIFACTS_VARIABLE, "file:///volume/mlartifacts")
+    assert Settings(data_dir=tmp_path).artifacts_root == "file:///volume/mlartifacts"
 
 
 @pytest.mark.parametrize(("root", "hidden"), [
-    ("/shared/mlartifacts", Path("/shared/mlartifacts")),
-    ("file:///shared/ml%20art", Path("/shared/ml art")),
+    ("/volume/mlartifacts", Path("/volume/mlartifacts")),
+    ("file:///volume/ml%20art", Path("/volume/ml art")),
     ("s3://bucket/mg", None),
 ])
 def test_a_local_artifact_root_is_a_secret_path(root: str, hidden: Path | None, tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_a_local_artifact_root_is_a_secret_path(root: str, hidden: Path | None, 
     assert (hidden in paths) if hidden else len(paths) == 2
 
 
-@pytest.mark.parametrize(("root", "env"), [("/shared/art", {ARTIFACTS_VARIABLE: "/shared/art"}), (None, {})])
+@pytest.mark.parametrize(("root", "env"), [("/volume/art", {ARTIFACTS_VARIABLE: "/volume/art"}), (None, {})])
 def test_pipeline_processes_get_the_root(root: str | None, env: dict[str, str], tmp_path: Path) -> None:
     options = RunOptions(workdir=tmp_path, tracking_uri="sqlite:///x.db", mlflow_artifacts=root)
     assert tracking_environment(options) == env
