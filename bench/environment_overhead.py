@@ -25,7 +25,6 @@ import contextlib
 import datetime
 import io
 import logging
-import os
 import resource
 import shutil
 import statistics
@@ -50,7 +49,7 @@ from isolation_overhead import (
     run_command,
     signed,
 )
-from staging_wall import EXAMPLE, README, ROOT, STEP_ROWS, same_metrics, step_rows, write_readme
+from staging_wall import EXAMPLE, ROOT, STEP_ROWS, publish, same_metrics, step_rows
 
 from pipelines.environments import EnvironmentCache, environment_key, find_environment, recorded_requirements
 from pipelines.environments.frozen import freeze
@@ -398,12 +397,7 @@ def main() -> None:
                else "not measured (--ray-pairs 0)")
 
     body = report(runs, builds, parts, starts, ray, loads, args)
-    print()
-    print(body)
-    if not args.no_readme:
-        minutes = (time.perf_counter() - began) / 60
-        write_readme(readme_section(body, args, os.cpu_count() or 0, minutes), HEADING, AFTER)
-        print(f"\nwrote the section to {README.relative_to(ROOT)}")
+    publish(body, readme_section, args, began, HEADING, AFTER)
 
 
 if __name__ == "__main__":

@@ -41,15 +41,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from staging_wall import (
-    README,
-    ROOT,
     job_rest,
     make_repo,
+    publish,
     run_baseline,
     run_modelgate,
     same_metrics,
     step_rows,
-    write_readme,
 )
 
 from pipelines.executor import LocalExecutor
@@ -364,13 +362,7 @@ def main() -> None:
                     setup[name].samples.append(Sample(wall, cpu))
         command_line = command_line_seconds(repo, tmp / "setup" / "out")
 
-    body = report(series, setup, command_line, loads, args)
-    print()
-    print(body)
-    if not args.no_readme:
-        minutes = (time.perf_counter() - began) / 60
-        write_readme(readme_section(body, args, os.cpu_count() or 0, minutes), HEADING, AFTER)
-        print(f"\nwrote the section to {README.relative_to(ROOT)}")
+    publish(report(series, setup, command_line, loads, args), readme_section, args, began, HEADING, AFTER)
 
 
 if __name__ == "__main__":

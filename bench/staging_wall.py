@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -355,6 +356,18 @@ def write_readme(section: str, heading: str = HEADING, after: str | None = None)
     README.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
+def publish(body: str, section: Callable[[str, argparse.Namespace, int, float], str],
+            args: argparse.Namespace, began: float, heading: str = HEADING, after: str | None = None) -> None:
+    """Print the tables and, unless ``--no-readme``, rewrite their README section (``section`` renders it
+    from the body, the arguments, the CPU count and the minutes since ``began``)."""
+    print()
+    print(body)
+    if not args.no_readme:
+        minutes = (time.perf_counter() - began) / 60
+        write_readme(section(body, args, os.cpu_count() or 0, minutes), heading, after)
+        print(f"\nwrote the section to {README.relative_to(ROOT)}")
+
+
 def main() -> None:
     """Measure, print the tables, update the README section."""
     parser = argparse.ArgumentParser(description="Staging pipeline wall time vs a bare baseline.")
@@ -398,13 +411,7 @@ def main() -> None:
         probe = {name: statistics.median(p[name] for p in probes) for name in probes[0]}
         executor.shutdown(timeout=60)
 
-    body = tables(workloads, probe)
-    print()
-    print(body)
-    if not args.no_readme:
-        minutes = (time.perf_counter() - began) / 60
-        write_readme(readme_section(body, args, os.cpu_count() or 0, minutes))
-        print(f"\nwrote the section to {README.relative_to(ROOT)}")
+    publish(tables(workloads, probe), readme_section, args, began)
 
 
 if __name__ == "__main__":
