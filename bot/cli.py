@@ -91,14 +91,6 @@ def require_isolation(settings: Settings) -> None:
             "MODELGATE_ISOLATION=none: repositories' code runs with the App's own access (development only)")
 
 
-def prepare_mlflow_store(settings: Settings) -> None:
-    """Create or upgrade the MLflow store once, under a lock: first runs at once must not both migrate it."""
-    from pipelines.tracking_store import prepare_tracking_store
-
-    assert settings.mlflow_tracking_uri is not None  # derived in Settings
-    prepare_tracking_store(settings.mlflow_tracking_uri)
-
-
 def migrate_once(settings: Settings) -> None:
     """Create or upgrade the database schema of ``settings``."""
     from bot.store import create_db_engine, migrate
@@ -144,12 +136,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     import json
 
     from pipelines.local import cli_json, exit_code, run_local, terminal_gate_table
+    from pipelines.tracking_store import prepare_tracking_store
 
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     assert settings.mlflow_tracking_uri is not None
     require_isolation(settings)
-    prepare_mlflow_store(settings)
+    prepare_tracking_store(settings.mlflow_tracking_uri)  # first runs at once must not both migrate it
     result = run_local(Path(args.path).resolve(), args.kind, settings.mlflow_tracking_uri,
                        Path(args.output).resolve() if args.output else None, use_cache=not args.force,
                        policy=settings.job_policy())
