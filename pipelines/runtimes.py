@@ -114,7 +114,18 @@ def read_recorded(folder: Path) -> tuple[list[str], str | None]:
 
 
 def _normalized(pins: Sequence[str]) -> set[str]:
-    return {pin.strip().lower().replace("_", "-") for pin in pins if pin.strip()}
+    """The pins in the canonical spelling environment keys use (a line that is no requirement, as is)."""
+    from packaging.requirements import InvalidRequirement
+
+    from pipelines.environments.key import normalize_requirement
+
+    found = set()
+    for pin in filter(None, map(str.strip, pins)):
+        try:
+            found.add(normalize_requirement(pin))
+        except InvalidRequirement:
+            found.add(pin)
+    return found
 
 
 def _major_minor(version: str | None) -> str | None:
