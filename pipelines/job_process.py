@@ -154,12 +154,7 @@ class JobProcess:
 
     def fingerprint(self) -> files.JobFingerprint | None:
         """Wait for the job's data fingerprint; None when the job ended (or failed) before writing it."""
-        while self._alive():
-            found = files.read_json(self.spec.output_dir, files.FINGERPRINT_FILE, files.JobFingerprint)
-            if found is not None:
-                return found
-            time.sleep(_POLL_SECONDS)
-        return files.read_json(self.spec.output_dir, files.FINGERPRINT_FILE, files.JobFingerprint)
+        return files.wait_for_fingerprint(self.spec.output_dir, self._alive, _POLL_SECONDS)
 
     def answer(self, go_on: bool, champion_version: int | None = None) -> None:
         """Tell the job to train (with the champion's version when its files are there) or to stop

@@ -28,6 +28,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -177,6 +179,19 @@ def read_json(folder: Path, name: str, schema: type[T]) -> T | None:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "document"
         raise JobOutputError(f"{name} from the job is malformed at {where}: {first['msg']}") from None
+
+
+def wait_for_fingerprint(
+    folder: Path, running: Callable[[], bool], poll_seconds: float
+) -> JobFingerprint | None:
+    """The job's data fingerprint in ``folder`` once written, polled while ``running()`` (which may raise,
+    e.g. at a deadline); None when the job ended without writing it."""
+    while running():
+        found = read_json(folder, FINGERPRINT_FILE, JobFingerprint)
+        if found is not None:
+            return found
+        time.sleep(poll_seconds)
+    return read_json(folder, FINGERPRINT_FILE, JobFingerprint)
 
 
 def read_arrays(folder: Path) -> dict[str, Any]:

@@ -76,12 +76,7 @@ class RayJob:
 
     def fingerprint(self) -> files.JobFingerprint | None:
         """Wait for the job's data fingerprint; None when the job ended before writing it."""
-        while not self._ended():
-            found = files.read_json(self.storage.out, files.FINGERPRINT_FILE, files.JobFingerprint)
-            if found is not None:
-                return found
-            time.sleep(FILE_POLL_SECONDS)
-        return files.read_json(self.storage.out, files.FINGERPRINT_FILE, files.JobFingerprint)
+        return files.wait_for_fingerprint(self.storage.out, lambda: not self._ended(), FILE_POLL_SECONDS)
 
     def answer(self, go_on: bool, champion_version: int | None = None) -> None:
         """Give the job the champion's files (the trusted side filled ``spec.champion_dir`` meanwhile),
