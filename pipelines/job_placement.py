@@ -12,9 +12,8 @@ from typing import Any
 
 from pipelines.job.run import JobSpec
 from pipelines.job_process import JobPolicy, JobProcess
+from pipelines.promotion import RUN_ID_TAG
 from pipelines.runtimes import JobRuntime
-
-RUN_ID_TAG = "modelgate.run_id"
 
 
 def start_job(
