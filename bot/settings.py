@@ -103,10 +103,18 @@ class Settings(BaseSettings):
         default=None, validate_default=True,
         description="The Ray cluster's Jobs API, http://HEAD:8265 (required with MODELGATE_EXECUTOR=ray).",
     )
-    ray_storage: Path | None = Field(
+    ray_storage: str | None = Field(
         default=None, validate_default=True,
-        description="A folder the App and every Ray node read and write at this same path (a shared volume): "
-        "each job's outputs, champion files and answer (required with MODELGATE_EXECUTOR=ray).",
+        description="Where each Ray job's outputs, champion files and answer go (required with "
+        "MODELGATE_EXECUTOR=ray): a folder the App and every node mount at this same path, or an fsspec URL "
+        "such as s3://bucket/modelgate (the App and the nodes each bring their own credentials and the "
+        "protocol's package, e.g. s3fs).",
+    )
+    ray_environments: Literal["uv", "shared"] = Field(
+        default="uv",
+        description="How a repository's environment reaches a Ray node: uv (Ray's uv runtime environment "
+        "installs its pins on the node) or shared (the App's prebuilt environment: MODELGATE_ENV_CACHE_DIR "
+        "is a volume every node mounts read-only at the same path; a writable one is refused).",
     )
     job_env_dir: Path | None = Field(
         default=None,
@@ -145,14 +153,15 @@ class Settings(BaseSettings):
 
     @field_validator("ray_storage")
     @classmethod
-    def _ray_storage(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+    def _ray_storage(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             if info.data.get("executor") == "ray":
-                raise ValueError("required with MODELGATE_EXECUTOR=ray: a folder shared with the nodes")
+                raise ValueError("required with MODELGATE_EXECUTOR=ray: a folder shared with the nodes or "
+                                 "an fsspec URL (s3://bucket/prefix)")
             return None
-        if not value.is_dir():
-            raise ValueError("must be an existing directory (shared with the nodes, at the same path)")
-        return value.resolve()
+        from pipelines.ray_jobs.target import storage_location
+
+        return storage_location(value.strip())
 
     @field_validator("job_env_dir", mode="before")
     @classmethod
@@ -218,7 +227,7 @@ class Settings(BaseSettings):
         from pipelines.ray_jobs import RayTarget
 
         assert self.ray_address is not None and self.ray_storage is not None  # required by the validators
-        return RayTarget(self.ray_address, self.ray_storage)
+        return RayTarget(self.ray_address, self.ray_storage, environments=self.ray_environments)
 
     def secret_paths(self) -> list[Path]:
         """Files a job must never see: the key, the data directory, the .env file, a local MLflow artifact

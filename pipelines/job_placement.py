@@ -26,8 +26,8 @@ def start_job(
     else:
         from pipelines.ray_jobs import RayJob
 
-        requirements = list(runtime.requirements) if runtime.key is not None else None
-        job = RayJob(spec, policy, policy.ray, submission_id(tags, spec.kind), timeout_seconds, requirements)
+        job = RayJob(spec, policy, policy.ray, submission_id(tags, spec.kind), timeout_seconds,
+                     runtime if runtime.key is not None else None)
     job.start()
     return job
 

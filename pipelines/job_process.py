@@ -69,7 +69,8 @@ def policy_document(policy: JobPolicy) -> dict[str, Any]:
             "root": str(environments.root), "cap_bytes": environments.cap_bytes,
             "index_url": environments.index_url},
         "ray": None if ray is None else {"address": ray.address, "storage": str(ray.storage),
-                                         "unreachable_seconds": ray.unreachable_seconds},
+                                         "unreachable_seconds": ray.unreachable_seconds,
+                                         "environments": ray.environments},
     }
 
 
@@ -81,8 +82,8 @@ def policy_from_document(stated: Mapping[str, Any], secrets: Mapping[str, str]) 
     if ray:
         from pipelines.ray_jobs import RayTarget
 
-        target = RayTarget(str(ray["address"]), Path(ray["storage"]),
-                           float(ray.get("unreachable_seconds", 60.0)))
+        target = RayTarget(str(ray["address"]), str(ray["storage"]),
+                           float(ray.get("unreachable_seconds", 60.0)), ray.get("environments", "uv"))
     return JobPolicy(
         Isolation(stated.get("isolation", Isolation.BWRAP)), bool(stated.get("network")),
         stated.get("memory_mb"), {str(k): str(v) for k, v in secrets.items()},

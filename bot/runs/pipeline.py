@@ -3,7 +3,9 @@ cancel request, and what the run row keeps of its result."""
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,9 @@ from pipelines.sandbox import Isolation
 from pipelines.tracking import ARTIFACTS_VARIABLE
 
 ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
+# the App's variables a pipeline process inherits: the credentials of S3, Azure and GCS clients (MLflow's
+# artifact store, MODELGATE_RAY_STORAGE), and fsspec's own configuration
+STORAGE_VARIABLE_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_", "FSSPEC_", "MLFLOW_S3_", "MLFLOW_GCS_")
 UNISOLATED_WARNING = (
     "> [!WARNING]\n> This run was **not isolated** (`MODELGATE_ISOLATION=none`): the repository's code ran "
     "with the App's own access to its files and network. Install bubblewrap and use the default."
@@ -96,7 +101,7 @@ class PipelineRunner:
             tracking_uri=self.options.tracking_uri, timeout_seconds=timeout,
             tags=run_tags(run, sha), use_cache=use_cache, output_dir=output,
             policy=replace(self.options.policy, env=secrets, scope=scope),
-            env=tracking_environment(self.options),
+            env=pipeline_environment(self.options),
         )
         job_id = self._executor.submit(job)
         while self._executor.status(job_id) in ACTIVE:
@@ -121,9 +126,14 @@ def environment_scope(repository: str, pr_number: int | None, from_fork: bool) -
     return f"fork:{repository}#{pr_number}" if from_fork else "base"
 
 
-def tracking_environment(options: RunOptions) -> dict[str, str]:
-    """What the pipeline process needs of MLflow besides the tracking URI: the artifact root."""
-    return {ARTIFACTS_VARIABLE: options.mlflow_artifacts} if options.mlflow_artifacts else {}
+def pipeline_environment(options: RunOptions, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """What the (trusted) pipeline process gets besides the tracking URI: the artifact root, and the
+    App's cloud storage credentials (``STORAGE_VARIABLE_PREFIXES``) for MLflow's artifacts and the Ray
+    storage. Its job gets none of them: a job's environment is built from nothing."""
+    inherited = {name: value for name, value in environ.items() if name.startswith(STORAGE_VARIABLE_PREFIXES)}
+    if options.mlflow_artifacts:
+        inherited[ARTIFACTS_VARIABLE] = options.mlflow_artifacts
+    return inherited
 
 
 def run_tags(run: RunRecord, sha: str) -> dict[str, str]:

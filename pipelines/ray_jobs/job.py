@@ -4,8 +4,8 @@ side (``pipelines.steps``) drives either the same way: ``start()``, ``fingerprin
 
 One submission per run: the caller's ``submission_id`` (the run's id) is the Ray submission id, and a
 job already submitted under it is attached to, never submitted twice (Ray refuses a reused id). The
-job talks to us through ``<storage>/<submission_id>/``: it writes ``out/``, reads ``champion/`` and
-polls ``answer``; when it ends, ``out/`` is copied into the local ``spec.output_dir`` as plain data.
+job's relay on the node talks to us through ``<storage>/<submission_id>/`` (``out/``, ``champion/``,
+``answer``); when the job ends, ``out/`` is copied into the local ``spec.output_dir`` as plain data.
 A job the cluster no longer knows (its head restarted and lost the job table) ends the run with
 StepError("vanished"), which the bot retries.
 """
@@ -16,7 +16,6 @@ import logging
 import signal
 import time
 from collections import deque
-from collections.abc import Sequence
 
 from pipelines.checkout import StepError
 from pipelines.job import files
@@ -29,6 +28,7 @@ from pipelines.ray_jobs.logs import LogPump
 from pipelines.ray_jobs.storage import SubmissionStorage
 from pipelines.ray_jobs.target import RayTarget
 from pipelines.result import LOG_TAIL_LINES
+from pipelines.runtimes import JobRuntime
 
 log = logging.getLogger(__name__)
 FILE_POLL_SECONDS = 0.1
@@ -41,10 +41,10 @@ class RayJob:
 
     def __init__(
         self, spec: JobSpec, policy: JobPolicy, target: RayTarget, submission_id: str, timeout_seconds: float,
-        requirements: Sequence[str] | None = None,
+        environment: JobRuntime | None = None,
     ) -> None:
         self.spec, self.policy, self.target = spec, policy, target
-        self.submission_id, self.requirements = submission_id, requirements
+        self.submission_id, self.environment = submission_id, environment
         self.timeout_seconds = timeout_seconds
         self.deadline = time.monotonic() + timeout_seconds
         self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
@@ -61,7 +61,6 @@ class RayJob:
     def start(self) -> None:
         """Submit the job, or attach to the one already submitted under this id (StepError("crash")
         when the cluster cannot be reached)."""
-        self.storage.prepare()
         try:
             self._api.report(self.submission_id)
             self.attached = True
@@ -76,7 +75,13 @@ class RayJob:
 
     def fingerprint(self) -> files.JobFingerprint | None:
         """Wait for the job's data fingerprint; None when the job ended before writing it."""
-        return files.wait_for_fingerprint(self.storage.out, lambda: not self._ended(), FILE_POLL_SECONDS)
+
+        def running() -> bool:
+            ended = self._ended()
+            self.storage.fetch_file(files.FINGERPRINT_FILE, self.spec.output_dir)
+            return not ended
+
+        return files.wait_for_fingerprint(self.spec.output_dir, running, FILE_POLL_SECONDS)
 
     def answer(self, go_on: bool, champion_version: int | None = None) -> None:
         """Give the job the champion's files (the trusted side filled ``spec.champion_dir`` meanwhile),
@@ -113,10 +118,12 @@ class RayJob:
 
     def _submit(self) -> None:
         self.storage.clear()  # leftovers of an earlier job with this id, which the cluster forgot
-        remote = runtime.remote_spec(self.spec, self.storage)
-        env = runtime.runtime_env(self.spec.repo_dir, self.policy, self.requirements)
+        environment, shared = self.environment, self.target.environments == "shared"
+        relay = runtime.relay_spec(self.spec, self.storage, environment if shared else None)
+        pins = None if environment is None or shared else list(environment.requirements)
+        env = runtime.runtime_env(self.spec.repo_dir, self.policy, pins)
         try:
-            self._api.submit(self.submission_id, runtime.entrypoint(remote), env)
+            self._api.submit(self.submission_id, runtime.entrypoint(relay), env)
         except JobsApiError as exc:
             if exc.failure != Failure.EXISTS:
                 raise StepError("crash", f"could not submit the job to Ray at {self.target.address}: "

@@ -1,6 +1,7 @@
-"""What a job on Ray is given: its spec (paths on the shared storage, its working dir as the checkout),
-its command line, and its runtime environment (the checkout as ``working_dir``, our ``pipelines``
-package as a ``py_module``, an environment with nothing of the App's, the repository's requirements).
+"""What a job on Ray is given: the relay's spec (the submission's folder on the shared storage, the job
+with its working dir as the checkout, maybe a prebuilt environment), its command line, and its runtime
+environment (the checkout as ``working_dir``, our ``pipelines`` package as a ``py_module``, variables
+with nothing of the App's, the repository's requirements for Ray's ``uv``).
 """
 
 from __future__ import annotations
@@ -10,29 +11,37 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pipelines
 from pipelines.job.run import JobSpec
 from pipelines.job_process import JobPolicy, job_environment
+from pipelines.ray_jobs.relay import RelaySpec
 from pipelines.ray_jobs.storage import SubmissionStorage
+
+if TYPE_CHECKING:
+    from pipelines.runtimes import JobRuntime
 
 # variables of the local job environment that name this host's paths: the cluster sets its own
 HOST_VARIABLES = frozenset({"PATH", "HOME", "TMPDIR", "PYTHONPATH"})
 EXCLUDES = ["__pycache__/", "*.pyc", ".ruff_cache/"]
 
 
-def remote_spec(spec: JobSpec, storage: SubmissionStorage) -> JobSpec:
-    """``spec`` as the job on the cluster sees it: outputs, champion and answer on the storage, and its
-    working dir (the uploaded checkout) as the repository."""
-    champion = None if spec.champion_dir is None else storage.champion
-    return replace(spec, repo_dir=Path("."), output_dir=storage.out, champion_dir=champion,
-                   answer_file=str(storage.answer))
+def relay_spec(spec: JobSpec, storage: SubmissionStorage, prebuilt: JobRuntime | None = None) -> RelaySpec:
+    """What the relay on the node is told: the submission's folder, ``spec`` with its working dir (the
+    uploaded checkout) as the repository, and a prebuilt environment's interpreter and the virtualenv
+    that must be read-only on the node."""
+    job = replace(spec, repo_dir=Path("."))
+    if prebuilt is None:
+        return RelaySpec(storage.url, job)
+    assert prebuilt.python is not None  # a repository's environment: a virtualenv of the cache
+    virtualenv = prebuilt.python.parent.parent  # <env>/bin/python (its base interpreter is the node's own)
+    return RelaySpec(storage.url, job, str(prebuilt.python), (str(virtualenv),))
 
 
-def entrypoint(spec: JobSpec) -> str:
+def entrypoint(relay: RelaySpec) -> str:
     """The job's shell command on the cluster (``python`` is the runtime environment's)."""
-    return f"python -P -m pipelines.job {shlex.quote(spec.to_json())}"
+    return f"python -P -m pipelines.ray_jobs.relay {shlex.quote(relay.to_json())}"
 
 
 def remote_environment(policy: JobPolicy) -> dict[str, str]:

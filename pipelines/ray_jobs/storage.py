@@ -1,81 +1,157 @@
-"""One submission's folder on the shared storage: ``out/`` (what the job writes), ``champion/`` (the
-champion's files, copied in by the trusted side) and ``answer`` (the answer line, written atomically).
+"""One submission's folder on the storage the App and the Ray nodes share (``MODELGATE_RAY_STORAGE``: a
+path mounted at the same place everywhere, or any fsspec URL such as ``s3://bucket/modelgate``):
+``out/`` (what the job wrote), ``champion/`` (the champion's files, put there by the trusted side) and
+``answer`` (the answer line, which appears whole).
 
-The job is untrusted and can write anything into ``out/``: copying it back never follows a link
-(links are copied as links, so the readers of ``pipelines.job.files`` refuse them) and skips
-devices and pipes, and files above the largest size the readers accept.
+The job never touches the storage itself: a relay on the node (``pipelines.ray_jobs.relay``) moves files
+between it and the job's local folders. What comes back is untrusted all the same: copying it never
+follows a link (on a shared volume, ``os.fwalk`` and ``O_NOFOLLOW``), skips devices and pipes, and stops
+at the largest size and count the readers accept.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import posixpath
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import IO, Any
 
 from pipelines.checkout import StepError
 from pipelines.job import files
 
 MAX_COPIED_BYTES = files.MAX_MODEL_BYTES
 MAX_COPIED_ENTRIES = 10_000
+LOCAL_PROTOCOLS = frozenset({"file", "local"})
 
 
 @dataclass(frozen=True)
 class SubmissionStorage:
-    """The paths of one submission under the shared storage."""
+    """The folder of one submission: ``url`` is a path or an fsspec URL."""
 
-    root: Path
+    url: str
 
     @classmethod
-    def under(cls, storage: Path, submission_id: str) -> SubmissionStorage:
+    def under(cls, storage: str | Path, submission_id: str) -> SubmissionStorage:
         """The folder of ``submission_id`` in ``storage``."""
-        return cls(Path(storage) / submission_id)
+        return cls(f"{str(storage).rstrip('/')}/{submission_id}")
+
+    @cached_property
+    def _located(self) -> tuple[Any, str]:
+        from fsspec.core import url_to_fs
+
+        return url_to_fs(self.url)
 
     @property
-    def out(self) -> Path:
-        return self.root / "out"
+    def fs(self) -> Any:
+        """The fsspec filesystem of the storage."""
+        return self._located[0]
 
     @property
-    def champion(self) -> Path:
-        return self.root / "champion"
+    def root(self) -> str:
+        return str(self._located[1]).rstrip("/")
 
     @property
-    def answer(self) -> Path:
-        return self.root / "answer"
+    def out(self) -> str:
+        return f"{self.root}/out"
 
-    def prepare(self) -> None:
-        """Make the folders (kept as they are when they exist)."""
-        for folder in (self.out, self.champion):
-            folder.mkdir(parents=True, exist_ok=True)
+    @property
+    def champion(self) -> str:
+        return f"{self.root}/champion"
+
+    @property
+    def answer(self) -> str:
+        return f"{self.root}/answer"
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the storage is a folder of this host (a shared volume)."""
+        protocol = self.fs.protocol
+        return bool(set([protocol] if isinstance(protocol, str) else protocol) & LOCAL_PROTOCOLS)
 
     def clear(self) -> None:
         """Remove what an earlier submission with this id left (before a fresh submission)."""
-        self.answer.unlink(missing_ok=True)
-        for folder in (self.out, self.champion):
-            shutil.rmtree(folder, ignore_errors=True)
-        self.prepare()
+        if self.fs.exists(self.root):
+            self.fs.rm(self.root, recursive=True)
+        self.fs.makedirs(self.out, exist_ok=True)
 
     def put_champion(self, local: Path | None) -> None:
         """Copy the champion's files (trusted: fetched from the registry by the App) into storage."""
         if local is not None and local.is_dir():
-            shutil.copytree(local, self.champion, symlinks=True, dirs_exist_ok=True)
+            upload_tree(self.fs, local, self.champion)
 
     def put_answer(self, line: str) -> None:
-        """Write the answer line atomically (a temporary file, then a rename)."""
-        partial = self.root / f".answer.{os.getpid()}.tmp"
-        partial.write_text(line + "\n", encoding="utf-8")
-        os.replace(partial, self.answer)
+        """Write the answer line so that it appears whole (written aside, then moved into place)."""
+        partial = f"{self.root}/.answer.{os.getpid()}.tmp"
+        self.fs.pipe_file(partial, (line + "\n").encode())
+        self.fs.mv(partial, self.answer)
+
+    def fetch_file(self, name: str, target: Path) -> bool:
+        """Copy ``out/<name>`` into the local folder ``target`` when it is there (a regular file no larger
+        than the readers accept); whether it was."""
+        if self.is_local:
+            copy_untrusted(Path(self.out), target, only=name)
+            return (target / name).exists()
+        try:
+            info = self.fs.info(f"{self.out}/{name}")
+        except FileNotFoundError:
+            return False
+        target.mkdir(parents=True, exist_ok=True)
+        _download(self.fs, info, target / name, name)
+        return True
 
     def fetch_outputs(self, target: Path) -> None:
-        """Copy ``out/`` into the local ``target`` as data: links as links, no devices or pipes."""
+        """Copy ``out/`` into the local ``target`` as data."""
         target.mkdir(parents=True, exist_ok=True)
-        copy_untrusted(self.out, target)
+        if self.is_local:
+            copy_untrusted(Path(self.out), target)
+        else:
+            download_tree(self.fs, self.out, target)
 
 
-def copy_untrusted(source: Path, target: Path) -> None:
+def upload_tree(fs: Any, local: Path, remote: str) -> None:
+    """Copy the regular files under the local folder ``local`` to ``remote`` (links are left out)."""
+    for folder, _, names in os.walk(local):
+        for name in names:
+            path = Path(folder) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            destination = f"{remote}/{path.relative_to(local).as_posix()}"
+            fs.makedirs(posixpath.dirname(destination), exist_ok=True)
+            fs.put_file(str(path), destination)
+
+
+def download_tree(fs: Any, remote: str, target: Path) -> None:
+    """Copy the files under ``remote`` into the local ``target``: no more than MAX_COPIED_ENTRIES, none
+    larger than MAX_COPIED_BYTES, none whose name would land outside ``target``."""
+    found = fs.find(remote, detail=True) if fs.exists(remote) else {}
+    if len(found) > MAX_COPIED_ENTRIES:
+        raise StepError("crash", f"the job wrote more than {MAX_COPIED_ENTRIES} files")
+    base = remote.rstrip("/")
+    for path, info in found.items():
+        relative = posixpath.relpath(str(path), base)
+        parts = relative.split("/")
+        if info.get("type") != "file" or relative.startswith("/") or ".." in parts or "" in parts:
+            continue
+        destination = target.joinpath(*parts)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _download(fs, info, destination, relative)
+
+
+def _download(fs: Any, info: dict[str, Any], destination: Path, name: str) -> None:
+    if info.get("type") != "file" or info.get("islink"):
+        return
+    _check_size(int(info.get("size") or 0), name)
+    with fs.open(info["name"], "rb") as source:
+        _copy_capped(source, destination, name)
+
+
+def copy_untrusted(source: Path, target: Path, only: str | None = None) -> None:
     """Copy the tree at ``source`` written by an untrusted job into ``target`` without following links
-    (``os.fwalk`` and ``O_NOFOLLOW``: a link swapped in meanwhile is not followed either).
+    (``os.fwalk`` and ``O_NOFOLLOW``: a link swapped in meanwhile is not followed either); ``only``: just
+    that top-level file.
 
     StepError("crash") when it holds more entries or a larger file than any reader accepts.
     """
@@ -83,6 +159,10 @@ def copy_untrusted(source: Path, target: Path) -> None:
     for folder, names, file_names, folder_fd in os.fwalk(source, follow_symlinks=False):
         here = target / Path(folder).relative_to(source)
         here.mkdir(parents=True, exist_ok=True)
+        if only is not None:
+            if only in file_names:
+                _copy_entry(folder_fd, only, here / only)
+            return
         for name in [*names, *file_names]:
             count += 1
             if count > MAX_COPIED_ENTRIES:
@@ -101,13 +181,20 @@ def _copy_entry(folder_fd: int, name: str, destination: Path) -> None:
         return  # folders are walked; devices, pipes and sockets are left out
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
     with os.fdopen(fd, "rb") as source:
-        opened = os.fstat(source.fileno())
-        if not stat.S_ISREG(opened.st_mode):
-            return
-        with destination.open("wb") as out:
-            copied = 0
-            while chunk := source.read(1024 * 1024):
-                copied += len(chunk)
-                if copied > MAX_COPIED_BYTES:
-                    raise StepError("crash", f"the job wrote {name} of more than {MAX_COPIED_BYTES} bytes")
-                out.write(chunk)
+        if stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            _copy_capped(source, destination, name)
+
+
+def _check_size(size: int, name: str) -> None:
+    if size > MAX_COPIED_BYTES:
+        raise StepError("crash", f"the job wrote {name} of more than {MAX_COPIED_BYTES} bytes")
+
+
+def _copy_capped(source: IO[bytes], destination: Path, name: str) -> None:
+    """Copy ``source`` into ``destination``, failing past MAX_COPIED_BYTES."""
+    with destination.open("wb") as out:
+        copied = 0
+        while chunk := source.read(1024 * 1024):
+            copied += len(chunk)
+            _check_size(copied, name)
+            out.write(chunk)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runs.pipeline import RunOptions, tracking_environment
+from bot.runs.pipeline import RunOptions, pipeline_environment
 from bot.settings import Settings
 from pipelines.tracking import ARTIFACTS_VARIABLE
 
@@ -46,7 +46,21 @@ def test_a_local_artifact_root_is_a_secret_path(root: str, hidden: Path | None, 
     assert (hidden in paths) if hidden else len(paths) == 2
 
 
-@pytest.mark.parametrize(("root", "env"), [("/volume/art", {ARTIFACTS_VARIABLE: "/volume/art"}), (None, {})])
-def test_pipeline_processes_get_the_root(root: str | None, env: dict[str, str], tmp_path: Path) -> None:
+APP_ENVIRON = {"MODELGATE_WEBHOOK_SECRET": "s", "MODELGATE_DATABASE_URL": "postgresql://u:p@db/mg",
+               "AWS_ACCESS_KEY_ID": "AKIA1", "AWS_ENDPOINT_URL": "http://minio:9000", "HOME": "/root",
+               "GOOGLE_APPLICATION_CREDENTIALS": "/etc/gcs.json", "NOT_AWS_X": "x"}
+CLOUD = {"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_ENDPOINT_URL": "http://minio:9000",
+         "GOOGLE_APPLICATION_CREDENTIALS": "/etc/gcs.json"}
+
+
+@pytest.mark.parametrize(("root", "environ", "env"), [
+    ("/volume/art", {}, {ARTIFACTS_VARIABLE: "/volume/art"}),
+    (None, {}, {}),
+    ("s3://bucket/mg", APP_ENVIRON, {**CLOUD, ARTIFACTS_VARIABLE: "s3://bucket/mg"}),
+    (None, APP_ENVIRON, CLOUD),  # never the App's own settings
+])
+def test_pipeline_processes_get_the_root_and_the_storage_credentials(
+    root: str | None, environ: dict[str, str], env: dict[str, str], tmp_path: Path
+) -> None:
     options = RunOptions(workdir=tmp_path, tracking_uri="sqlite:///x.db", mlflow_artifacts=root)
-    assert tracking_environment(options) == env
+    assert pipeline_environment(options, environ) == env

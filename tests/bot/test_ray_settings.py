@@ -1,8 +1,9 @@
-"""MODELGATE_EXECUTOR=ray needs the cluster's address and a shared storage folder; ray_target() is what
-the pipeline gets."""
+"""MODELGATE_EXECUTOR=ray needs the cluster's address and a shared storage (a folder or an fsspec URL whose
+protocol is installed); ray_target() is what the pipeline gets."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,10 @@ from pipelines.ray_jobs import RayTarget
         ({"executor": "ray", "ray_address": "head:8265", "ray_storage": "{storage}"}, "http:// or https://"),
         ({"executor": "ray", "ray_address": "http://head:8265", "ray_storage": "{storage}/nope"},
          "must be an existing directory"),
+        ({"executor": "ray", "ray_address": "http://head:8265", "ray_storage": "nosuch://bucket/x"},
+         "nosuch:// is not a storage fsspec knows"),
+        ({"executor": "ray", "ray_address": "http://head:8265", "ray_storage": "{storage}",
+          "ray_environments": "conda"}, "MODELGATE_RAY_ENVIRONMENTS"),
         ({"executor": "kubernetes"}, "MODELGATE_EXECUTOR='kubernetes'"),
     ],
 )
@@ -37,11 +42,16 @@ def test_a_ray_executor_without_its_settings_stops_at_startup(
         ({}, None),
         ({"executor": "local", "ray_address": "http://head:8265"}, None),
         ({"executor": "ray", "ray_address": "http://head:8265/", "ray_storage": "{storage}"},
-         RayTarget("http://head:8265", Path("{storage}"))),
+         RayTarget("http://head:8265", "{storage}")),
+        ({"executor": "ray", "ray_address": "http://head:8265", "ray_storage": "file://{storage}/",
+          "ray_environments": "shared"}, RayTarget("http://head:8265", "{storage}", environments="shared")),
+        ({"executor": "ray", "ray_address": "http://head:8265", "ray_storage": "s3://models/modelgate/"},
+         RayTarget("http://head:8265", "s3://models/modelgate")),
     ],
 )
 def test_ray_target(overrides: dict[str, str], target: RayTarget | None, tmp_path: Path) -> None:
     values = {key: value.format(storage=tmp_path) for key, value in overrides.items()}
     settings = load_settings(_env_file=None, **values)
-    expected = None if target is None else RayTarget(target.address, tmp_path.resolve())
-    assert settings.ray_target() == expected
+    if target is not None:
+        target = replace(target, storage=str(target.storage).format(storage=tmp_path.resolve()))
+    assert settings.ray_target() == target

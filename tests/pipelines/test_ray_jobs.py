@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from pipelines.masking import Masker
 from pipelines.ray_jobs import runtime, storage
 from pipelines.ray_jobs.client import Failure, classify
 from pipelines.ray_jobs.logs import LogPump
+from pipelines.ray_jobs.relay import RelaySpec
 from pipelines.ray_jobs.storage import SubmissionStorage
+from pipelines.runtimes import JobRuntime
 
 
 @pytest.mark.parametrize(
@@ -36,13 +39,16 @@ def test_classify(error: Exception, failure: Failure) -> None:
     assert classify(error) == failure
 
 
-def test_the_job_on_ray_gets_storage_paths_and_nothing_of_this_host(tmp_path: Path) -> None:
+def test_the_job_on_ray_gets_its_relay_and_nothing_of_this_host(tmp_path: Path) -> None:
     place = SubmissionStorage.under(tmp_path / "storage", "run-7-1")
     spec = JobSpec(tmp_path / "checkout", "staging", tmp_path / "out", tmp_path / "champion")
-    remote = runtime.remote_spec(spec, place)
-    assert remote == JobSpec(Path("."), "staging", place.out, place.champion, answer_file=str(place.answer))
-    assert JobSpec.from_json(runtime.entrypoint(remote).split(" ", 4)[4].strip("'")) == remote
-    assert runtime.remote_spec(JobSpec(spec.repo_dir, "staging", spec.output_dir), place).champion_dir is None
+    relay = runtime.relay_spec(spec, place)
+    assert relay == RelaySpec(str(tmp_path / "storage" / "run-7-1"), replace(spec, repo_dir=Path(".")))
+    assert RelaySpec.from_json(runtime.entrypoint(relay).split(" ", 4)[4].strip("'")) == relay
+    environment = JobRuntime(tmp_path / "env" / "bin" / "python", (tmp_path / "env", Path("/usr")),
+                             ("lightgbm==4.7.0",), "3.11.2", "requirements.txt", key="k")
+    prebuilt = runtime.relay_spec(spec, place, environment)
+    assert prebuilt.python == str(environment.python) and prebuilt.read_only == (str(tmp_path / "env"),)
 
     env = runtime.runtime_env(spec.repo_dir, JobPolicy(env={"WAREHOUSE_TOKEN": "t0k3n"}), ["tomli-w==1.0.0"])
     assert env["working_dir"] == str(spec.repo_dir) and env["uv"] == {"packages": ["tomli-w==1.0.0"]}
@@ -56,14 +62,15 @@ def test_the_job_on_ray_gets_storage_paths_and_nothing_of_this_host(tmp_path: Pa
 
 def test_outputs_come_back_as_data(tmp_path: Path) -> None:
     place = SubmissionStorage.under(tmp_path / "storage", "run-7-1")
-    place.prepare()
-    files.write_json(place.out, files.FINGERPRINT_FILE, files.JobFingerprint(data="abc"))
-    (place.out / "model").mkdir()
-    (place.out / "model" / "model.pkl").write_bytes(b"pickle")
+    place.clear()
+    out = Path(place.out)
+    files.write_json(out, files.FINGERPRINT_FILE, files.JobFingerprint(data="abc"))
+    (out / "model").mkdir()
+    (out / "model" / "model.pkl").write_bytes(b"pickle")
     (tmp_path / "secret").write_text("the App's key")
-    (place.out / files.EVALUATION_FILE).symlink_to(tmp_path / "secret")
-    (place.out / "linked-dir").symlink_to(tmp_path)
-    os.mkfifo(place.out / files.SAMPLE_FILE)
+    (out / files.EVALUATION_FILE).symlink_to(tmp_path / "secret")
+    (out / "linked-dir").symlink_to(tmp_path)
+    os.mkfifo(out / files.SAMPLE_FILE)
     local = tmp_path / "local-out"
     place.fetch_outputs(local)
     fingerprint = files.read_json(local, files.FINGERPRINT_FILE, files.JobFingerprint)
@@ -91,17 +98,17 @@ def test_too_many_or_too_large_outputs_fail_the_run(tmp_path: Path, monkeypatch:
 
 def test_answer_and_champion_files(tmp_path: Path) -> None:
     place = SubmissionStorage.under(tmp_path / "storage", "run-7-1")
-    place.prepare()
+    place.clear()
     champion = tmp_path / "champion"
     champion.mkdir()
     (champion / "model.pkl").write_bytes(b"champion")
     place.put_champion(champion)
     place.put_answer(files.answer_line(True, 3))
-    assert (place.champion / "model.pkl").read_bytes() == b"champion"
-    assert files.parse_answer(place.answer.read_text()) == (True, 3)
-    assert sorted(p.name for p in place.root.iterdir()) == ["answer", "champion", "out"]  # no temp file left
+    assert (Path(place.champion) / "model.pkl").read_bytes() == b"champion"
+    assert files.parse_answer(Path(place.answer).read_text()) == (True, 3)
+    assert sorted(p.name for p in Path(place.root).iterdir()) == ["answer", "champion", "out"]  # no temp file
     place.clear()
-    assert not place.answer.exists() and list(place.champion.iterdir()) == []
+    assert not Path(place.answer).exists() and not Path(place.champion).exists()
 
 
 def test_the_log_pump_emits_whole_lines_masked(tmp_path: Path) -> None:

@@ -11,11 +11,12 @@ import pytest
 
 from pipelines.ray_jobs import RayTarget
 from tests.fixtures.ray_head import RayHead, require_ray
+from tests.fixtures.s3_standin import S3Standin
 
 
-def _running_head() -> Iterator[RayHead]:
+def _running_head(read_only: tuple[Path, ...] = ()) -> Iterator[RayHead]:
     require_ray()
-    head = RayHead()
+    head = RayHead(read_only)
     head.start()
     yield head
     head.close()
@@ -29,8 +30,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="package")
-def ray_head() -> Iterator[RayHead]:
-    yield from _running_head()
+def ray_head(s3: S3Standin, shared_environments: Path) -> Iterator[RayHead]:
+    """The shared head: it reaches the S3 stand-in with the variables ``s3`` set, and mounts the shared
+    environment cache read-only (for ``MODELGATE_RAY_ENVIRONMENTS=shared``)."""
+    yield from _running_head((shared_environments,))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ concurrent starts, and kill → stop_job."""
 
 from __future__ import annotations
 
+import platform
 import shutil
 import threading
 import time
@@ -16,6 +17,7 @@ from pipelines.job.run import JobSpec
 from pipelines.job_process import JobPolicy
 from pipelines.ray_jobs import RayJob, RayTarget
 from pipelines.ray_jobs.job import STOPPED_EXIT
+from pipelines.runtimes import JobRuntime
 from tests.fixtures.job_repos import HANG, example_with_prelude
 
 pytestmark = [pytest.mark.ray, pytest.mark.e2e]
@@ -46,7 +48,9 @@ def _staging_job(
     spec = JobSpec(repo, "staging", work / "out", work / "champion")
     (work / "champion").mkdir(parents=True, exist_ok=True)
     policy = JobPolicy(env={"CELLAR_KEY": SECRET})
-    return RayJob(spec, policy, target, submission_id, 240, requirements)
+    environment = None if requirements is None else JobRuntime(
+        None, (), tuple(requirements), platform.python_version(), "extra packages", key="extra")
+    return RayJob(spec, policy, target, submission_id, 240, environment)
 
 
 @pytest.mark.timeout(300)  # the uv environment: a clone of the virtualenv, then the install
