@@ -141,7 +141,7 @@ class InstallationAPI:
             data["target_url"] = target_url
         self._content()
         # `state` is a plain str here (GitHub validates it); githubkit wants its Literal
-        self._gh.rest.repos.create_commit_status(repo.owner, repo.name, sha, data=data)  # type: ignore[call-overload]
+        self._gh.rest.repos.create_commit_status(repo.owner, repo.name, sha, data=data)
 
     def find_check_run(self, repo: Repo, sha: str, name: str, external_id: str) -> int | None:
         """The id of our check run ``name`` on ``sha`` tagged ``external_id``, if it exists."""
@@ -162,7 +162,7 @@ class InstallationAPI:
         def create() -> int:
             self._content()
             # `fields` are the check run's other fields as GitHub takes them, untyped; GitHub validates them
-            response = self._gh.rest.checks.create(repo.owner, repo.name, data=data)  # type: ignore[call-overload]
+            response = self._gh.rest.checks.create(repo.owner, repo.name, data=data)
             return int(response.json()["id"])
 
         return create_once(create, lambda: self.find_check_run(repo, head_sha, name, external_id))
@@ -171,7 +171,7 @@ class InstallationAPI:
         """PATCH a check run (idempotent, retried by the transport)."""
         self._content()
         # `fields` are the check run's fields as GitHub takes them, untyped; GitHub validates them
-        self._gh.rest.checks.update(repo.owner, repo.name, check_run_id, data=fields)  # type: ignore[call-overload]
+        self._gh.rest.checks.update(repo.owner, repo.name, check_run_id, data=fields)
 
     def find_comment(self, repo: Repo, number: int, marker: str) -> dict[str, Any] | None:
         """The first comment by a bot on issue/PR ``number`` whose body contains ``marker``
@@ -261,7 +261,7 @@ class InstallationAPI:
             data["log_url"] = log_url
         self._content()
         # `state` is a plain str here (GitHub validates it); githubkit wants its Literal
-        self._gh.rest.repos.create_deployment_status(  # type: ignore[call-overload]
+        self._gh.rest.repos.create_deployment_status(
             repo.owner, repo.name, deployment_id, data=data
         )
 
@@ -269,7 +269,7 @@ class InstallationAPI:
         """Add a reaction to an issue comment (GitHub answers 200 if it is already there)."""
         self._content()
         # `content` is a plain str here (GitHub validates it); githubkit wants its Literal
-        self._gh.rest.reactions.create_for_issue_comment(  # type: ignore[call-overload]
+        self._gh.rest.reactions.create_for_issue_comment(
             repo.owner, repo.name, comment_id, data={"content": content}
         )
 

@@ -16,6 +16,8 @@ import logging
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import TypeVar
 
 from pipelines.checkout import StepError
 from pipelines.job import files
@@ -33,6 +35,8 @@ from pipelines.runtimes import JobRuntime
 log = logging.getLogger(__name__)
 FILE_POLL_SECONDS = 0.1
 STATUS_POLL_SECONDS = 0.5
+RETRY_SECONDS = 1.0
+T = TypeVar("T")
 STOPPED_EXIT = -int(signal.SIGTERM)  # reads as "was killed by signal 15"
 
 
@@ -62,7 +66,7 @@ class RayJob:
         """Submit the job, or attach to the one already submitted under this id (StepError("crash")
         when the cluster cannot be reached)."""
         try:
-            self._api.report(self.submission_id)
+            self._retrying(lambda: self._api.report(self.submission_id))
             self.attached = True
         except JobsApiError as exc:
             if exc.failure != Failure.MISSING:
@@ -123,12 +127,27 @@ class RayJob:
         pins = None if environment is None or shared else list(environment.requirements)
         env = runtime.runtime_env(self.spec.repo_dir, self.policy, pins)
         try:
-            self._api.submit(self.submission_id, runtime.entrypoint(relay), env)
+            self._retrying(lambda: self._api.submit(self.submission_id, runtime.entrypoint(relay), env))
         except JobsApiError as exc:
             if exc.failure != Failure.EXISTS:
                 raise StepError("crash", f"could not submit the job to Ray at {self.target.address}: "
                                          f"{exc.message}") from exc
             self.attached = True  # another RayJob submitted it first
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """``call()``, again every second while the cluster is unreachable or not ready (a head that just
+        started has no job agent yet: "No available agent to submit job"), for up to
+        ``unreachable_seconds``; a submit that did land meanwhile then reads as "already exists"."""
+        deadline = time.monotonic() + self.target.unreachable_seconds
+        while True:
+            try:
+                return call()
+            except JobsApiError as exc:
+                if exc.failure != Failure.UNREACHABLE or time.monotonic() >= deadline:
+                    raise
+                log.info("the Ray cluster at %s is not ready (%s): trying again", self.target.address,
+                         exc.message)
+                time.sleep(RETRY_SECONDS)
 
     def _ended(self) -> bool:
         """Whether the job reached a terminal status (polled at most every STATUS_POLL_SECONDS).
