@@ -19,6 +19,7 @@ from bot.feedback.published_report import ReportPublisher
 from bot.feedback.report_files import ReportFiles
 from bot.github import GitHubApp
 from bot.metrics import REGISTRY, register_run_counts
+from bot.runs.acknowledger import Acknowledger
 from bot.runs.admission import Admission
 from bot.runs.command import CommandRun
 from bot.runs.dispatch import RunProcessor
@@ -32,6 +33,7 @@ from bot.runs.staging import StagingRun
 from bot.runs.worker import PoolOptions, WorkerPool
 from bot.settings import Settings
 from bot.store import (
+    AcknowledgementStore,
     DeliveryStore,
     LockStore,
     OwnershipStore,
@@ -58,6 +60,7 @@ class Services:
     runs: RunStore
     writer: DeliveryWriter
     pool: WorkerPool | None
+    acknowledger: Acknowledger | None = None
 
 
 def handlers(
@@ -85,7 +88,7 @@ def handlers(
     production = ProductionRun(github, runs, PromotionStore(engine), LockStore(engine), runner, publisher,
                                admission, serve_logs=serve_logs)
     return {
-        "staging": StagingRun(github, runs, runner, publisher),
+        "staging": StagingRun(github, runs, runner, publisher, AcknowledgementStore(engine)),
         "production": production,
         "rollback": RollbackRun(github, options, admission, serve_logs=serve_logs),
         "command": CommandRun(github, runs, settings.mlflow_tracking_uri),
@@ -100,11 +103,15 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
     reports = ReportFiles(engine, settings.public_url, settings.report_retention_days)
     writer = writer_for(engine.dialect.name, deliveries.record_many)
     size = settings.workers if workers is None else workers
-    pool = None
-    if size > 0:
+    pool, acknowledger = None, None
+    has_app = settings.app_id is not None and (settings.private_key or settings.private_key_path)
+    if size > 0 or has_app:  # an intake-only replica (--workers 0) acknowledges too, given the App's key
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
+        acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine))
+        writer.on_committed(acknowledger.deliveries_stored)
+    if size > 0:
         kinds = handlers(settings, github, engine, runs, reports)
         processor = RunProcessor(github, runs, kinds)
         options = PoolOptions(
@@ -112,7 +119,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         )
         pool = WorkerPool(runs, processor, options, on_abandoned=processor.report_abandoned)
         writer.on_committed(lambda fresh: pool.wake() if any(d.job for d in fresh) else None)
-    return Services(settings, engine, reports, deliveries, runs, writer, pool)
+    return Services(settings, engine, reports, deliveries, runs, writer, pool, acknowledger)
 
 
 @contextlib.contextmanager
@@ -120,6 +127,8 @@ def running(services: Services) -> Iterator[Services]:
     """Migrate (with workers, prepare the MLflow store too), start writer and workers; stop them
     (finishing queued writes) on exit."""
     migrate(services.engine)
+    if services.acknowledger is not None:
+        services.acknowledger.start()
     services.writer.start()
     unregister = register_run_counts(services.runs.counts)
     if services.pool is not None:
@@ -134,6 +143,8 @@ def running(services: Services) -> Iterator[Services]:
         if services.pool is not None:
             services.pool.stop()
         services.writer.stop()
+        if services.acknowledger is not None:
+            services.acknowledger.stop()
         unregister()
         services.engine.dispose()
 

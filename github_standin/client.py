@@ -131,9 +131,9 @@ class SandboxClient:
         """Send delivery ``guid`` again with the same GUID and bytes, as GitHub's Redeliver."""
         return self._call("POST", f"/deliveries/{guid}/redeliver")
 
-    def state(self) -> Any:
-        """Everything the sandbox holds."""
-        return self._call("GET", "/state")
+    def state(self, only: str | None = None) -> Any:
+        """Everything the sandbox holds; ``only`` (e.g. ``"statuses"``): just those parts."""
+        return self._call("GET", "/state" if only is None else f"/state?only={only}")
 
     def reset(self) -> Any:
         """Forget repositories, activity, faults and logs."""

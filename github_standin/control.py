@@ -226,8 +226,9 @@ def issue_manifest_code(request: Request, ctx: Ctx, body: dict[str, Any]) -> Res
 
 
 def get_state(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
-    """Everything the sandbox holds."""
-    return 200, ctx.state.snapshot(), []
+    """Everything the sandbox holds; ``?only=statuses,check_runs``: just those parts."""
+    only = request.query_params.get("only")
+    return 200, ctx.state.snapshot(None if only is None else only.split(",")), []
 
 
 def reset(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:

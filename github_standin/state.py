@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -209,28 +209,28 @@ class SandboxState:
             queue.popleft()
         return fault
 
-    def snapshot(self) -> dict[str, Any]:
-        """Everything, JSON-ready (commits as shas only)."""
+    def snapshot(self, parts: Collection[str] | None = None) -> dict[str, Any]:
+        """Everything, JSON-ready (commits as shas only); ``parts``: only those keys (cheap to poll)."""
         def rows(items: Any) -> list[dict[str, Any]]:
             return [asdict(item) for item in items]
 
-        return {
-            "config": {"webhook_url": self.webhook_url, "app_id": self.config.app_id,
-                       "installation_id": self.config.installation_id,
-                       "bot": self.config.bot_login},
-            "repos": [{**asdict(r), "full_name": r.full_name, "commits": _repo_commits(self, r)}
-                      for r in self.repos.values()],
-            "issues": rows(self.issues.values()),
-            "comments": rows(self.comments.values()),
-            "reactions": rows(self.reactions),
-            "statuses": rows(self.statuses),
-            "check_runs": rows(self.check_runs.values()),
-            "deployments": rows(self.deployments.values()),
-            "deployment_statuses": rows(self.deployment_statuses),
-            "faults": {op: rows(q) for op, q in self.faults.items() if q},
-            "requests": list(self.requests),
-            "deliveries": list(self.deliveries),
+        sections: dict[str, Callable[[], Any]] = {
+            "config": lambda: {"webhook_url": self.webhook_url, "app_id": self.config.app_id,
+                               "installation_id": self.config.installation_id, "bot": self.config.bot_login},
+            "repos": lambda: [{**asdict(r), "full_name": r.full_name, "commits": _repo_commits(self, r)}
+                              for r in self.repos.values()],
+            "issues": lambda: rows(self.issues.values()),
+            "comments": lambda: rows(self.comments.values()),
+            "reactions": lambda: rows(self.reactions),
+            "statuses": lambda: rows(self.statuses),
+            "check_runs": lambda: rows(self.check_runs.values()),
+            "deployments": lambda: rows(self.deployments.values()),
+            "deployment_statuses": lambda: rows(self.deployment_statuses),
+            "faults": lambda: {op: rows(q) for op, q in self.faults.items() if q},
+            "requests": lambda: list(self.requests),
+            "deliveries": lambda: list(self.deliveries),
         }
+        return {key: build() for key, build in sections.items() if parts is None or key in parts}
 
 
 def _repo_commits(state: SandboxState, repo: Repo) -> list[str]:

@@ -44,9 +44,10 @@ def train(X_train, y_train):
 
 
 class Staging:
-    def __init__(self, sandbox: SandboxHandle, services: Services) -> None:
+    def __init__(self, sandbox: SandboxHandle, services: Services, create_repo: bool = True) -> None:
         self.sandbox, self.services = sandbox, services
-        sandbox.client.create_repo(OWNER, NAME, path=EXAMPLE)
+        if create_repo:
+            sandbox.client.create_repo(OWNER, NAME, path=EXAMPLE)
 
     def open_pr(self, files: dict[str, str | None], branch: str = "change") -> tuple[str, int]:
         head = self.sandbox.client.commit(OWNER, NAME, files, branch=branch, author="ada")
@@ -87,6 +88,32 @@ def test_a_good_pr_goes_pending_then_green_and_can_merge(staging: Staging) -> No
     assert (check["status"], check["conclusion"]) == ("completed", "success")
     assert "| accuracy min" in check["output"]["summary"]
     assert staging.sandbox.client.merge(OWNER, NAME, pr, author="maintainer")["merged"] is True
+
+
+def test_a_pr_shows_queued_at_once_and_the_worker_that_takes_it_moves_the_same_check_run(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    with running_app(sandbox, tmp_path, workers=0, cancel_at_exit=False) as services:  # no worker free
+        staging = Staging(sandbox, services)
+        first, pr1 = staging.open_pr({"NOTES.md": "one\n"}, branch="one")
+        second, pr2 = staging.open_pr({"NOTES.md": "two\n"}, branch="two")
+        deadline = time.monotonic() + 10
+        while not (staging.statuses(first) and staging.statuses(second)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [queued] = staging.statuses(first)  # runs ahead: the repository's first push queued one too
+        ahead = int(re.fullmatch(r"modelgate: queued \((\d+) ahead\)", queued["description"])[1])
+        assert queued["state"] == "pending"
+        assert staging.statuses(second)[0]["description"] == f"modelgate: queued ({ahead + 1} ahead)"
+        assert staging.check(first)["status"] == "queued"
+
+    with running_app(sandbox, tmp_path) as services:  # workers: they take the queued runs
+        staging = Staging(sandbox, services, create_repo=False)
+        runs = wait_for_runs(services, lambda r: r.kind == "staging" and r.pr_number in (pr1, pr2), 2)
+        assert [run.state for run in runs] == ["succeeded", "succeeded"]
+        check = staging.check(first)  # still one check run for the commit, now completed
+        assert (check["status"], check["conclusion"]) == ("completed", "success")
+        states = [s["state"] for s in staging.statuses(first)]
+        assert states == ["pending", "pending", "success"]
 
 
 def test_a_worse_model_fails_and_cannot_merge(staging: Staging) -> None:

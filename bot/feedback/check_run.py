@@ -51,6 +51,13 @@ class RunReporter:
         self.api.set_status(self.repo, self.sha, state="pending", context=self.context,
                             description=description, target_url=self.details_url)
 
+    def queue(self, description: str) -> None:
+        """Commit status ``pending`` (what branch protection shows: first) and check run ``queued`` (at
+        intake, before any worker has the run)."""
+        self.api.set_status(self.repo, self.sha, state="pending", context=self.context,
+                            description=description, target_url=self.details_url)
+        self._write_check({"status": "queued", "output": {"title": description, "summary": description}})
+
     def finish(self, report: CheckReport) -> None:
         """Complete the check run (creating it if none was started) and set the final status."""
         output = {"title": report.title[:TITLE_LIMIT], "summary": report.summary}
@@ -77,8 +84,7 @@ class RunReporter:
             self.repo, name=CHECK_NAME[self.run.kind], head_sha=self.sha,
             external_id=external_id(self.run), **fields,
         )
-        self.runs.remember(self.run.id, "sha", self.sha)
-        self.runs.remember(self.run.id, "check_run_id", self.check_id)
+        self.runs.remember_all(self.run.id, {"sha": self.sha, "check_run_id": self.check_id})
 
 
 def start_reporter(reporter: RunReporter, description: str) -> RunReporter:

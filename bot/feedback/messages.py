@@ -90,6 +90,11 @@ def abandoned(message: str) -> CheckReport:
     return CheckReport("failure", "error", "modelgate run abandoned", summary, message)
 
 
+def queued_description(ahead: int) -> str:
+    """The commit status (and check title) of a staging run waiting for a worker."""
+    return f"modelgate: queued ({ahead} ahead)"
+
+
 def staging_in_progress() -> str:
     """The commit status (and check title) while a staging run trains and evaluates."""
     return "modelgate is training and evaluating the candidate"

@@ -26,6 +26,7 @@ from bot.feedback.messages import (
     report_for,
     skipped_draft,
     staging_in_progress,
+    stopped_report,
     waiting_for_approval,
 )
 from bot.feedback.published_report import ReportPublisher, commit_url
@@ -36,7 +37,7 @@ from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.pipeline import PipelineRunner, stored_result
 from bot.runs.repo_config import DEFAULT_APPROVAL, approval_rule, read_config, rules_config
 from bot.runs.retry import Retry
-from bot.store import RunRecord, RunState, RunStore, StagingJob
+from bot.store import AcknowledgementStore, RunRecord, RunState, RunStore, StagingJob
 from pipelines.config import ModelgateConfig
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,13 @@ class StagingRun:
 
     def __init__(
         self, github: ClientFactory[StagingClient], runs: RunStore, runner: PipelineRunner,
-        publisher: ReportPublisher,
+        publisher: ReportPublisher, acknowledgements: AcknowledgementStore,
     ) -> None:
         self._github, self._runs, self._runner, self._publisher = github, runs, runner, publisher
+        self._acks = acknowledgements
 
     def __call__(self, run: RunRecord) -> RunOutcome:
+        run = self._acks.settled(run)  # its "queued" check run, if the acknowledger is writing it now
         if run.pr_number is None and run.head_sha:  # e.g. Re-run pressed on a fork PR's check run
             pr = self._runs.pr_of_commit(run.kind, run.repository, run.head_sha)
             run = replace(run, pr_number=pr) if pr is not None else run
@@ -134,7 +137,7 @@ class StagingRun:
             fork = head_repo is None or str(head_repo).lower() != str(base.get("full_name") or repo).lower()
             association = pull.get("author_association")
             default = base.get("default_branch") or (pull.get("base") or {}).get("ref")
-            self._supersede_older(run, head)
+            self._supersede_older(api, repo, run, head)
         if sha is None:
             raise Stop(RunState.CANCELLED, "no commit to run on")
         return _Target(sha, draft, url, fork, association, default)
@@ -152,13 +155,20 @@ class StagingRun:
             author_association=target.association, approval_rule=rule, draft=target.draft,
         )
 
-    def _supersede_older(self, run: RunRecord, head: str) -> None:
+    def _supersede_older(self, api: StagingClient, repo: Repo, run: RunRecord, head: str) -> None:
+        """Supersede the PR's runs at other SHAs: running ones stop (their workers report it); queued ones
+        acknowledged at intake get their "queued" check run and status closed here."""
         superseded, stopping = self._runs.supersede(
             "staging", run.repository, run.pr_number, head, except_run=run.id
         )
         for other in [*superseded, *stopping]:
             if other.id != run.id:
                 log.info("run %d superseded by run %d (%s)", other.id, run.id, head[:7])
+        for other in superseded:
+            refs = other.github_refs
+            if other.id != run.id and refs.get("check_run_id") is not None and refs.get("sha"):
+                report = stopped_report(f"superseded by {head[:7]}", superseded=True)
+                RunReporter(api, repo, self._runs, other, str(refs["sha"])).finish(report)
 
     def _execute(
         self, api: StagingClient, repo: Repo, run: RunRecord, target: _Target, config: ModelgateConfig,

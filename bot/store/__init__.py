@@ -2,6 +2,7 @@
 (``jobs``), promotions, locks, ownership and published report files — on SQLite or PostgreSQL,
 with Alembic migrations."""
 
+from bot.store.acknowledgements import AcknowledgementStore
 from bot.store.deliveries import DeliveryStore
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
 from bot.store.jobs import (
@@ -22,6 +23,7 @@ from bot.store.runs import RunStore
 from bot.store.types import (
     TERMINAL,
     TRANSITIONS,
+    Acknowledgement,
     DeliveryRecord,
     IncomingDelivery,
     InvalidTransition,
@@ -34,6 +36,8 @@ from bot.store.types import (
 __all__ = [
     "TERMINAL",
     "TRANSITIONS",
+    "Acknowledgement",
+    "AcknowledgementStore",
     "CommandJob",
     "CommandLine",
     "DeliveryRecord",

@@ -87,6 +87,7 @@ class Run(Base):
     github_refs: Mapped[dict[str, Any]] = mapped_column(Json)
     details: Mapped[dict[str, Any]] = mapped_column(Json)
     cancel_requested: Mapped[str | None] = mapped_column(Text)  # why the worker must stop it
+    acknowledgement: Mapped[str | None] = mapped_column(String(16))  # see Acknowledgement
 
 
 class Promotion(Base):

@@ -6,7 +6,7 @@ RETURNING row (or its absence) tells whether it happened: no read-then-write rac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from bot.store.models import runs
 from bot.store.queue import enqueue_jobs, run_record
 from bot.store.types import (
     TERMINAL,
+    Acknowledgement,
     InvalidTransition,
     JobRequest,
     RunNotFound,
@@ -113,6 +114,8 @@ class RunStore:
                 started_at=now,
                 heartbeat_at=now,
                 finished_at=None,
+                # a run claimed before its intake acknowledgement never gets one (bot.store.acknowledgements)
+                acknowledgement=func.coalesce(runs.c.acknowledgement, Acknowledgement.SKIPPED.value),
             )
             .returning(*runs.c)
         )
@@ -251,6 +254,10 @@ class RunStore:
 
     def remember(self, run_id: int, key: str, value: Any) -> RunRecord:
         """Merge ``{key: value}`` into the run's ``github_refs`` (row-locked read-modify-write)."""
+        return self.remember_all(run_id, {key: value})
+
+    def remember_all(self, run_id: int, values: Mapping[str, Any]) -> RunRecord:
+        """Merge ``values`` into the run's ``github_refs`` in one write (row-locked read-modify-write)."""
         query = select(runs.c.github_refs).where(runs.c.id == run_id)
         with write_transaction(self._engine) as conn:
             if is_postgres(conn):
@@ -258,7 +265,7 @@ class RunStore:
             row = conn.execute(query).first()
             if row is None:
                 raise RunNotFound(run_id)
-            refs = {**(row.github_refs or {}), key: value}
+            refs = {**(row.github_refs or {}), **values}
             stmt = sql_update(runs).where(runs.c.id == run_id).values(github_refs=refs)
             return run_record(conn.execute(stmt.returning(*runs.c)).one())
 

@@ -24,6 +24,16 @@ class RunState(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class Acknowledgement(StrEnum):
+    """Where a queued staging run's acknowledgement on GitHub (its "queued" check run and pending status,
+    written at intake) stands; None: not yet. The acknowledger and the claiming worker settle who
+    writes first through this column, so a claimed run's check run never goes back to "queued"."""
+
+    POSTING = "posting"  # the acknowledger is writing it: the worker waits
+    POSTED = "posted"
+    SKIPPED = "skipped"  # claimed before it was acknowledged: the acknowledger leaves it alone
+
+
 TERMINAL: frozenset[RunState] = frozenset(
     {RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED, RunState.SUPERSEDED}
 )
@@ -138,6 +148,7 @@ class RunRecord:
     github_refs: dict[str, Any]
     job: Job
     cancel_requested: str | None = None
+    acknowledgement: str | None = None  # a queued staging run's "queued" check run: Acknowledgement
 
     @property
     def terminal(self) -> bool:

@@ -60,5 +60,6 @@ def test_status_descriptions_and_titles_fit_githubs_limits() -> None:
         if isinstance(message, check_report.CheckReport):
             assert len(message.description) <= STATUS_DESCRIPTION_MAX, name  # else cut with …
             assert len(message.title) <= check_run.TITLE_LIMIT, name
-        elif CASES[name].function in (messages.staging_in_progress, messages.production_in_progress):
+        elif CASES[name].function in (messages.staging_in_progress, messages.production_in_progress,
+                                      messages.queued_description):
             assert len(message) <= STATUS_DESCRIPTION_MAX, name

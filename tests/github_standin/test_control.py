@@ -132,3 +132,11 @@ def test_node_ids_use_githubs_legacy_format() -> None:
     assert node_id("User", 21031067) == "MDQ6VXNlcjIxMDMxMDY3"  # from the corpus
     assert node_id("Repository", 186853002) == "MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI="
     assert node_id("IntegrationInstallation", 1) == "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="
+
+
+def test_state_can_be_read_in_parts(sandbox: SandboxHandle) -> None:
+    seed(sandbox)
+    everything = sandbox.client.state()
+    assert sandbox.client.state(only="statuses") == {"statuses": everything["statuses"]}
+    parts = sandbox.client.state(only="repos,check_runs")
+    assert set(parts) == {"repos", "check_runs"} and parts["repos"] == everything["repos"]

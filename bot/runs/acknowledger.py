@@ -1,0 +1,94 @@
+"""Queued at intake: as soon as a delivery that queues a staging run is stored, the run's commit gets a
+``pending`` status "queued (N ahead)" and a ``queued`` check run, however busy the workers are.
+
+A thread of its own does it, off the webhook's request; it writes through the App's clients (their rate
+limiter) and through ``RunReporter`` (one check run per run and SHA, which the worker that claims the
+run moves to ``in_progress``). ``bot.store.acknowledgements`` settles the race with that worker. A fork's
+PR or a draft is not acknowledged: its run decides what to show (a fork waits for a maintainer).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.feedback.check_run import RunReporter
+from bot.feedback.messages import queued_description
+from bot.github import Repo
+from bot.github.clients import CheckWriter, ClientFactory
+from bot.store import AcknowledgementStore, IncomingDelivery, RunRecord, RunStore, StagingJob
+
+log = logging.getLogger(__name__)
+WRITERS = 4  # runs acknowledged at once
+
+
+class Acknowledger:
+    """Acknowledges the staging runs of stored deliveries, on its own thread (``start``/``stop``)."""
+
+    def __init__(
+        self, github: ClientFactory[CheckWriter], runs: RunStore, acknowledgements: AcknowledgementStore
+    ) -> None:
+        self._github, self._runs, self._acks = github, runs, acknowledgements
+        self._pending: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._writers: ThreadPoolExecutor | None = None
+
+    def deliveries_stored(self, fresh: Sequence[IncomingDelivery]) -> None:
+        """The writer's listener: hand the deliveries that queue a staging run to the thread."""
+        guids = [d.guid for d in fresh if d.job is not None and d.job.kind == "staging"]
+        if guids:
+            self._pending.put(guids)
+
+    def start(self) -> None:
+        """Start the thread that finds the runs, and the ones that write to GitHub (several runs at once:
+        PRs opened together are acknowledged together)."""
+        self._writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="acknowledger-write")
+        self._thread = threading.Thread(target=self._loop, name="acknowledger", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Acknowledge what is waiting, then stop."""
+        if self._thread is not None:
+            self._pending.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+        if self._writers is not None:
+            self._writers.shutdown(wait=True)
+            self._writers = None
+
+    def acknowledge(self, delivery_guids: Sequence[str]) -> list[RunRecord]:
+        """Acknowledge the queued staging runs these deliveries made, one after the other; the runs
+        acknowledged."""
+        return [run for run in self._due(delivery_guids) if self._acknowledge(run)]
+
+    def _due(self, delivery_guids: Sequence[str]) -> list[RunRecord]:
+        """The runs of these deliveries to acknowledge: not a fork's or a draft's, with a known commit."""
+        return [run for run in self._acks.unacknowledged(delivery_guids) if run.head_sha is not None
+                and not run.job_as(StagingJob).fork and not run.job_as(StagingJob).draft]
+
+    def _acknowledge(self, run: RunRecord) -> bool:
+        """Write the run's queued check run and pending status, unless a worker has it already."""
+        if run.head_sha is None or not self._acks.begin(run.id):
+            return False
+        try:
+            api = self._github.for_repository(run.repository, run.installation_id)
+            reporter = RunReporter(api, Repo.parse(run.repository), self._runs, run, run.head_sha)
+            reporter.queue(queued_description(self._acks.ahead_of(run.id)))
+            return True
+        except Exception as exc:  # GitHub refused or is down: the worker writes its own status later
+            log.warning("could not acknowledge run %d: %s: %s", run.id, type(exc).__name__, exc)
+            return False
+        finally:
+            self._acks.end(run.id)
+
+    def _loop(self) -> None:
+        while (guids := self._pending.get()) is not None:
+            try:
+                for run in self._due(guids):
+                    assert self._writers is not None
+                    self._writers.submit(self._acknowledge, run)
+            except Exception:
+                log.exception("acknowledging deliveries %s failed", guids)
