@@ -32,6 +32,7 @@ def train(X_train, y_train):
 CRASHING_MODEL = '''def train(X_train, y_train):
     raise RuntimeError("feature store unreachable")
 '''
+INVALID_CONFIG = "model:\n  name: wine\n  task: clustering\n"
 SLOW_MODEL = '''import time
 
 from sklearn.linear_model import LogisticRegression
@@ -93,12 +94,16 @@ def test_a_good_pr_goes_pending_then_green_and_can_merge(staging: Staging) -> No
 def test_a_pr_shows_queued_at_once_and_the_worker_that_takes_it_moves_the_same_check_run(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
+    # the PRs' .modelgate.yml is invalid: their runs end as soon as a worker reads it (no training)
     with running_app(sandbox, tmp_path, workers=0, cancel_at_exit=False) as services:  # no worker free
         staging = Staging(sandbox, services)
-        first, pr1 = staging.open_pr({"NOTES.md": "one\n"}, branch="one")
-        second, pr2 = staging.open_pr({"NOTES.md": "two\n"}, branch="two")
+        first, pr1 = staging.open_pr({".modelgate.yml": INVALID_CONFIG}, branch="one")
+        second, pr2 = staging.open_pr({".modelgate.yml": INVALID_CONFIG, "NOTES.md": "two\n"}, branch="two")
+        def acknowledged(sha: str) -> bool:  # the status comes first, then the check run
+            return any(c["head_sha"] == sha for c in sandbox.client.state()["check_runs"])
+
         deadline = time.monotonic() + 10
-        while not (staging.statuses(first) and staging.statuses(second)) and time.monotonic() < deadline:
+        while not (acknowledged(first) and acknowledged(second)) and time.monotonic() < deadline:
             time.sleep(0.05)
         [queued] = staging.statuses(first)  # runs ahead: the repository's first push queued one too
         ahead = int(re.fullmatch(r"modelgate: queued \((\d+) ahead\)", queued["description"])[1])
@@ -109,11 +114,12 @@ def test_a_pr_shows_queued_at_once_and_the_worker_that_takes_it_moves_the_same_c
     with running_app(sandbox, tmp_path) as services:  # workers: they take the queued runs
         staging = Staging(sandbox, services, create_repo=False)
         runs = wait_for_runs(services, lambda r: r.kind == "staging" and r.pr_number in (pr1, pr2), 2)
-        assert [run.state for run in runs] == ["succeeded", "succeeded"]
+        assert [run.state for run in runs] == ["failed", "failed"]  # the invalid configuration
         check = staging.check(first)  # still one check run for the commit, now completed
-        assert (check["status"], check["conclusion"]) == ("completed", "success")
+        assert (check["status"], check["conclusion"]) == ("completed", "failure")
+        assert "model.task" in check["output"]["summary"]
         states = [s["state"] for s in staging.statuses(first)]
-        assert states == ["pending", "pending", "success"]
+        assert states == ["pending", "pending", "failure"]
 
 
 def test_a_worse_model_fails_and_cannot_merge(staging: Staging) -> None:
