@@ -11,8 +11,10 @@ at the largest size and count the readers accept.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
+import shutil
 import stat
 from dataclasses import dataclass
 from functools import cached_property
@@ -72,9 +74,13 @@ class SubmissionStorage:
         return bool(set([protocol] if isinstance(protocol, str) else protocol) & LOCAL_PROTOCOLS)
 
     def clear(self) -> None:
-        """Remove what an earlier submission with this id left (before a fresh submission)."""
-        if self.fs.exists(self.root):
-            self.fs.rm(self.root, recursive=True)
+        """Remove what an earlier submission with this id left (before a fresh submission). Two
+        starters of one submission may clear at once: whatever the other removed first is fine."""
+        if self.is_local:
+            shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(self.root, recursive=True)
         self.fs.makedirs(self.out, exist_ok=True)
 
     def put_champion(self, local: Path | None) -> None:
