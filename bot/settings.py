@@ -110,10 +110,10 @@ class Settings(BaseSettings):
         "such as s3://bucket/modelgate (the App and the nodes each bring their own credentials and the "
         "protocol's package, e.g. s3fs).",
     )
-    ray_environments: Literal["uv", "shared"] = Field(
+    ray_environments: Literal["uv", "prebuilt"] = Field(
         default="uv",
         description="How a repository's environment reaches a Ray node: uv (Ray's uv runtime environment "
-        "installs its pins on the node) or shared (the App's prebuilt environment: MODELGATE_ENV_CACHE_DIR "
+        "installs its pins on the node) or prebuilt (the App's prebuilt environment: MODELGATE_ENV_CACHE_DIR "
         "is a volume every node mounts read-only at the same path; a writable one is refused).",
     )
     job_env_dir: Path | None = Field(

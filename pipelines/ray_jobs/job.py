@@ -122,9 +122,9 @@ class RayJob:
 
     def _submit(self) -> None:
         self.storage.clear()  # leftovers of an earlier job with this id, which the cluster forgot
-        environment, shared = self.environment, self.target.environments == "shared"
-        relay = runtime.relay_spec(self.spec, self.storage, environment if shared else None)
-        pins = None if environment is None or shared else list(environment.requirements)
+        environment, prebuilt = self.environment, self.target.environments == "prebuilt"
+        relay = runtime.relay_spec(self.spec, self.storage, environment if prebuilt else None)
+        pins = None if environment is None or prebuilt else list(environment.requirements)
         env = runtime.runtime_env(self.spec.repo_dir, self.policy, pins)
         try:
             self._retrying(lambda: self._api.submit(self.submission_id, runtime.entrypoint(relay), env))

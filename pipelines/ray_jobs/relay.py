@@ -6,7 +6,7 @@ on the shared storage (a path or an fsspec URL, with the node's own credentials)
 soon as it is written, the answer (and the champion's files) down when the trusted side gives them,
 and everything in ``out/`` up when the job ends. It exits with the job's exit code.
 
-With a prebuilt environment (``MODELGATE_RAY_ENVIRONMENTS=shared``) the job runs that environment's
+With a prebuilt environment (``MODELGATE_RAY_ENVIRONMENTS=prebuilt``) the job runs that environment's
 interpreter, and only when its folders are on a read-only mount: a job that could write into an
 environment could poison every later run using it.
 """

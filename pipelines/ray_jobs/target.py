@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-RayEnvironments = Literal["uv", "shared"]
+RayEnvironments = Literal["uv", "prebuilt"]
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class RayTarget:
     submission gets a folder ``<storage>/<submission id>/``: a path every node mounts at the same place,
     or an fsspec URL (``s3://bucket/prefix``) the nodes reach with credentials of their own.
     ``environments``: a repository's environment is made on the node by Ray's ``uv`` runtime environment
-    from its pins (``uv``), or the App's prebuilt one is used (``shared``: the environment cache is a
+    from its pins (``uv``), or the App's prebuilt one is used (``prebuilt``: the environment cache is a
     volume the nodes mount read-only at the same path). A cluster that does not answer for
     ``unreachable_seconds`` counts as gone (the job "vanished").
     """

@@ -1,5 +1,5 @@
-"""MODELGATE_EXECUTOR=ray needs the cluster's address and a shared storage (a folder or an fsspec URL whose
-protocol is installed); ray_target() is what the pipeline gets."""
+"""MODELGATE_EXECUTOR=ray needs the cluster's address and a storage the nodes also reach (a folder, or an
+fsspec URL whose protocol is installed); ray_target() is what the pipeline gets."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def test_a_ray_executor_without_its_settings_stops_at_startup(
         ({"executor": "ray", "ray_address": "http://head:8265/", "ray_storage": "{storage}"},
          RayTarget("http://head:8265", "{storage}")),
         ({"executor": "ray", "ray_address": "http://head:8265", "ray_storage": "file://{storage}/",
-          "ray_environments": "shared"}, RayTarget("http://head:8265", "{storage}", environments="shared")),
+          "ray_environments": "prebuilt"},
+         RayTarget("http://head:8265", "{storage}", environments="prebuilt")),
         ({"executor": "ray", "ray_address": "http://head:8265", "ray_storage": "s3://models/modelgate/"},
          RayTarget("http://head:8265", "s3://models/modelgate")),
     ],

@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="package")
 def ray_head(s3: S3Standin, shared_environments: Path) -> Iterator[RayHead]:
     """The shared head: it reaches the S3 stand-in with the variables ``s3`` set, and mounts the shared
-    environment cache read-only (for ``MODELGATE_RAY_ENVIRONMENTS=shared``)."""
+    environment cache read-only (for ``MODELGATE_RAY_ENVIRONMENTS=prebuilt``)."""
     yield from _running_head((shared_environments,))
 
 

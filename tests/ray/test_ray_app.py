@@ -1,7 +1,7 @@
 """The App with ``MODELGATE_EXECUTOR=ray`` as it runs in production: a repository needing LightGBM
 (declared only in its ``requirements.txt``) passes staging, merges and is promoted with its pins, its
 jobs running on a real local Ray head (one Ray job per run) in the App's prebuilt environment, which
-the head mounts read-only (``MODELGATE_RAY_ENVIRONMENTS=shared``), and talking to the App only through
+the head mounts read-only (``MODELGATE_RAY_ENVIRONMENTS=prebuilt``), and talking to the App only through
 an S3 bucket (``MODELGATE_RAY_STORAGE=s3://...``). Pins installed by Ray's ``uv`` runtime environment
 are ``test_ray_job``'s (it costs Ray a copy of the driver's virtualenv, so it is tested once)."""
 
@@ -26,10 +26,10 @@ OWNER, NAME = "acme", "wine-lightgbm"
 def test_a_repository_with_its_own_requirements_is_staged_and_promoted_through_ray(
     sandbox: SandboxHandle, ray_head: RayHead, s3: S3Standin, tmp_path: Path, shared_environments: Path
 ) -> None:
-    github = sandbox.client
+    github, env_cache = sandbox.client, shared_environments
     storage = s3.url()
     settings = {"executor": "ray", "ray_address": ray_head.address, "ray_storage": storage,
-                "ray_environments": "shared", "env_cache_dir": str(shared_environments)}
+                "ray_environments": "prebuilt", "env_cache_dir": str(env_cache)}
     with running_app(sandbox, tmp_path / "data", **settings) as services:
         github.create_repo(OWNER, NAME, path=REPO)
         github.set_protection(OWNER, NAME, [])
@@ -58,7 +58,7 @@ def test_a_repository_with_its_own_requirements_is_staged_and_promoted_through_r
         submission = f"modelgate-run-{run.id}-{run.kind}"
         job = client.get_job_info(submission)
         assert job.status == "SUCCEEDED"
-        assert f'"python": "{shared_environments}/' in job.entrypoint  # the App's prebuilt environment
+        assert f'"python": "{env_cache}/' in job.entrypoint  # the App's prebuilt environment
         assert "uv" not in (job.runtime_env or {})
         outputs = SubmissionStorage.under(storage, submission)
         assert outputs.fs.exists(f"{outputs.out}/evaluation.json")  # the job's outputs went through S3
