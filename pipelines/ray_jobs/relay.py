@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
+from pipelines.entry import process_main, write_atomic
 from pipelines.job import files
 from pipelines.job.run import JobSpec
 from pipelines.ray_jobs.storage import SubmissionStorage, download_tree, upload_tree
@@ -106,9 +107,7 @@ def _carry(
                 go_on, version = files.parse_answer(line)
                 if go_on and version is not None and job.champion_dir is not None:
                     download_tree(storage.fs, storage.champion, job.champion_dir)
-                partial = answer.with_name(".answer.tmp")
-                partial.write_text(line, encoding="utf-8")
-                os.replace(partial, answer)
+                write_atomic(answer, line)
                 answered = True
         time.sleep(poll_seconds)
 
@@ -131,11 +130,8 @@ def _refuse(out: Path, message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -P -m pipelines.ray_jobs.relay RELAY_JSON", file=sys.stderr)
-        return 2
-    return relay(RelaySpec.from_json(args[0]))
+    return process_main(argv, "python -P -m pipelines.ray_jobs.relay RELAY_JSON",
+                        lambda spec: relay(RelaySpec.from_json(spec)))
 
 
 if __name__ == "__main__":
