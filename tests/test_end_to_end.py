@@ -191,6 +191,9 @@ def test_redelivering_a_webhook_changes_nothing(sandbox: SandboxHandle, app: App
 
 
 def test_a_half_started_run_never_leaves_its_check_run_in_progress(sandbox: SandboxHandle, app: App) -> None:
+    # the worker claims the run before any acknowledgement: its own first status is the one that fails
+    assert app.services.acknowledger is not None
+    app.services.acknowledger.stop()
     sandbox.client.add_fault("repos/create-commit-status", 500, count=1)  # after the check run exists
     sha, _ = _open_pr(sandbox)
     [run] = app.wait_for_runs(1)

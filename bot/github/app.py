@@ -28,6 +28,7 @@ from bot.github.limits import (
     PermissionCache,
     SlidingWindowLimiter,
 )
+from bot.github.token_flight import SingleFlightInstallation
 from bot.metrics import GITHUB_CALLS, GITHUB_SECONDS
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class GitHubApp:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.app_id = app_id
+        self._private_key = private_key
         self._strategy = AppAuthStrategy(str(app_id), private_key)
         self._github = GitHub(
             self._strategy,
@@ -127,6 +129,7 @@ class GitHubApp:
         self._sleep = sleep
         self._limiters: dict[int, SlidingWindowLimiter] = {}
         self._permissions: dict[int, PermissionCache] = {}
+        self._mint_locks: dict[int, threading.Lock] = {}
 
     def limiter(self, installation_id: int) -> SlidingWindowLimiter:
         """The content-creation limiter shared by every API object of one installation."""
@@ -148,9 +151,13 @@ class GitHubApp:
             return cache
 
     def installation(self, installation_id: int) -> InstallationAPI:
-        """API bound to one installation (tokens minted and cached by githubkit)."""
+        """API bound to one installation (tokens cached by githubkit, minted once however many threads
+        ask together)."""
+        with self._lock:
+            mint_lock = self._mint_locks.setdefault(installation_id, threading.Lock())
+        auth = SingleFlightInstallation(str(self.app_id), self._private_key, installation_id, lock=mint_lock)
         return InstallationAPI(
-            self._github.with_auth(self._strategy.as_installation(installation_id)),
+            self._github.with_auth(auth),
             limiter=self.limiter(installation_id),
             permissions=self.permissions(installation_id),
         )

@@ -107,3 +107,21 @@ def test_a_worker_waits_for_an_acknowledgement_being_written(world: World) -> No
     settled = acks.settled(claimed)
     assert time.monotonic() - started >= 0.25
     assert settled.acknowledgement == Acknowledgement.POSTED and settled.github_refs["check_run_id"] == 7
+
+
+def test_an_acknowledgement_github_refuses_loses_nothing(world: World, acknowledger: Acknowledger) -> None:
+    world.create_repo()
+    sha, pr = world.open_pr()
+    guid = world.deliver(_request(world, sha, pr))
+    world.github.add_fault("repos/create-commit-status", 500)
+
+    assert acknowledger.acknowledge([guid]) == []
+    assert world.statuses(sha) == [] and world.checks(sha) == []
+
+    run = world.runs.claim("w")
+    assert run is not None  # not left 'posting': the worker does not wait for it
+    assert run.acknowledgement != Acknowledgement.POSTING
+    assert world.handlers["staging"](run).state == RunState.SUCCEEDED
+    [check] = world.checks(sha)  # the worker's own check run, completed
+    assert (check["status"], check["conclusion"]) == ("completed", "success")
+    assert [state for state, _ in world.statuses(sha)] == ["pending", "success"]
