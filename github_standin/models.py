@@ -148,6 +148,7 @@ class CheckRun:
     output: dict[str, Any] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
     annotations_count: int = 0
+    summaries: list[str] = field(default_factory=list)  # every output.summary written (GitHub keeps the last)
 
 
 @dataclass

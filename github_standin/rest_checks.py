@@ -149,6 +149,8 @@ def _apply(run: CheckRun, body: dict[str, Any]) -> None:
         run.annotations_count += _check_output(body["output"])
         run.output.update({k: body["output"].get(k) for k in ("title", "summary", "text")
                            if k in body["output"]})
+        if "summary" in body["output"]:
+            run.summaries.append(str(body["output"]["summary"]))
     if "actions" in body:
         run.actions = _check_actions(body["actions"])
     for key in ("name", "details_url", "external_id", "started_at"):
@@ -189,7 +191,8 @@ async def update_check_run(request: Request, ctx: Ctx) -> Response:
     body = await json_body(request)
     async with ctx.state.lock:
         run = _run(request, ctx)
-        draft = replace(run, output=dict(run.output), actions=list(run.actions))
+        draft = replace(run, output=dict(run.output), actions=list(run.actions),
+                        summaries=list(run.summaries))
         _apply(draft, body)
         ctx.state.check_runs[run.id] = draft
         return json_response(shapes_ci.check_run(ctx.view, draft))

@@ -4,7 +4,7 @@ Reads the job (``repo_dir``, ``kind``, ``tags``, ``use_cache``, ``output_dir``, 
 ``policy``; the tracking URI from the job or ``MLFLOW_TRACKING_URI``; the repository's job secrets from
 ``MODELGATE_JOB_SECRETS``), runs it (the repository's code in its sandboxed job) and writes
 ``result.json`` atomically next to the job file, and the report into ``output_dir`` when the job
-names one (for a crash too).
+names one (for a crash too). Step events go to ``progress.jsonl`` next to the job file as the run goes.
 Exit codes: 0 a result was written (whatever its status), 2 usage, 3 crash (an error result is
 still written), 143 stopped by SIGTERM (a cancel or supersede: the job is stopped on the way out, a
 Ray job with ``stop_job``; no result). Never logs the environment or the tracking URI (they may carry
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from pipelines.progress import PROGRESS_FILE
 from pipelines.result import PipelineResult
 
 log = logging.getLogger("pipelines.entry")
@@ -78,7 +79,7 @@ def run_job(job_path: Path) -> int:
         result = run_pipeline(
             Path(job["repo_dir"]), kind, tracking_uri, tags=tags,
             use_cache=bool(job.get("use_cache", True)), output_dir=output_dir, policy=policy,
-            timeout_seconds=job.get("timeout_seconds"),
+            timeout_seconds=job.get("timeout_seconds"), progress=job_path.with_name(PROGRESS_FILE),
         )
         code = 0
     except Exception as exc:

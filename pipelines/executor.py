@@ -28,6 +28,7 @@ from typing import Protocol
 import pipelines
 from pipelines.entry import JOB_SECRETS_VARIABLE, RESULT_FILE
 from pipelines.job_process import JobPolicy, policy_document
+from pipelines.progress import PROGRESS_FILE, StepEvent, read_events
 from pipelines.result import LOG_TAIL_LINES, PipelineResult
 from pipelines.tracking import TELEMETRY_OFF, absolute_tracking_uri
 
@@ -78,6 +79,8 @@ class Executor(Protocol):
     def cancel(self, job_id: str) -> None: ...
 
     def logs(self, job_id: str) -> str: ...
+
+    def progress(self, job_id: str) -> list[StepEvent]: ...
 
     def result(self, job_id: str, timeout: float | None = None) -> PipelineResult: ...
 
@@ -144,6 +147,12 @@ class LocalExecutor:
         with self._lock:
             path = self._get(job_id).directory / LOG_FILE
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def progress(self, job_id: str) -> list[StepEvent]:
+        """The step events the job's pipeline process wrote so far."""
+        with self._lock:
+            path = self._get(job_id).directory / PROGRESS_FILE
+        return read_events(path)
 
     def result(self, job_id: str, timeout: float | None = None) -> PipelineResult:
         """Wait for the job's result; raises TimeoutError only if ``timeout`` passes first."""

@@ -6,7 +6,7 @@ import logging
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from pipelines.checkout import StepError
@@ -40,19 +40,26 @@ class LogTail(logging.Handler):
             root.removeHandler(self)
 
 
-class Steps:
-    """Step timings of one run; ``step()`` wraps one step."""
+StepListener = Callable[[str, str, "float | None"], None]  # (step, running|done|failed, seconds)
 
-    def __init__(self) -> None:
+
+class Steps:
+    """Step timings of one run; ``step()`` wraps one step and tells ``listener`` when it starts and ends
+    (``pipelines.progress.ProgressFile``: the run's live progress)."""
+
+    def __init__(self, listener: StepListener | None = None) -> None:
         self.durations: dict[str, float] = {}
+        self._listener = listener
 
     @contextmanager
     def step(self, name: str, error_kind: str) -> Iterator[None]:
         """Time a step; unexpected exceptions become StepError(error_kind) with the traceback's tail."""
         log.info("step %s: start", name)
-        started = time.perf_counter()
+        self._tell(name, "running", None)
+        started, state = time.perf_counter(), "failed"
         try:
             yield
+            state = "done"
         except StepError:
             raise
         except Exception as exc:
@@ -60,3 +67,8 @@ class Steps:
             raise StepError(error_kind, f"{name} failed: {type(exc).__name__}: {exc}", lines) from exc
         finally:
             self.durations[name] = round(time.perf_counter() - started, 3)
+            self._tell(name, state, self.durations[name])
+
+    def _tell(self, name: str, state: str, seconds: float | None) -> None:
+        if self._listener is not None:
+            self._listener(name, state, seconds)

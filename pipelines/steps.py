@@ -30,6 +30,7 @@ from pipelines.job_placement import start_job
 from pipelines.job_process import JobPolicy
 from pipelines.masking import Masker
 from pipelines.model_files import copy_model_files
+from pipelines.progress import PROGRESS_FILE, ProgressFile, ProgressRelay
 from pipelines.result import PipelineResult
 from pipelines.runtimes import JobRuntime, default_runtime, repository_runtime
 from pipelines.stepping import LogTail, Steps
@@ -49,11 +50,13 @@ def run_pipeline(
     output_dir: Path | None = None,
     policy: JobPolicy | None = None,
     timeout_seconds: float | None = None,
+    progress: Path | None = None,
 ) -> PipelineResult:
     """Run the ``kind`` ("staging"/"production") pipeline of the repository checked out at ``repo_dir``.
 
     The repository's code runs in a job isolated as ``policy`` says (bubblewrap by default). With
-    ``output_dir``, the report (report.md, PNGs, report.json) is written there, for errors too.
+    ``output_dir``, the report (report.md, PNGs, report.json) is written there, for errors too. With
+    ``progress``, step events are appended to that file as the run goes (``pipelines.progress``).
     """
     if kind not in ("staging", "production"):
         raise ValueError(f"kind must be 'staging' or 'production' (got {kind!r})")
@@ -61,7 +64,8 @@ def run_pipeline(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="modelgate-job-") as scratch, LogTail().attached() as tail:
         pipeline = _Pipeline(Path(repo_dir).resolve(), kind, tracking_uri, dict(tags or {}), use_cache,
-                             output, policy or JobPolicy(), Path(scratch), timeout_seconds)
+                             output, policy or JobPolicy(), Path(scratch), timeout_seconds,
+                             None if progress is None else ProgressFile(progress))
         try:
             result = pipeline.run()
         except StepError as exc:
@@ -82,12 +86,14 @@ class _Pipeline:
     def __init__(
         self, repo_dir: Path, kind: str, tracking_uri: str, tags: dict[str, str], use_cache: bool,
         output_dir: Path | None, policy: JobPolicy, scratch: Path, timeout_seconds: float | None,
+        progress: ProgressFile | None = None,
     ) -> None:
         self.repo_dir, self.kind, self.tracking_uri = repo_dir, kind, tracking_uri
         self.tags, self.use_cache, self.output_dir = tags, use_cache, output_dir
         self.policy, self.scratch = policy, scratch
         self.timeout_seconds = timeout_seconds or DEFAULT_TIMEOUT_SECONDS
-        self.steps = Steps()
+        self.progress = progress
+        self.steps = Steps(progress)
         self.model_name: str | None = None
         self.task: str | None = None
         self.cache_key: str | None = None
@@ -112,6 +118,8 @@ class _Pipeline:
             spec = JobSpec(self.repo_dir, self.kind, output, champion_dir)
             job = start_job(spec, self.policy, self.scratch, self.timeout_seconds, self.runtime, self.tags)
             held.callback(job.kill)
+            if self.progress is not None:  # the job's own steps (data, train, evaluate…) as they end
+                held.callback(ProgressRelay(output / PROGRESS_FILE, self.progress).start().stop)
             with step("job", "crash"):
                 with step("champion files", "crash"):
                     tracker = Tracker(self.tracking_uri)

@@ -175,17 +175,21 @@ def check_title(result: Mapping[str, Any], description: str) -> str:
     return f"Pipeline error: {result.get('error') or 'unknown error'}"[:200]
 
 
-def check_summary(result: Mapping[str, Any], description: str) -> str:
-    """The check run summary: verdict, provenance, metrics and every gate (or the error)."""
+def check_summary(result: Mapping[str, Any], description: str, steps: str = "") -> str:
+    """The check run summary: verdict, provenance, metrics and every gate (or the error), then the
+    ``steps`` table when given (``reports.steps``: each step's state and time)."""
     parts = [f"**{check_title(result, description)}**"]
+    timings = ["### Steps", steps] if steps else []
     if result.get("status") == "error":
         parts.append(error_text(result.get("kind", "staging"), result.get("error_kind"), result.get("error")))
+        parts += timings
         parts.append(log_block(result.get("log_tail") or []))
         return clip("\n\n".join(part for part in parts if part), CHECK_TEXT_LIMIT)
     parts.append(champion_note(result.get("champion_version"), result.get("champion_error")))
     if result.get("cached_from"):
         parts.append(cached_note(result["cached_from"]))
     parts += ["### Metrics", metric_table(result), "### Gates", gate_table(result.get("gates") or [])]
+    parts += timings
     if result.get("mlflow_run_id"):
         parts.append(f"MLflow run: {code(result['mlflow_run_id'])}")
     return clip("\n\n".join(parts), CHECK_TEXT_LIMIT)

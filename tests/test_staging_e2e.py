@@ -88,6 +88,10 @@ def test_a_good_pr_goes_pending_then_green_and_can_merge(staging: Staging) -> No
     check = staging.check(sha)
     assert (check["status"], check["conclusion"]) == ("completed", "success")
     assert "| accuracy min" in check["output"]["summary"]
+    final = check["output"]["summary"]
+    live = [summary for summary in check["summaries"] if "| Step" in summary and summary != final]
+    assert live and "| fetch " in live[0]  # progress went out while the run trained
+    assert "| train | ✅ done |" in _cells(final)  # the timings stay
     assert staging.sandbox.client.merge(OWNER, NAME, pr, author="maintainer")["merged"] is True
 
 
@@ -151,6 +155,7 @@ def test_a_crashing_train_is_an_error_with_the_log(staging: Staging) -> None:
     assert final["state"] == "error"
     summary = staging.check(sha)["output"]["summary"]
     assert "feature store unreachable" in summary and "```" in summary
+    assert "| train | ❌ failed |" in _cells(summary) and "| report | ⏭️ skipped |" in _cells(summary)
 
 
 def test_a_timeout_fails_saying_so(staging: Staging) -> None:
@@ -188,6 +193,13 @@ def test_an_unchanged_rerun_reuses_the_cached_result(staging: Staging) -> None:
     assert runs[1].result["cached_from"] == first.result["mlflow_run_id"]
     checks = [c for c in staging.sandbox.client.state()["check_runs"] if c["head_sha"] == sha]
     assert "Reused the result of MLflow run" in checks[-1]["output"]["summary"]
+    assert "| train | ⏭️ skipped |" in _cells(checks[-1]["output"]["summary"])  # nothing trained
+
+
+def _cells(summary: str) -> str:
+    """The summary with table cells' padding removed: ``| train | ✅ done | 1.20 s |``."""
+    lines = summary.splitlines()
+    return "\n".join(" | ".join(cell.strip() for cell in line.split("|")).strip() for line in lines)
 
 
 def test_drafts_wait_when_run_on_draft_is_false(staging: Staging) -> None:

@@ -10,15 +10,19 @@ button (GitHub keeps a check run's actions per update, so every write sends them
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from bot.feedback.check_report import CheckReport
-from bot.feedback.messages import crash_report
+from bot.feedback.messages import crash_report, progress_summary
 from bot.feedback.names import CHECK_NAME, RETRAIN_ACTION, STATUS_CONTEXT
 from bot.github import Repo
 from bot.github.clients import CheckWriter
 from bot.store import RunRecord, RunStore
+from pipelines.progress import ShownStep
 
+log = logging.getLogger(__name__)
 TITLE_LIMIT = 255
 ACTIONS = {"staging": [RETRAIN_ACTION]}
 
@@ -57,6 +61,21 @@ class RunReporter:
         self.api.set_status(self.repo, self.sha, state="pending", context=self.context,
                             description=description, target_url=self.details_url)
         self._write_check({"status": "queued", "output": {"title": description, "summary": description}})
+
+    def progress(self, description: str, steps: Sequence[ShownStep]) -> bool:
+        """Best effort, while the run goes on: the open check run's summary shows ``steps`` so far. Nothing
+        is sent (False) when no check run is open, the content limits have no room right now (the verdicts
+        must not wait behind progress), or GitHub refused."""
+        if self.check_id is None or not self.api.has_content_room():
+            return False
+        summary = progress_summary(description, steps)
+        try:
+            self._write_check({"status": "in_progress",
+                               "output": {"title": description[:TITLE_LIMIT], "summary": summary}})
+        except Exception as exc:  # the next update or the verdict will try again
+            log.warning("progress of run %d not shown: %s: %s", self.run.id, type(exc).__name__, exc)
+            return False
+        return True
 
     def finish(self, report: CheckReport) -> None:
         """Complete the check run (creating it if none was started) and set the final status."""

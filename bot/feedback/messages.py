@@ -10,13 +10,26 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.feedback.check_report import CheckReport
-from reports.checks import check_summary, check_title, escape
+from pipelines.progress import ShownStep
+from reports.checks import CHECK_TEXT_LIMIT, check_summary, check_title, escape
+from reports.fit import clip
+from reports.steps import StepRow, steps_table
 
 CONFIG_HELP = "See the README's `.modelgate.yml` section, or run `modelgate schema`."
 APPROVAL_DESCRIPTION = "waiting for a maintainer: comment /retrain to run"
 
 
-def report_for(result: dict[str, Any], summary_line: str) -> CheckReport:
+def _step_rows(steps: Sequence[ShownStep]) -> list[StepRow]:
+    """The steps as the rows ``reports.steps`` renders."""
+    return [(step.name, step.state, step.seconds) for step in steps]
+
+
+def progress_summary(description: str, steps: Sequence[ShownStep]) -> str:
+    """The in-progress check run's summary: what the run does, then its steps so far."""
+    return clip(f"{description}\n\n{steps_table(_step_rows(steps))}".strip(), CHECK_TEXT_LIMIT)
+
+
+def report_for(result: dict[str, Any], summary_line: str, steps: Sequence[ShownStep] = ()) -> CheckReport:
     """The check conclusion and commit status for a finished pipeline.
 
     passed → success/success; gates failed → failure/failure; a timeout, an invalid
@@ -24,7 +37,7 @@ def report_for(result: dict[str, Any], summary_line: str) -> CheckReport:
     or was refused: it is the PR's verdict); any other error (crash, exception in train or data,
     the operator's job secrets) → failure/error.
     """
-    summary = check_summary(result, summary_line)
+    summary = check_summary(result, summary_line, steps_table(_step_rows(steps)))
     title = check_title(result, summary_line)
     status = result.get("status")
     if status == "passed":

@@ -104,6 +104,11 @@ class InstallationAPI:
         if self.limiter is not None:
             self.limiter.acquire()
 
+    def has_content_room(self) -> bool:
+        """Whether a content-creating call made now would go through without waiting (best-effort
+        writes, like live progress, skip a turn instead of queueing behind the verdicts)."""
+        return self.limiter is None or self.limiter.delay() <= 0
+
     def get_pull(self, repo: Repo, number: int) -> dict[str, Any]:
         """The pull request as GitHub returns it (state, head.sha, base.ref, draft, ...)."""
         return _json(self._gh.rest.pulls.get(repo.owner, repo.name, number))

@@ -47,6 +47,8 @@ class CheckWriter(Protocol):
     def set_status(self, repo: Repo, sha: str, *, state: str, context: str, description: str,
                    target_url: str | None = None) -> None: ...
 
+    def has_content_room(self) -> bool: ...
+
 
 class CommentWriter(Protocol):
     """Creates or edits the sticky comment of a PR."""

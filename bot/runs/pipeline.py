@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from bot.github import Repo
 from bot.github.clients import SourceReader
 from bot.runs.job_secrets import JobSecretsError, job_environment
 from bot.runs.outcome import Stop
+from bot.runs.progress import PROGRESS_INTERVAL_SECONDS, ProgressThrottle
 from bot.runs.retry import RETRYABLE_ERRORS, Retry
 from bot.runs.source import DEFAULT_LIMITS, SourceLimits, fetch_source
 from bot.store import RunRecord, RunState, RunStore
@@ -22,6 +23,7 @@ from pipelines.deploy import DeployError
 from pipelines.executor import Executor, JobState, PipelineJob
 from pipelines.job_process import JobPolicy
 from pipelines.masking import Masker
+from pipelines.progress import ShownStep, StepEvent, shown_steps
 from pipelines.result import PipelineResult
 from pipelines.sandbox import Isolation
 from pipelines.tracking import ARTIFACTS_VARIABLE
@@ -30,6 +32,7 @@ ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 # the App's variables a pipeline process inherits: the credentials of S3, Azure and GCS clients (MLflow's
 # artifact store, MODELGATE_RAY_STORAGE), and fsspec's own configuration
 STORAGE_VARIABLE_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_", "FSSPEC_", "MLFLOW_S3_", "MLFLOW_GCS_")
+ProgressCallback = Callable[[Sequence[ShownStep]], bool]  # True: the steps reached GitHub
 UNISOLATED_WARNING = (
     "> [!WARNING]\n> This run was **not isolated** (`MODELGATE_ISOLATION=none`): the repository's code ran "
     "with the App's own access to its files and network. Install bubblewrap and use the default."
@@ -47,6 +50,7 @@ class RunOptions:
     policy: JobPolicy = field(default_factory=JobPolicy)
     max_timeout_seconds: float = 3600.0
     job_env_dir: Path | None = None
+    progress_seconds: float = PROGRESS_INTERVAL_SECONDS  # live progress: at most one update this often
     source_limits: SourceLimits = DEFAULT_LIMITS
     mlflow_artifacts: str | None = None  # where new experiments keep artifacts (None: beside a SQLite store)
 
@@ -60,6 +64,7 @@ class Finished:
     output_dir: Path
     source: Path
     isolated: bool = True
+    steps: tuple[ShownStep, ...] = ()  # each step's final state and time, for the check run
 
     def check_text(self, text: str | None) -> str | None:
         """The check run's text, with a warning first when the job ran without isolation."""
@@ -80,14 +85,17 @@ class PipelineRunner:
 
     def execute(
         self, api: SourceReader, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
-        *, use_cache: bool = True, from_fork: bool = False,
+        *, use_cache: bool = True, from_fork: bool = False, on_progress: ProgressCallback | None = None,
     ) -> Finished:
         """Run the ``run.kind`` pipeline on ``sha``; Stop when someone asks the run to stop.
 
         The repository's job secrets reach runs of its own branches only, never a fork's; what the
-        run publishes (log, error, log tail) has them masked.
+        run publishes (log, error, log tail) has them masked. ``on_progress`` gets the steps so far when
+        one ended (``ProgressThrottle``: at most every 2 s).
         """
+        started = time.perf_counter()
         source = fetch_source(api, repo, sha, self.run_dir(run) / "src", self.options.source_limits)
+        fetched = StepEvent("fetch", "done", round(time.perf_counter() - started, 3))
         output = self.run_dir(run) / "report"
         try:
             secrets = job_environment(self.options.job_env_dir, run.repository, from_fork)
@@ -104,20 +112,26 @@ class PipelineRunner:
             env=pipeline_environment(self.options),
         )
         job_id = self._executor.submit(job)
+        throttle = ProgressThrottle(self.options.progress_seconds)
         while self._executor.status(job_id) in ACTIVE:
             reason = self._runs.cancel_reason(run.id)
             if reason:
                 self._executor.cancel(job_id)
                 state = RunState.SUPERSEDED if reason.startswith("superseded") else RunState.CANCELLED
                 raise Stop(state, reason)
+            steps = shown_steps([fetched, *self._executor.progress(job_id)])
+            if on_progress is not None and throttle.due(steps) and on_progress(steps):
+                throttle.sent(steps)
             time.sleep(self.options.poll_seconds)
+        reported = self._executor.progress(job_id)  # none: the pipeline said nothing, so no table either
+        steps = shown_steps([fetched, *reported], finished=True) if reported else []
         mask = Masker(secrets.values())  # the job process masks already; this covers what it did not see
         result = masked_result(self._executor.result(job_id), mask)
         if result.error_kind in RETRYABLE_ERRORS:  # its job vanished: run it again, within the attempts
             raise Retry(result.error_kind, result.error or result.error_kind)
         mask_text_files(output, mask)
         isolated = self.options.policy.isolation != Isolation.NONE
-        return Finished(result, mask(self._executor.logs(job_id)), output, source, isolated)
+        return Finished(result, mask(self._executor.logs(job_id)), output, source, isolated, tuple(steps))
 
 
 def environment_scope(repository: str, pr_number: int | None, from_fork: bool) -> str:

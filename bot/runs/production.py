@@ -25,6 +25,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -154,14 +155,16 @@ class ProductionRun:
             return self._duplicate(promotion, reporter)
         pull = api.get_pull(repo, run.pr_number) if run.pr_number is not None else {}
         try:
-            finished = self._runner.execute(api, repo, run, sha, config)
+            finished = self._runner.execute(
+                api, repo, run, sha, config,
+                on_progress=partial(reporter.progress, production_in_progress()))
             outcome = self._decide(api, repo, run, sha, config, finished, pull)
         except BaseException:
             self._promotions.settle(promotion.id, PromotionState.FAILED)
             raise
         self._promotions.settle(promotion.id, outcome.state, outcome.version)
         result = finished.result
-        report = outcome.report or report_for(result.as_dict(), result.summary_line())
+        report = outcome.report or report_for(result.as_dict(), result.summary_line(), finished.steps)
         report = outcomes.with_outcome(report, outcome.line, outcome.title)
         rendered = self._publisher.render(finished.output_dir, finished.log, commit_url(pull, sha),
                                           result.mlflow_experiment_id, outcome=outcome.line)

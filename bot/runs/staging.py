@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass, replace
+from functools import partial
 
 from bot.feedback.check_run import RunReporter, start_reporter
 from bot.feedback.messages import (
@@ -176,10 +177,11 @@ class StagingRun:
     ) -> RunOutcome:
         sha = target.sha
         use_cache = not run.job_as(StagingJob).force
-        finished = self._runner.execute(api, repo, run, sha, config, use_cache=use_cache,
-                                        from_fork=target.fork)
+        finished = self._runner.execute(
+            api, repo, run, sha, config, use_cache=use_cache, from_fork=target.fork,
+            on_progress=partial(reporter.progress, staging_in_progress()))
         result = finished.result
-        report = report_for(result.as_dict(), result.summary_line())
+        report = report_for(result.as_dict(), result.summary_line(), finished.steps)
         rendered = self._publisher.render(
             finished.output_dir, finished.log, target.commit_url, result.mlflow_experiment_id
         )

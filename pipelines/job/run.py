@@ -23,6 +23,7 @@ from typing import Any, Literal, get_args
 from pipelines.checkout import StepError, import_function, repo_code_by_value, repo_imports
 from pipelines.job import files
 from pipelines.job.answer import read_answer
+from pipelines.progress import PROGRESS_FILE, ProgressFile
 from pipelines.stepping import LogTail, Steps
 
 log = logging.getLogger("pipelines.steps")
@@ -84,7 +85,7 @@ class _Job:
 
     def __init__(self, spec: JobSpec) -> None:
         self.spec = spec
-        self.steps = Steps()
+        self.steps = Steps(ProgressFile(spec.output_dir / PROGRESS_FILE))  # relayed to the check run
         self.model_name: str | None = None
         self.task: str | None = None
         self.champion_version: int | None = None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.progress import read_events, shown_steps
 from pipelines.result import PipelineResult
 from pipelines.steps import run_pipeline
 from tests.fixtures.example_repo import WORSE_MODEL, write_model
@@ -35,8 +36,15 @@ RAISING_MODEL = '''def train(X_train, y_train):
 '''
 
 
-def run(repo: Path, tracking_uri: str, use_cache: bool = True) -> PipelineResult:
-    return run_pipeline(repo, "staging", tracking_uri, tags=TAGS, use_cache=use_cache)
+def run(
+    repo: Path, tracking_uri: str, use_cache: bool = True, progress: Path | None = None
+) -> PipelineResult:
+    return run_pipeline(repo, "staging", tracking_uri, tags=TAGS, use_cache=use_cache, progress=progress)
+
+
+def shown(progress: Path) -> dict[str, str]:
+    """What the check run would show of the run's progress file: step → state."""
+    return {row.name: row.state for row in shown_steps(read_events(progress), finished=True)}
 
 
 def register_champion(tracking_uri: str, result: PipelineResult) -> int:
@@ -65,8 +73,11 @@ def trainings(repo: Path) -> int:
 def test_first_model_passes_on_absolute_gates_and_is_logged(example_repo: Path, tracking_uri: str) -> None:
     from mlflow import MlflowClient
 
-    result = run(example_repo, tracking_uri)
+    progress = example_repo.parent / "progress.jsonl"
+    result = run(example_repo, tracking_uri, progress=progress)
     assert result.status == "passed", result.error
+    assert shown(progress) == {"fetch": "skipped", "environment": "done", "data": "done", "train": "done",
+                               "evaluate candidate": "done", "evaluate champion": "done", "report": "done"}
     assert result.metrics["champion"] is None and result.champion_version is None
     assert result.candidate_metrics["accuracy"] >= 0.85
     assert list(result.candidate_metrics) == ["accuracy", "f1_macro", "roc_auc"]
@@ -123,8 +134,12 @@ def test_a_missing_module_is_a_config_error(example_repo: Path, tracking_uri: st
 
 def test_a_raising_train_is_a_train_error_with_the_traceback(example_repo: Path, tracking_uri: str) -> None:
     write_model(example_repo, RAISING_MODEL)
-    result = run(example_repo, tracking_uri)
+    progress = example_repo.parent / "progress.jsonl"
+    result = run(example_repo, tracking_uri, progress=progress)
     assert (result.status, result.error_kind) == ("error", "train")
+    assert shown(progress) | {"fetch": "-"} == {"fetch": "-", "environment": "done", "data": "done",
+                                                 "train": "failed", "evaluate candidate": "skipped",
+                                                 "evaluate champion": "skipped", "report": "skipped"}
     assert result.error == "train failed: RuntimeError: feature store unreachable"
     assert "Traceback (most recent call last):" in result.log_tail
     assert any('raise RuntimeError("feature store unreachable")' in line for line in result.log_tail)

@@ -8,16 +8,21 @@ from typing import Any
 
 import pytest
 
+from bot.feedback.check_run import RunReporter
 from bot.feedback.messages import (
     APPROVAL_DESCRIPTION,
     config_report,
+    progress_summary,
     report_for,
     staging_in_progress,
     waiting_for_approval,
 )
+from bot.github import Repo
+from bot.github.limits import SlidingWindowLimiter
 from bot.runs.outcome import RunOutcome
 from bot.store import RunRecord, RunState, StagingJob
 from pipelines.config import ConfigError, parse_config
+from pipelines.progress import StepEvent, shown_steps
 from pipelines.result import PipelineResult
 from tests.fixtures.fake_executor import errored, gates_failed, passed, report_for_result, timed_out
 from tests.fixtures.run_world import CONFIG, FILES, PUBLIC_URL, World
@@ -285,3 +290,58 @@ def test_a_check_button_run_without_a_pr_finds_the_pr_of_its_commit(world: World
     assert [c["conclusion"] for c in world.checks(sha)] == ["success", "success"]  # one per run
     assert len(world.comments(pr)) == 1  # the PR's sticky comment, edited
     assert world.executor.jobs[-1].tags["modelgate.pr"] == str(pr)
+
+
+def _rows(summary: str) -> dict[str, str]:
+    """The step table of a check run summary: step → state."""
+    table = summary.split("| Step", 1)[1].splitlines()[2:]
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in table if line.startswith("|")]
+    return {cells_[0]: cells_[1] for cells_ in cells}
+
+
+def test_the_check_run_shows_each_step_as_it_ends_and_keeps_the_timings(world: World) -> None:
+    world.use_options(progress_seconds=0.0)
+    world.executor.polls = 8  # one event more per poll
+    world.executor.events = [
+        StepEvent("environment", "running"), StepEvent("environment", "done", 3.2),
+        StepEvent("data", "done", 0.5), StepEvent("train", "done", 12.0), StepEvent("evaluate", "done", 0.3),
+        StepEvent("champion", "done", 0.2), StepEvent("tracking", "done", 1.1),
+    ]
+    world.create_repo()
+    sha, pr = world.open_pr()
+
+    outcome, _ = _staging(world, sha, pr)
+
+    assert outcome.state == RunState.SUCCEEDED
+    [check] = world.checks(sha)
+    live = [_rows(summary) for summary in check["summaries"]
+            if summary.startswith(TRAINING) and "| Step" in summary]
+    assert live[0]["fetch"] == "✅ done" and live[0]["environment"] != "✅ done"
+    assert any(rows["environment"] == "✅ done" and rows["train"] == "⏸️ waiting" for rows in live)
+    assert any(rows["train"] == "✅ done" and rows["report"] == "⏸️ waiting" for rows in live)
+    final = check["output"]["summary"]
+    assert "### Steps" in final and _rows(final) == {
+        "fetch": "✅ done", "environment": "✅ done", "data": "✅ done", "train": "✅ done",
+        "evaluate candidate": "✅ done", "evaluate champion": "✅ done", "report": "✅ done"}
+    assert "| train | ✅ done | 12.0 s |" in " ".join(final.split())
+
+
+def test_progress_is_skipped_while_the_content_limits_are_full(world: World) -> None:
+    world.create_repo()
+    sha, pr = world.open_pr()
+    world.deliver(world.request(StagingJob(draft=False, fork=False), pr, sha, "pull_request.opened"))
+    run = world.runs.claim("w")
+    assert run is not None
+    api = world.app.installation(world.sandbox.installation_id)
+    reporter = RunReporter(api, Repo.parse(run.repository), world.runs, run, sha)
+    steps = shown_steps([StepEvent("fetch", "done", 0.1)])
+    assert reporter.progress(TRAINING, steps) is False  # no check run open yet
+    reporter.start(TRAINING)
+    api.limiter = SlidingWindowLimiter(((1, 60.0),))
+    api.limiter.acquire()  # the window is full: a verdict would wait, progress does not
+
+    assert reporter.progress(TRAINING, steps) is False
+    api.limiter = SlidingWindowLimiter(((1, 60.0),))
+    assert reporter.progress(TRAINING, steps) is True
+    [check] = world.checks(sha)
+    assert check["summaries"] == [TRAINING, progress_summary(TRAINING, steps)]
