@@ -13,25 +13,16 @@ Run: ``.venv/bin/python bench/retrain_cache_hit.py`` (prints the table, rewrites
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from github_standin.app import create_sandbox_app
 from github_standin.client import SandboxClient
-from github_standin.config import SandboxConfig
-from github_standin.serving import serve
-from pipelines.serving import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from staging_wall import publish
-from time_to_pending import APP_ID, EXAMPLE, NAME, OWNER, ROOT, _healthy, _key, _kill_processes_naming, _wait
+from time_to_pending import EXAMPLE, NAME, OWNER, _wait, modelgate_serving
 
 HEADING = "## `/retrain` on an unchanged tree (cache hit)"
 FINAL = ("success", "failure", "error")
@@ -62,30 +53,13 @@ def main() -> None:
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args()
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="mg-retrain-"))
-    key, secret, app_port = _key(), secrets.token_hex(16), free_port()
-    (work / "key.pem").write_text(key)
-    config = SandboxConfig.from_private_key(key, app_id=APP_ID, webhook_secret=secret,
-                                            webhook_url=f"http://127.0.0.1:{app_port}/api/github/webhooks")
-    with serve(create_sandbox_app(config)) as sandbox_url, SandboxClient(sandbox_url) as github:
-        env = {**os.environ, "MODELGATE_APP_ID": str(APP_ID), "MODELGATE_WEBHOOK_SECRET": secret,
-               "MODELGATE_PRIVATE_KEY_PATH": str(work / "key.pem"), "MODELGATE_GITHUB_API_URL": sandbox_url,
-               "MODELGATE_DATA_DIR": str(work / "data"), "MODELGATE_PUBLIC_URL": f"http://127.0.0.1:{app_port}"}
-        app = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(app_port)], env=env,
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(work / "serve.log").open("wb"),
-                               start_new_session=True)
-        try:
-            _wait(lambda: _healthy(app_port), 60, "modelgate serve answering /healthz")
-            github.create_repo(OWNER, NAME, path=EXAMPLE)
-            github.set_permission(OWNER, NAME, "ada", "write")
-            sha = github.commit(OWNER, NAME, {"NOTES.md": "cache me\n"}, branch="cache", author="ada")["sha"]
-            pr = int(github.open_pull(OWNER, NAME, "cache", author="ada", title="cache")["number"])
-            _wait(lambda: _finals(github, sha) >= 1, 300, "the first (training) run")
-            times = [one_retrain(github, sha, pr) for _ in range(args.rounds)]
-        finally:
-            os.killpg(app.pid, signal.SIGKILL)
-            app.wait(timeout=60)
-            _kill_processes_naming(work)
+    with modelgate_serving("mg-retrain-") as github:
+        github.create_repo(OWNER, NAME, path=EXAMPLE)
+        github.set_permission(OWNER, NAME, "ada", "write")
+        sha = github.commit(OWNER, NAME, {"NOTES.md": "cache me\n"}, branch="cache", author="ada")["sha"]
+        pr = int(github.open_pull(OWNER, NAME, "cache", author="ada", title="cache")["number"])
+        _wait(lambda: _finals(github, sha) >= 1, 300, "the first (training) run")
+        times = [one_retrain(github, sha, pr) for _ in range(args.rounds)]
     body = "\n".join(["| rerun | webhook → final status (ms) |", "|---|---|",
                       *(f"| {n + 1} | {ms:.0f} |" for n, ms in enumerate(times)),
                       f"| median | {statistics.median(times):.0f} |"])

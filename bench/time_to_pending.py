@@ -12,6 +12,7 @@ Run: ``.venv/bin/python bench/time_to_pending.py`` (prints the table, rewrites i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -109,7 +111,28 @@ def main() -> None:
     parser.add_argument("--no-readme", action="store_true", help="print only; leave bench/README.md alone")
     args = parser.parse_args()
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="mg-ttp-"))
+    with modelgate_serving("mg-ttp-") as github:
+        github.create_repo(OWNER, NAME, path=EXAMPLE)
+        busy = []
+        for n in range(2):  # both workers train a model that sleeps
+            busy.append(github.commit(OWNER, NAME, {"model.py": SLOW_MODEL, "NOTES.md": f"busy {n}\n"},
+                                      branch=f"busy-{n}", author="ada")["sha"])
+            github.open_pull(OWNER, NAME, f"busy-{n}", author="ada", title=f"busy {n}")
+        _wait(lambda: all(any("training" in str(s["description"]) for s in _statuses(github).get(sha, []))
+                          for sha in busy), 120, "both workers training")
+        rounds = [one_round(github, args.prs, r) for r in range(args.rounds)]
+    rows = [(r + 1, statistics.median(ms), max(ms)) for r, ms in enumerate(rounds)]
+    body = "\n".join(["| round | p50 (ms) | max (ms) |", "|---|---|---|",
+                      *(f"| {r} | {p50:.0f} | {top:.0f} |" for r, p50, top in rows)])
+    publish(body, section, args, started, HEADING)
+
+
+@contextlib.contextmanager
+def modelgate_serving(prefix: str) -> Iterator[SandboxClient]:
+    """The GitHub stand-in (in this process) and ``modelgate serve`` as users run it (its own process,
+    default settings, data in a new temp folder named ``prefix``…) receiving its webhooks; the stand-in's
+    client. On the way out the App and every pipeline and job it started are killed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     key, secret, app_port = _key(), secrets.token_hex(16), free_port()
     (work / "key.pem").write_text(key)
     config = SandboxConfig.from_private_key(key, app_id=APP_ID, webhook_secret=secret,
@@ -123,23 +146,11 @@ def main() -> None:
                                start_new_session=True)
         try:
             _wait(lambda: _healthy(app_port), 60, "modelgate serve answering /healthz")
-            github.create_repo(OWNER, NAME, path=EXAMPLE)
-            busy = []
-            for n in range(2):  # both workers train a model that sleeps
-                busy.append(github.commit(OWNER, NAME, {"model.py": SLOW_MODEL, "NOTES.md": f"busy {n}\n"},
-                                          branch=f"busy-{n}", author="ada")["sha"])
-                github.open_pull(OWNER, NAME, f"busy-{n}", author="ada", title=f"busy {n}")
-            _wait(lambda: all(any("training" in str(s["description"]) for s in _statuses(github).get(sha, []))
-                              for sha in busy), 120, "both workers training")
-            rounds = [one_round(github, args.prs, r) for r in range(args.rounds)]
-        finally:  # the App, then the sleeping jobs it started (each in a process group of its own)
+            yield github
+        finally:  # the App, then the jobs it started (each in a process group of its own)
             os.killpg(app.pid, signal.SIGKILL)
             app.wait(timeout=60)
             _kill_processes_naming(work)
-    rows = [(r + 1, statistics.median(ms), max(ms)) for r, ms in enumerate(rounds)]
-    body = "\n".join(["| round | p50 (ms) | max (ms) |", "|---|---|---|",
-                      *(f"| {r} | {p50:.0f} | {top:.0f} |" for r, p50, top in rows)])
-    publish(body, section, args, started, HEADING)
 
 
 def _kill_processes_naming(folder: Path) -> None:
