@@ -5,6 +5,10 @@ and runs ``python -P -m pipelines.entry job.json`` in its own process group with
 built from scratch. That process is trusted (our code: MLflow, gates, report); it runs the
 repository's code in a sandboxed job of its own (``pipelines.job_process``), as ``policy`` says.
 Job failures (timeout, cancel, crash) come back as error results, never raised.
+
+When a job ends, the executor starts the next one's process ahead (``pipelines.standby``: MLflow and the
+report's libraries imported, the stores open) and hands it the next job with a matching tracking URI and
+environment; a run still gets a process of its own, and the same process group and files.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pipelines.entry import JOB_SECRETS_VARIABLE, RESULT_FILE
 from pipelines.job_process import JobPolicy, policy_document
 from pipelines.progress import PROGRESS_FILE, StepEvent, read_events
 from pipelines.result import LOG_TAIL_LINES, PipelineResult
+from pipelines.standby import HandOver, Standby, StandbyKey
 from pipelines.tracking import TELEMETRY_OFF, absolute_tracking_uri
 
 JOB_FILE = "job.json"
@@ -100,12 +105,16 @@ class _Job:
 class LocalExecutor:
     """At most ``max_concurrency`` pipeline subprocesses; further jobs wait QUEUED, first in first out."""
 
-    def __init__(self, workdir: Path, max_concurrency: int = 2, kill_grace_seconds: float = 5.0) -> None:
+    def __init__(
+        self, workdir: Path, max_concurrency: int = 2, kill_grace_seconds: float = 5.0, standby: bool = True
+    ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1 (got {max_concurrency})")
         self.workdir = Path(workdir)
         self.max_concurrency = max_concurrency
         self.kill_grace_seconds = kill_grace_seconds
+        self.standby = standby  # keep a pipeline process warm for the next job (pipelines.standby)
+        self._standby = Standby(self.workdir / ".standby")
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
         self._queue: deque[str] = deque()
@@ -171,6 +180,8 @@ class LocalExecutor:
             self.cancel(job_id)
         for job_id in ids:
             self.result(job_id, timeout)
+        with self._lock:
+            self._standby.retire()
 
     def _get(self, job_id: str) -> _Job:
         try:
@@ -183,7 +194,10 @@ class LocalExecutor:
         while self._queue and self._running < self.max_concurrency:
             job = self._jobs[self._queue.popleft()]
             try:
-                job.process = _spawn(job.spec, job.directory)
+                hand_over = HandOver(job.directory / JOB_FILE, job.spec.repo_dir,
+                                     child_environment(job.spec, job.directory))
+                warm = self._standby.take(standby_key(job.spec), hand_over)
+                job.process = warm or _spawn(job.spec, job.directory)
             except OSError as exc:
                 message = f"could not start the pipeline process: {exc}"
                 self._finish(job, JobState.FAILED, PipelineResult.failure(job.spec.kind, "crash", message))
@@ -214,6 +228,13 @@ class LocalExecutor:
             self._running -= 1
             self._finish(job, state, result)
             self._start_ready()
+            self._warm_for(job.spec)
+
+    def _warm_for(self, job: PipelineJob) -> None:
+        """Have a standby warm up for the next job like ``job``, now that a slot is free (lock held). Not
+        while jobs fill every slot: its warm-up would take CPU from them."""
+        if self.standby:
+            self._standby.replenish(standby_key(job), standby_environment(job, self.workdir))
 
     def _finish(self, job: _Job, state: JobState, result: PipelineResult) -> None:
         """Record the end of a job (lock held)."""
@@ -256,6 +277,19 @@ def child_environment(job: PipelineJob, directory: Path) -> dict[str, str]:
         **job.env,
         JOB_SECRETS_VARIABLE: json.dumps(dict(job.policy.env)),
     }
+
+
+def standby_key(job: PipelineJob) -> StandbyKey:
+    """What a standby must have been started with to take ``job``: its tracking URI and App environment."""
+    return StandbyKey(absolute_tracking_uri(job.tracking_uri), tuple(sorted(job.env.items())))
+
+
+def standby_environment(job: PipelineJob, directory: Path) -> dict[str, str]:
+    """A standby's environment for jobs like ``job``: the job's, without its secrets (they come with the
+    hand-over)."""
+    env = child_environment(job, directory)
+    env.pop(JOB_SECRETS_VARIABLE, None)
+    return env
 
 
 def _job_document(job: PipelineJob) -> dict[str, object]:

@@ -102,6 +102,7 @@ class _Pipeline:
 
     def run(self) -> PipelineResult:
         from pipelines.tracking import Tracker
+        from pipelines.tracking_store import prepare_tracking_store
 
         step = self.steps.step
         with step("config", "config"):
@@ -122,6 +123,7 @@ class _Pipeline:
                 held.callback(ProgressRelay(output / PROGRESS_FILE, self.progress).start().stop)
             with step("job", "crash"):
                 with step("champion files", "crash"):
+                    prepare_tracking_store(self.tracking_uri)  # under its lock: a standby may open it too
                     tracker = Tracker(self.tracking_uri)
                     version = tracker.champion_version(config.model.name)
                     usable, champion_error = self._champion_files(tracker, config.model.name, version,
