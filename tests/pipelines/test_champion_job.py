@@ -138,26 +138,32 @@ def test_the_champion_job_predicts_as_the_unpickled_champion_does(
         files.PREDICTIONS_FILE, files.PREDICTIONS_ARRAYS_FILE]  # no handshake: no fingerprint.json
 
 
-@pytest.mark.e2e
-def test_recorded_predictions_judge_the_champion_as_its_pickle_does(
-    repo: Path, champion_model: Path, tmp_path: Path
-) -> None:
+def pickled_and_replayed(repo: Path, champion_model: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A champion job's folder, then the output folders of two candidate jobs: one unpickling the
+    champion, one replaying that champion job's predictions."""
     recorded = champion_job(repo, champion_model, tmp_path / "champion")
     by_pickle = JobSpec(repo, "staging", tmp_path / "pickled", champion_model)
     by_record = JobSpec(repo, "staging", tmp_path / "recorded", recorded)
     for spec in (by_pickle, by_record):
         done = job(spec, "go 3\n")
         assert done.returncode == 0, done.stderr
+    return recorded, by_pickle.output_dir, by_record.output_dir
 
-    pickled, replayed = evaluation(by_pickle.output_dir), evaluation(by_record.output_dir)
+
+@pytest.mark.e2e
+def test_recorded_predictions_judge_the_champion_as_its_pickle_does(
+    repo: Path, champion_model: Path, tmp_path: Path
+) -> None:
+    _, pickled_dir, replayed_dir = pickled_and_replayed(repo, champion_model, tmp_path)
+    pickled, replayed = evaluation(pickled_dir), evaluation(replayed_dir)
     assert replayed.champion_error is None and replayed.champion is not None
     assert set(replayed.champion) == {"accuracy", "f1_macro", "roc_auc", "error_rate"}
     assert replayed.champion != replayed.candidate  # a different model: the comparison means something
     assert (replayed.champion, replayed.candidate) == (pickled.champion, pickled.candidate)
     assert replayed.intervals == pickled.intervals and len(replayed.intervals) == 4
     assert replayed.slices == pickled.slices and {row.value for row in replayed.slices} == {"strong", "light"}
-    pickled_arrays = files.read_arrays(by_pickle.output_dir)
-    replayed_arrays = files.read_arrays(by_record.output_dir)
+    pickled_arrays = files.read_arrays(pickled_dir)
+    replayed_arrays = files.read_arrays(replayed_dir)
     for name in ("champion_pred", "champion_score", "champion_classes"):
         np.testing.assert_array_equal(replayed_arrays[name], pickled_arrays[name])
 
@@ -166,18 +172,11 @@ def test_recorded_predictions_judge_the_champion_as_its_pickle_does(
 def test_latency_is_timed_for_both_models_or_carried_from_the_champion_job(
     repo: Path, champion_model: Path, tmp_path: Path
 ) -> None:
-    gate_latency(repo)
-    recorded = champion_job(repo, champion_model, tmp_path / "champion")
+    recorded, pickled_dir, replayed_dir = pickled_and_replayed(gate_latency(repo), champion_model, tmp_path)
     document, _ = files.read_champion_predictions(recorded)
     assert document.predict_latency_ms is not None and document.predict_latency_ms > 0
     assert "latency" in document.durations
-    by_pickle = JobSpec(repo, "staging", tmp_path / "pickled", champion_model)
-    by_record = JobSpec(repo, "staging", tmp_path / "recorded", recorded)
-    for spec in (by_pickle, by_record):
-        done = job(spec, "go 3\n")
-        assert done.returncode == 0, done.stderr
-
-    pickled, replayed = evaluation(by_pickle.output_dir), evaluation(by_record.output_dir)
+    pickled, replayed = evaluation(pickled_dir), evaluation(replayed_dir)
     for found in (pickled, replayed):
         assert found.champion is not None and found.candidate[PREDICT_LATENCY] > 0
         assert found.higher_is_better[PREDICT_LATENCY] is False and "latency" in found.durations
