@@ -10,7 +10,9 @@ Rules (see pipelines.config.GateRule):
 - max_slice_regression: on every slice value with at least min_rows rows (of one slice set if
   `slice` is given) the improvement >= -threshold; the worst slice is named.
 Improvement follows the metric's direction (for rmse, lower is better). Values within 1e-12
-(absolute or relative) count as equal, so 0.85 >= 0.85 holds even after arithmetic.
+(absolute or relative) count as equal, so 0.85 >= 0.85 holds even after arithmetic. The model's own
+measured metrics (predict_latency_ms, model_size_mb) have a wider tolerance for the relative rules
+(``pipelines.model_metrics.TOLERANCES``): a candidate within it of the champion counts as equal to it.
 Relative and slice rules pass when there is no champion, or the champion has no usable value of the
 metric: the candidate is then judged by the absolute gates alone. A candidate metric that is missing
 or NaN fails its gate.
@@ -26,6 +28,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from pipelines.config import GateRule
+from pipelines.model_metrics import TOLERANCES
 
 if TYPE_CHECKING:
     from pipelines.slices import SliceRow
@@ -172,7 +175,16 @@ def _relative(
     base: float,
     improvement: float,
 ) -> tuple[bool, str]:
-    """(passed, reason), e.g. "f1_macro 0.900 is 0.030 worse than the champion's 0.930 (...)"."""
+    """(passed, reason), e.g. "f1_macro 0.900 is 0.030 worse than the champion's 0.930 (...)".
+
+    A measured metric within its tolerance of the champion's value counts as equal (improvement 0).
+    """
+    tolerance = TOLERANCES.get(metric)
+    if tolerance is not None and tolerance.same(value, base) and not _equal(improvement, 0.0):
+        passed, limit = _judge(kind, threshold, 0.0)
+        shown, shown_base = _show(value, base), _show(base, value)
+        return passed, (f"{metric} {shown} is within {tolerance.describe()} of the champion's {shown_base}: "
+                        f"counted as equal ({limit})")
     passed, limit = _judge(kind, threshold, improvement)
     return passed, _versus(metric, value, base, improvement, threshold, limit)
 

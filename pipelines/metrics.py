@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pipelines.model_metrics import is_model_metric
+
 if TYPE_CHECKING:
     from pipelines.config import ModelgateConfig
 
@@ -107,10 +109,14 @@ def builtin_metrics(task: str) -> dict[str, Metric]:
 def resolve_metrics(
     config: "ModelgateConfig", import_function: Callable[[str], Callable[..., Any]]
 ) -> list[Metric]:
-    """The configured metrics in order: builtins by name, custom ones via import_function("mod:func")."""
+    """The configured metrics of predictions in order: builtins by name, custom ones via
+    import_function("mod:func"); the model's own metrics (``pipelines.model_metrics``) are measured, not
+    computed from predictions, so they are left out."""
     builtins = builtin_metrics(config.model.task)
     resolved: list[Metric] = []
     for entry in config.metrics:
+        if isinstance(entry, str) and is_model_metric(entry):
+            continue
         if isinstance(entry, str):
             if entry not in builtins:
                 raise MetricError(f"unknown {config.model.task} metric {entry!r}")

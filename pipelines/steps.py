@@ -1,6 +1,7 @@
 """One pipeline run, on the trusted side: config → the repository's environment → the job (isolated)
-→ champion files (and, when the champion was saved in other packages, its predictions made by a job
-in its own environment) → cache → gates → plots and report → MLflow.
+→ champion files (their model size measured, and, when the champion was saved in other packages, its
+predictions made by a job in its own environment) → cache → the candidate's model size → gates → plots
+and report → MLflow.
 
 The repository's code runs only inside the job (``pipelines.job``, started by ``JobProcess``); this
 side reads what the job wrote as plain data, never unpickles it, and is the only one that talks to
@@ -30,6 +31,7 @@ from pipelines.job_placement import start_job
 from pipelines.job_process import JobPolicy
 from pipelines.masking import Masker
 from pipelines.model_files import copy_model_files
+from pipelines.model_size import saved_model_mb, with_model_size
 from pipelines.progress import PROGRESS_FILE, ProgressFile, ProgressRelay
 from pipelines.result import PipelineResult
 from pipelines.runtimes import JobRuntime, default_runtime, repository_runtime
@@ -99,6 +101,7 @@ class _Pipeline:
         self.cache_key: str | None = None
         self.code_fingerprint = ""
         self.runtime: JobRuntime = default_runtime()
+        self.champion_mb: float | None = None  # measured on its files before a champion job replaces them
 
     def run(self) -> PipelineResult:
         from pipelines.tracking import Tracker
@@ -157,11 +160,13 @@ class _Pipeline:
     def _champion_files(
         self, tracker: Any, model_name: str, version: int | None, folder: Path
     ) -> tuple[bool, str | None]:
-        """Copy the champion's files into ``folder`` for the job to read; (usable, why not)."""
+        """Copy the champion's files into ``folder`` for the job to read (its model size measured);
+        (usable, why not)."""
         if version is None:
             return False, None
         try:
             copy_model_files(f"models:/{model_name}/{version}", self.tracking_uri, folder)
+            self.champion_mb = saved_model_mb(folder)
             return True, None
         except Exception as exc:
             reason = f"champion version {version} could not be fetched: {type(exc).__name__}: {exc}"
@@ -235,6 +240,7 @@ class _Pipeline:
 
         if evaluation.model_name != config.model.name or evaluation.task != config.model.task:
             raise StepError("crash", "the job reported another model or task than the configuration names")
+        evaluation = with_model_size(evaluation, saved_model_mb(model_dir), self.champion_mb)
         intervals = evaluation.metric_intervals()
         slices = evaluation.slice_rows()
         from pipelines.bootstrap import ci_bounds

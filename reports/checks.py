@@ -72,11 +72,11 @@ def condition(rule: str, threshold: float, significant: bool = False) -> str:
         case "max":
             text = f"≤ {threshold:g}"
         case "max_regression":
-            text = f"Δ ≥ {-threshold:g}"
+            text = f"Δ ≥ {-threshold + 0.0:g}"  # + 0.0: no regression allowed shows as 0, not -0
         case "must_beat":
             text = "Δ > 0" if threshold == 0 else f"Δ ≥ {threshold:g}"
         case "max_slice_regression":
-            text = f"every slice Δ ≥ {-threshold:g}"
+            text = f"every slice Δ ≥ {-threshold + 0.0:g}"
         case _:
             text = f"{rule} {threshold:g}"
     return text + (" (significant)" if significant else "")

@@ -134,3 +134,4 @@ def test_prs_with_their_own_requirements_pass_merge_and_the_champion_keeps_its_e
     run = app.staging(back)
     assert run.result is not None and run.result["champion_error"] is None, run.result
     assert run.result["champion_version"] == 1 and run.result["metrics"]["champion"]["accuracy"] > 0.8
+    assert run.result["metrics"]["champion"]["model_size_mb"] > 0  # measured before its job replaced them

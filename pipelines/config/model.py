@@ -47,7 +47,10 @@ class GateRule(_Section):
 
     model_config = ConfigDict(json_schema_extra=_exactly_one_schema(RULE_KINDS))
 
-    metric: str = Field(description="Name of a configured metric (builtin name or custom metric name).")
+    metric: str = Field(
+        description="Name of a configured metric (builtin name or custom metric name), or predict_latency_ms "
+        "or model_size_mb (measured on the model; gating them needs no metrics entry)."
+    )
     min: float | None = Field(None, allow_inf_nan=False, description="Absolute: candidate >= min.")
     max: float | None = Field(
         None, allow_inf_nan=False, description="Absolute: candidate <= max (for lower-is-better metrics)."
@@ -171,8 +174,9 @@ class ModelgateConfig(_Section):
     metrics: list[MetricEntry] = Field(
         min_length=1,
         description="Builtin metric names (classification: accuracy, precision_macro, recall_macro, "
-        "f1_macro, roc_auc, log_loss; regression: rmse, mae, r2) or custom metrics "
-        "{name, function, higher_is_better}.",
+        "f1_macro, roc_auc, log_loss; regression: rmse, mae, r2; every model: predict_latency_ms, "
+        "model_size_mb, lower is better) or custom metrics {name, function, higher_is_better}. "
+        "model_size_mb is always reported; predict_latency_ms is measured when listed here or gated.",
     )
     gates: GatesSection = Field(default_factory=GatesSection, title="Gates", description="Gates per stage.")
     slices: list[SliceSpec] = Field(

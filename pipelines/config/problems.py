@@ -9,9 +9,10 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from pipelines.metrics import builtin_metrics
+from pipelines.model_metrics import MODEL_METRICS, is_model_metric
 
 if TYPE_CHECKING:
-    from pipelines.config.model import ModelgateConfig
+    from pipelines.config.model import GateRule, ModelgateConfig
 
 
 class CrossFieldErrors(ValueError):
@@ -33,15 +34,19 @@ def _metric_problems(config: "ModelgateConfig") -> list[str]:
     problems: list[str] = []
     seen: set[str] = set()
     for index, (entry, name) in enumerate(zip(config.metrics, config.metric_names(), strict=True)):
-        if isinstance(entry, str) and name not in builtins:
-            close = difflib.get_close_matches(name, builtins, n=1)
+        if isinstance(entry, str) and name not in builtins and not is_model_metric(name):
+            close = difflib.get_close_matches(name, [*builtins, *MODEL_METRICS], n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             problems.append(
                 f"metrics[{index}]: unknown {task} metric {name!r} ({hint}builtin {task} metrics: "
-                f"{', '.join(builtins)}; define others as a custom metric with name and function)"
+                f"{', '.join(builtins)}; of every model: {', '.join(MODEL_METRICS)}; "
+                "define others as a custom metric with name and function)"
             )
         elif not isinstance(entry, str) and name in builtins:
             problems.append(f"metrics[{index}].name: {name!r} is a builtin {task} metric; rename it")
+        elif not isinstance(entry, str) and is_model_metric(name):
+            problems.append(f"metrics[{index}].name: {name!r} is the builtin metric modelgate measures on "
+                            "every model; rename it")
         if name in seen:
             problems.append(f"metrics[{index}]: metric {name!r} is listed twice")
         seen.add(name)
@@ -64,7 +69,9 @@ def _gate_problems(config: "ModelgateConfig") -> list[str]:
     for stage in ("staging", "production"):
         for index, gate in enumerate(getattr(config.gates, stage)):
             where = f"gates.{stage}[{index}]"
-            if gate.metric not in metrics:
+            if is_model_metric(gate.metric):
+                problems += _model_metric_gate_problems(where, gate)
+            elif gate.metric not in metrics:
                 problems.append(
                     f"{where}.metric: {gate.metric!r} is not a configured metric "
                     f"(configured: {', '.join(metrics)})"
@@ -77,6 +84,18 @@ def _gate_problems(config: "ModelgateConfig") -> list[str]:
                     f"(configured: {', '.join(slices)})"
                 )
     return problems
+
+
+def _model_metric_gate_problems(where: str, gate: "GateRule") -> list[str]:
+    """A gate on a model metric (measured on the whole model) cannot use rules that need per-row values."""
+    if gate.significant:
+        return [f"{where}.significant: {gate.metric} is measured on the whole model, not computed per "
+                "evaluation row, so it has no confidence interval (its relative gates count differences "
+                "within a measurement tolerance as equal instead)"]
+    if gate.max_slice_regression is not None:
+        return [f"{where}.max_slice_regression: {gate.metric} is measured on the whole model, not per slice "
+                "(use max_regression)"]
+    return []
 
 
 def yaml_problem(exc: yaml.YAMLError) -> str:

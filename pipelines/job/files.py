@@ -17,7 +17,7 @@ A job of role "champion" writes only (besides ``error.json``):
 
 | file | holds |
 |---|---|
-| ``champion_predictions.json`` | row count, digest of the evaluation labels, step timings |
+| ``champion_predictions.json`` | row count, digest of the evaluation labels, step timings, latency |
 | ``champion_predictions.npz`` | the champion's ``y_pred``, ``y_score`` and ``classes`` (those it has) |
 
 A candidate job whose champion folder holds these two files evaluates the champion from them (no pickle).
@@ -140,11 +140,13 @@ class JobEvaluation(_Strict):
 
 
 class ChampionPredictions(_Strict):
-    """What a champion job predicted on: how many rows, and a digest of their labels (``labels_digest``)."""
+    """What a champion job predicted on: how many rows, and a digest of their labels (``labels_digest``);
+    the champion's ``predict_latency_ms`` measured in its own environment (None: not asked for)."""
 
     rows: int = Field(ge=1)
     labels_digest: str = Field(max_length=128)
     durations: dict[str, float] = Field(default_factory=dict)
+    predict_latency_ms: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
 def write_json(folder: Path, name: str, document: BaseModel) -> None:

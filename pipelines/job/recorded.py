@@ -20,9 +20,10 @@ class RecordedRowsError(Exception):
 
 
 def save_predictions(folder: Path, y_eval: Any, y_pred: Any, y_score: Any, classes: Any,
-                     durations: dict[str, float]) -> None:
-    """Write ``champion_predictions.npz``, then ``champion_predictions.json`` (which says it is complete);
-    StepError("champion") when the predictions do not have one row per label."""
+                     durations: dict[str, float], latency_ms: float | None = None) -> None:
+    """Write ``champion_predictions.npz``, then ``champion_predictions.json`` (which says it is complete,
+    with ``predict_latency_ms`` when measured); StepError("champion") when the predictions do not have
+    one row per label."""
     rows = len(plain(y_eval))
     arrays = {"y_pred": plain(y_pred), "y_score": plain(y_score), "classes": plain(classes)}
     for name in ("y_pred", "y_score"):
@@ -31,7 +32,8 @@ def save_predictions(folder: Path, y_eval: Any, y_pred: Any, y_score: Any, class
             raise StepError("champion", f"the champion's {name} has shape {array.shape}, not {rows} rows")
     save_arrays(folder / files.PREDICTIONS_ARRAYS_FILE,
                 {name: array for name, array in arrays.items() if array is not None})
-    document = files.ChampionPredictions(rows=rows, labels_digest=labels_digest(y_eval), durations=durations)
+    document = files.ChampionPredictions(rows=rows, labels_digest=labels_digest(y_eval), durations=durations,
+                                         predict_latency_ms=latency_ms)
     files.write_json(folder, files.PREDICTIONS_FILE, document)
 
 
@@ -52,15 +54,18 @@ def recorded_champion(folder: Path, y_eval: Any) -> RecordedModel:
             f"{document.labels_digest[:12]}; this data: {rows} rows, labels {digest[:12]}): "
             "the data changed between the champion's job and this one"
         )
-    return _RecordedScores(arrays) if "y_score" in arrays else RecordedModel(arrays)
+    kind = _RecordedScores if "y_score" in arrays else RecordedModel
+    return kind(arrays, document.predict_latency_ms)
 
 
 class RecordedModel:
-    """Answers ``predict`` with the recorded predictions (for the very rows they were made on)."""
+    """Answers ``predict`` with the recorded predictions (for the very rows they were made on);
+    ``predict_latency_ms`` is what the champion's own job measured (None: not measured)."""
 
-    def __init__(self, arrays: dict[str, Any]) -> None:
+    def __init__(self, arrays: dict[str, Any], predict_latency_ms: float | None = None) -> None:
         self._y_pred = arrays["y_pred"]
         self.classes_ = arrays.get("classes")
+        self.predict_latency_ms = predict_latency_ms
 
     def predict(self, X: Any) -> Any:
         """The recorded predictions."""
@@ -77,8 +82,8 @@ class RecordedModel:
 class _RecordedScores(RecordedModel):
     """A stand-in whose champion recorded scores: it has ``predict_proba`` too."""
 
-    def __init__(self, arrays: dict[str, Any]) -> None:
-        super().__init__(arrays)
+    def __init__(self, arrays: dict[str, Any], predict_latency_ms: float | None = None) -> None:
+        super().__init__(arrays, predict_latency_ms)
         self._y_score = arrays["y_score"]
 
     def predict_proba(self, X: Any) -> Any:

@@ -1,12 +1,14 @@
 """The job: the part of a run that executes the repository's code, inside the sandbox.
 
 config → data → (fingerprint; the trusted side says go or stop) → train → evaluate the candidate →
-evaluate the champion (unpickled from a read-only copy of its files) → intervals and slices (they call
-the repository's metric and slice functions) → the output files of ``pipelines.job.files``.
+evaluate the champion (unpickled from a read-only copy of its files) → predict_latency_ms of both, when
+the configuration names it → intervals and slices (they call the repository's metric and slice
+functions) → the output files of ``pipelines.job.files``.
 
 Role "champion" (run in the champion's own environment): config → data → the champion unpickled and
-predicting the evaluation rows → ``champion_predictions.npz``/``.json`` (no handshake, stdin unread). A
-candidate job whose champion folder holds those files evaluates the champion from them, unpickling nothing.
+predicting the evaluation rows (and timed, when the configuration names predict_latency_ms) →
+``champion_predictions.npz``/``.json`` (no handshake, stdin unread). A candidate job whose champion
+folder holds those files evaluates the champion from them, unpickling nothing.
 
 It gets no tracking URI, registry, database, settings or token, and never imports mlflow.
 """
@@ -93,6 +95,8 @@ class _Job:
     def run(self) -> None:
         from pipelines.analysis import analyse
         from pipelines.evaluation import evaluate
+        from pipelines.job.timing import with_latency
+        from pipelines.model_metrics import latency_wanted, model_metric_directions
         from pipelines.slices import SliceError
 
         step = self.steps.step
@@ -108,7 +112,10 @@ class _Job:
         with step("evaluate", "evaluate"):
             candidate = evaluate("candidate", model, metrics, X_eval, y_eval, self.task)
         with step("champion", "crash"):
-            champion, champion_error = self._champion(metrics, X_eval, y_eval)
+            champion, champion_error, champion_model = self._champion(metrics, X_eval, y_eval)
+        if latency_wanted(config):
+            with step("latency", "evaluate"):
+                candidate, champion = with_latency(model, champion_model, candidate, champion, X_eval)
         with step("analysis", "crash"):
             try:
                 analysis = analyse(config, metrics, X_eval, y_eval, candidate, champion, import_function,
@@ -120,7 +127,8 @@ class _Job:
         evaluation = files.JobEvaluation(
             model_name=config.model.name, task=config.model.task, candidate=candidate.values,
             champion=None if champion is None else champion.values,
-            higher_is_better={metric.name: metric.higher_is_better for metric in metrics},
+            higher_is_better={**{metric.name: metric.higher_is_better for metric in metrics},
+                              **model_metric_directions(candidate.values)},
             champion_error=champion_error, intervals=[i.as_dict() for i in analysis.intervals.values()],
             slices=[row.as_dict() for row in analysis.slices], durations=self.steps.durations,
             params=model_params(model),
@@ -131,6 +139,8 @@ class _Job:
         """Role "champion": predict the evaluation rows with the champion and write them as plain data."""
         from pipelines.evaluation import predictions
         from pipelines.job.recorded import save_predictions
+        from pipelines.job.timing import champion_latency
+        from pipelines.model_metrics import latency_wanted
 
         step = self.steps.step
         with step("config", "config"):
@@ -142,9 +152,13 @@ class _Job:
                 raise StepError("champion", "a champion job needs the champion's files (champion_dir)")
             model = load_model(self.spec.champion_dir)
             y_pred, y_score = predictions(model, metrics, X_eval, self.task)
+        latency = None
+        if latency_wanted(config):
+            with step("latency", "champion"):
+                latency = champion_latency(model, X_eval)
         with step("save", "crash"):
             save_predictions(self.spec.output_dir, y_eval, y_pred, y_score, getattr(model, "classes_", None),
-                             self.steps.durations)
+                             self.steps.durations, latency)
         log.info("champion: predicted %d evaluation rows", _rows(X_eval))
 
     def _config(self) -> tuple[Any, list[Any]]:
@@ -197,24 +211,25 @@ class _Job:
         log.info("train: fitted %s", type(model).__name__)
         return model
 
-    def _champion(self, metrics: list[Any], X_eval: Any, y_eval: Any) -> tuple[Any, str | None]:
-        """The champion's Evaluation on the same rows, or (None, reason) when it cannot be used."""
+    def _champion(self, metrics: list[Any], X_eval: Any, y_eval: Any) -> tuple[Any, str | None, Any]:
+        """(the champion's Evaluation on the same rows, None, the model or its recorded stand-in), or
+        (None, reason, None) when it cannot be used."""
         from pipelines.evaluation import evaluate
         from pipelines.job.recorded import has_recorded_predictions, recorded_champion
 
         version, folder = self.champion_version, self.spec.champion_dir
         if version is None or folder is None:
             log.info("champion: none yet, judging by absolute gates alone")
-            return None, None
+            return None, None, None
         try:
             recorded = has_recorded_predictions(folder)
             model = recorded_champion(folder, y_eval) if recorded else load_model(folder)
-            return evaluate(f"champion v{version}", model, metrics, X_eval, y_eval, self.task), None
+            return evaluate(f"champion v{version}", model, metrics, X_eval, y_eval, self.task), None, model
         except Exception as exc:
             problem = f"{type(exc).__name__}: {exc}"
             reason = f"champion version {version} could not be evaluated on this data: {problem}"
             log.warning("%s; judging by absolute gates alone", reason)
-            return None, " ".join(reason.split())[:2000]
+            return None, " ".join(reason.split())[:2000], None
 
     def _save(self, model: Any, X_eval: Any, y_eval: Any, candidate: Any, champion: Any) -> None:
         """The model as files (cloudpickle, the repository's modules by value), arrays and sample rows."""

@@ -22,6 +22,7 @@ from pipelines.job.arrays import labels_digest
 from pipelines.job.files import JobOutputError
 from pipelines.job.recorded import RecordedRowsError, recorded_champion, save_predictions
 from pipelines.job.run import JobSpec
+from pipelines.model_metrics import PREDICT_LATENCY
 from tests.fixtures.saved_models import saved_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +78,15 @@ def repo(example_repo: Path) -> Path:
     return example_repo
 
 
+def gate_latency(repo: Path) -> Path:
+    """The repository with a staging gate on predict_latency_ms (so its jobs measure it)."""
+    config = repo / ".modelgate.yml"
+    config.write_text(config.read_text().replace(
+        "    - {metric: f1_macro, max_regression: 0.02}\n",
+        "    - {metric: f1_macro, max_regression: 0.02}\n    - {metric: predict_latency_ms, max: 1000}\n"))
+    return repo
+
+
 def staging_data(repo: Path) -> tuple[Any, Any, Any, Any]:
     with repo_imports(repo):
         from data import load_staging  # type: ignore[import-not-found]
@@ -128,28 +138,53 @@ def test_the_champion_job_predicts_as_the_unpickled_champion_does(
         files.PREDICTIONS_FILE, files.PREDICTIONS_ARRAYS_FILE]  # no handshake: no fingerprint.json
 
 
-@pytest.mark.e2e
-def test_recorded_predictions_judge_the_champion_as_its_pickle_does(
-    repo: Path, champion_model: Path, tmp_path: Path
-) -> None:
+def pickled_and_replayed(repo: Path, champion_model: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A champion job's folder, then the output folders of two candidate jobs: one unpickling the
+    champion, one replaying that champion job's predictions."""
     recorded = champion_job(repo, champion_model, tmp_path / "champion")
     by_pickle = JobSpec(repo, "staging", tmp_path / "pickled", champion_model)
     by_record = JobSpec(repo, "staging", tmp_path / "recorded", recorded)
     for spec in (by_pickle, by_record):
         done = job(spec, "go 3\n")
         assert done.returncode == 0, done.stderr
+    return recorded, by_pickle.output_dir, by_record.output_dir
 
-    pickled, replayed = evaluation(by_pickle.output_dir), evaluation(by_record.output_dir)
+
+@pytest.mark.e2e
+def test_recorded_predictions_judge_the_champion_as_its_pickle_does(
+    repo: Path, champion_model: Path, tmp_path: Path
+) -> None:
+    _, pickled_dir, replayed_dir = pickled_and_replayed(repo, champion_model, tmp_path)
+    pickled, replayed = evaluation(pickled_dir), evaluation(replayed_dir)
     assert replayed.champion_error is None and replayed.champion is not None
     assert set(replayed.champion) == {"accuracy", "f1_macro", "roc_auc", "error_rate"}
     assert replayed.champion != replayed.candidate  # a different model: the comparison means something
     assert (replayed.champion, replayed.candidate) == (pickled.champion, pickled.candidate)
     assert replayed.intervals == pickled.intervals and len(replayed.intervals) == 4
     assert replayed.slices == pickled.slices and {row.value for row in replayed.slices} == {"strong", "light"}
-    pickled_arrays = files.read_arrays(by_pickle.output_dir)
-    replayed_arrays = files.read_arrays(by_record.output_dir)
+    pickled_arrays = files.read_arrays(pickled_dir)
+    replayed_arrays = files.read_arrays(replayed_dir)
     for name in ("champion_pred", "champion_score", "champion_classes"):
         np.testing.assert_array_equal(replayed_arrays[name], pickled_arrays[name])
+
+
+@pytest.mark.e2e
+def test_latency_is_timed_for_both_models_or_carried_from_the_champion_job(
+    repo: Path, champion_model: Path, tmp_path: Path
+) -> None:
+    recorded, pickled_dir, replayed_dir = pickled_and_replayed(gate_latency(repo), champion_model, tmp_path)
+    document, _ = files.read_champion_predictions(recorded)
+    assert document.predict_latency_ms is not None and document.predict_latency_ms > 0
+    assert "latency" in document.durations
+    pickled, replayed = evaluation(pickled_dir), evaluation(replayed_dir)
+    for found in (pickled, replayed):
+        assert found.champion is not None and found.candidate[PREDICT_LATENCY] > 0
+        assert found.higher_is_better[PREDICT_LATENCY] is False and "latency" in found.durations
+        assert [interval.metric for interval in found.intervals] == ["accuracy", "f1_macro", "roc_auc",
+                                                                      "error_rate"]  # measured: no CI
+    assert pickled.champion is not None and pickled.champion[PREDICT_LATENCY] > 0  # timed beside it
+    assert replayed.champion is not None
+    assert replayed.champion[PREDICT_LATENCY] == document.predict_latency_ms  # as its own job measured
 
 
 @pytest.mark.e2e
@@ -225,6 +260,14 @@ def test_the_stand_in_replays_predictions_and_scores(tmp_path: Path) -> None:
         recorded_champion(tmp_path / "p", np.array(["a", "b", "b"]))
 
 
+def test_the_stand_in_carries_the_latency_its_job_measured(tmp_path: Path) -> None:
+    y_eval = np.array([0, 1, 1])
+    save_predictions(tmp_path, y_eval, y_eval, None, None, {}, latency_ms=0.25)
+    assert recorded_champion(tmp_path, y_eval).predict_latency_ms == 0.25
+    save_predictions(tmp_path, y_eval, y_eval, np.zeros((3, 2)), None, {})
+    assert recorded_champion(tmp_path, y_eval).predict_latency_ms is None
+
+
 def test_predictions_without_one_row_per_label_are_not_saved(tmp_path: Path) -> None:
     with pytest.raises(StepError, match="y_pred has shape \\(2,\\), not 3 rows") as raised:
         save_predictions(tmp_path, [0, 1, 1], [0, 1], None, None, {})
@@ -243,7 +286,12 @@ def write_npz(folder: Path, **arrays: Any) -> None:
     ({"rows": 3, "labels_digest": "x"}, {"y_pred": np.arange(2)}, "y_pred does not have 3 rows"),
     ({"rows": 3, "labels_digest": "x"}, {"y_pred": np.arange(3), "y_score": np.float64(1)}, "y_score"),
     ({"rows": 0, "labels_digest": "x"}, {"y_pred": np.arange(0)}, "malformed at rows"),
-], ids=["no-json", "pickled-objects", "no-predictions", "short", "scalar-scores", "no-rows"])
+    ({"rows": 3, "labels_digest": "x", "predict_latency_ms": -1.0}, {"y_pred": np.arange(3)},
+     "malformed at predict_latency_ms"),
+    ({"rows": 3, "labels_digest": "x", "predict_latency_ms": "fast"}, {"y_pred": np.arange(3)},
+     "malformed at predict_latency_ms"),
+], ids=["no-json", "pickled-objects", "no-predictions", "short", "scalar-scores", "no-rows",
+        "negative-latency", "latency-not-a-number"])
 def test_bad_recorded_predictions_are_refused(
     tmp_path: Path, document: dict[str, Any] | None, arrays: dict[str, Any], problem: str
 ) -> None:

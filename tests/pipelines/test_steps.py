@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.model_files import copy_model_files
 from pipelines.progress import read_events, shown_steps
 from pipelines.result import PipelineResult
 from pipelines.steps import run_pipeline
@@ -80,7 +81,7 @@ def test_first_model_passes_on_absolute_gates_and_is_logged(example_repo: Path, 
                                "evaluate candidate": "done", "evaluate champion": "done", "report": "done"}
     assert result.metrics["champion"] is None and result.champion_version is None
     assert result.candidate_metrics["accuracy"] >= 0.85
-    assert list(result.candidate_metrics) == ["accuracy", "f1_macro", "roc_auc"]
+    assert list(result.candidate_metrics) == ["accuracy", "f1_macro", "roc_auc", "model_size_mb"]
     assert result.summary_line().endswith("(first model), 2/2 gates passed")
     assert {"config", "data", "cache", "train", "evaluate", "tracking", "total"} <= set(result.durations)
     run_data = MlflowClient(tracking_uri=tracking_uri).get_run(str(result.mlflow_run_id)).data
@@ -269,6 +270,45 @@ def test_significant_and_slice_gates_in_a_run(example_repo: Path, tracking_uri: 
     assert {row["value"] for row in data["slices"]} == {"light", "strong"}
     assert data["history"][0]["version"] == 1 and data["history"][0]["metric"] == "accuracy"
     assert {"deltas.png", "history.png"} <= set(result.report_files)
+
+
+ISSUE_GATES = """\
+    - {metric: predict_latency_ms, max: 5}
+    - {metric: model_size_mb, max_regression: 10}
+"""
+
+
+def test_speed_and_size_are_measured_for_both_models_and_gated(
+    example_repo: Path, tracking_uri: str, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    config = example_repo / ".modelgate.yml"
+    text = config.read_text()
+    config.write_text(text.replace("    - {metric: f1_macro, max_regression: 0.02}\n", ISSUE_GATES))
+    first = run(example_repo, tracking_uri)
+    assert list(first.candidate_metrics) == ["accuracy", "f1_macro", "roc_auc", "predict_latency_ms",
+                                             "model_size_mb"]
+    tags = MlflowClient(tracking_uri=tracking_uri).get_run(str(first.mlflow_run_id)).data.tags
+    uri = tags["modelgate.model_uri"]
+    logged = copy_model_files(uri, tracking_uri, tmp_path / "logged") / "model.pkl"
+    assert first.candidate_metrics["model_size_mb"] == logged.stat().st_size / 1_000_000
+    register_champion(tracking_uri, first)
+
+    second = run_pipeline(example_repo, "staging", tracking_uri, tags=TAGS, use_cache=False,
+                          output_dir=tmp_path / "out")
+    assert second.champion_version == 1 and second.champion_metrics is not None
+    assert second.champion_metrics["model_size_mb"] == first.candidate_metrics["model_size_mb"]
+    assert second.champion_metrics["predict_latency_ms"] > 0  # timed beside the candidate in its job
+    assert second.higher_is_better["predict_latency_ms"] is second.higher_is_better["model_size_mb"] is False
+    latency, size = second.gates[1:]
+    assert (latency["rule"], latency["candidate"]) == ("max", second.candidate_metrics["predict_latency_ms"])
+    assert size["passed"] and size["champion"] == first.candidate_metrics["model_size_mb"]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    rows = {row["name"]: row for row in report["metrics"]}
+    assert rows["model_size_mb"]["higher_is_better"] is False
+    assert rows["predict_latency_ms"]["delta"] is not None
+    assert "| predict_latency_ms ↓ |" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_a_slice_that_does_not_fit_the_data_is_a_data_error(example_repo: Path, tracking_uri: str) -> None:

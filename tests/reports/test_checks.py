@@ -55,3 +55,5 @@ def test_formatting_helpers() -> None:
     assert [condition(r, 0.02) for r in ("min", "max", "max_regression", "must_beat")] == [
         "≥ 0.02", "≤ 0.02", "Δ ≥ -0.02", "Δ ≥ 0.02"]
     assert condition("must_beat", 0.0, significant=True) == "Δ > 0 (significant)"
+    assert (condition("max_regression", 0.0), condition("max_slice_regression", 0.0)) == (
+        "Δ ≥ 0", "every slice Δ ≥ 0")  # no regression allowed: not "-0"
