@@ -57,12 +57,14 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_healthy(self, timeout: float = 90.0) -> None:
+    def wait_healthy(self, workers: str, timeout: float = 90.0) -> None:
+        """Until ``/healthz`` answers 200 with the run workers ``starting`` or ``running``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"modelgate serve exited:\n{self.log.read_text()}"
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2, trust_env=False).status_code == 200:
+                answer = httpx.get(f"{self.url}/healthz", timeout=2, trust_env=False)
+                if answer.status_code == 200 and answer.json()["workers"] in (workers, "running"):
                     return
             except httpx.TransportError:
                 pass
@@ -79,9 +81,9 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def start_serve(sandbox: SandboxHandle, data_dir: Path, log: Path) -> Server:
+def start_serve(sandbox: SandboxHandle, data_dir: Path, log: Path, workers: str) -> Server:
     """``modelgate serve`` with default settings but what it must be told: the App, its secret, where
-    GitHub is, its data directory and port."""
+    GitHub is, its data directory and port; once healthy with its run workers in state ``workers``."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MODELGATE_")}
     settings = {
@@ -96,7 +98,7 @@ def start_serve(sandbox: SandboxHandle, data_dir: Path, log: Path) -> Server:
         )
     server = Server(port, process, log)
     try:
-        server.wait_healthy()
+        server.wait_healthy(workers)
     except BaseException:
         server.stop()
         raise
@@ -171,8 +173,8 @@ def test_answered_deliveries_survive_kill_9(sandbox: SandboxHandle, tmp_path: Pa
     data_dir.mkdir()
     first = [opened(100 + n, sandbox.webhook_secret) for n in range(CONCURRENT)]
 
-    # round 1: kill right after the last 2xx
-    statuses = Burst(start_serve(sandbox, data_dir, log), first, kill_after=CONCURRENT).run()
+    # round 1: kill right after the last 2xx, as soon as intake is up (the workers may be starting still)
+    statuses = Burst(start_serve(sandbox, data_dir, log, "starting"), first, kill_after=CONCURRENT).run()
     assert sorted(statuses.values()) == [202] * CONCURRENT, log.read_text()
     engine = open_store(data_dir)
     try:
@@ -185,8 +187,8 @@ def test_answered_deliveries_survive_kill_9(sandbox: SandboxHandle, tmp_path: Pa
     for guid, runs in found.items():  # queued at intake; a worker may have claimed it before the kill
         assert [kind for kind, _ in runs] == ["staging"], (guid, runs)
 
-    # restart on the same data directory: every redelivery is a duplicate and queues nothing
-    server = start_serve(sandbox, data_dir, log)
+    # restart on the same data directory, workers running: every redelivery is a duplicate, queues nothing
+    server = start_serve(sandbox, data_dir, log, "running")
     try:
         for delivery in first:
             answer = httpx.post(server.url + PATH, content=delivery.body, headers=delivery.headers,
