@@ -101,7 +101,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
     engine = create_db_engine(settings.db_url)
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
     reports = ReportFiles(engine, settings.public_url, settings.report_retention_days)
-    writer = writer_for(engine.dialect.name, deliveries.record_many)
+    writer = writer_for(engine.dialect.name, deliveries.record)
     size = settings.workers if workers is None else workers
     pool, acknowledger = None, None
     has_app = settings.app_id is not None and (settings.private_key or settings.private_key_path)
@@ -110,7 +110,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
         acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine))
-        writer.on_committed(acknowledger.deliveries_stored)
+        writer.on_runs_queued(acknowledger.runs_queued)
     if size > 0:
         kinds = handlers(settings, github, engine, runs, reports)
         processor = RunProcessor(github, runs, kinds)

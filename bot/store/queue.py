@@ -42,11 +42,13 @@ def upsert_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
 
 
 def enqueue_jobs(
-    conn: Connection, items: Sequence[tuple[JobRequest, str | None]], now: datetime
+    conn: Connection, items: Sequence[tuple[JobRequest, str | None]], now: datetime,
+    created: set[int] | None = None,
 ) -> list[int]:
     """Queue one run per distinct job key, reusing a queued run with the same
     (kind, repository, pr_number, head_sha) — a newer staging request's context is folded into
-    it (``StagingJob.joined``: an approval, ``--force``); returns the run id for each item.
+    it (``StagingJob.joined``: an approval, ``--force``); returns the run id for each item, and adds
+    the ids of the runs it inserted (not reused) to ``created`` if given.
 
     Runs in the caller's transaction. On PostgreSQL an advisory lock per repository keeps
     two replicas from both inserting the same key, and FOR UPDATE keeps the reused run
@@ -88,6 +90,8 @@ def enqueue_jobs(
         rows = [_new_run(request, guid, now) for request, guid in fresh.values()]
         ids = conn.execute(stmt, rows).scalars().all()
         found.update(zip(fresh, ids, strict=True))
+        if created is not None:
+            created.update(ids)
     return [found[request.key] for request, _ in items]
 
 
