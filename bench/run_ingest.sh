@@ -4,10 +4,13 @@
 # Needs: wrk (apt-get install wrk), node + npm, openssl, the project installed in .venv.
 # Env: REPS (default 3), PORT (default 9000), SHARED (default ../shared next to the repo),
 #      WORKERS (run workers; default: serve's own default, 2; 0 = an intake-only replica),
-#      SERVER (MODELGATE_SERVER: uvicorn or granian; default: serve's own default),
 #      NAME (the receiver's name in the table; default modelgate).
-# Or receivers as arguments, NAME=SERVER,WORKERS each (either may be empty: serve's default), e.g.
+# Or receivers as arguments, NAME=SERVER,WORKERS each (WORKERS may be empty: serve's default), e.g.
 #   REPS=3 bench/run_ingest.sh uvicorn=uvicorn, granian=granian, intake-only=uvicorn,0
+# SERVER uvicorn is `modelgate serve`. SERVER granian is the same App (bot.server:app_from_environment,
+# its lifespan starting writer, acknowledger and workers) under granian 2.8.7's own CLI (single-threaded
+# runtime, uvloop, HTTP/1, backpressure 100; installed into .venv on first use): measured and not adopted,
+# see bench/README.md. GRANIAN_ARGS adds options (e.g. "--runtime-mode mt --runtime-threads 2").
 # With workers the App needs GitHub: `modelgate sandbox` (the stand-in) on GH_PORT (default 8901) is
 # GitHub here. The benchmark's repository is not on it, so a worker's run ends at its first GitHub call.
 set -euo pipefail
@@ -39,13 +42,13 @@ GH_STARTED=""
 SPECS=(); DATAS=()
 i=0
 for spec in "$@"; do
-  [[ "$spec" =~ ^([A-Za-z0-9_.-]+)=(uvicorn|granian)?,([0-9]*)$ ]] || { echo "bad receiver '$spec' (NAME=SERVER,WORKERS)" >&2; exit 2; }
+  [[ "$spec" =~ ^([A-Za-z0-9_.-]+)=(uvicorn|granian)?,([0-9]*)$ ]] \
+    || { echo "bad receiver '$spec' (NAME=SERVER,WORKERS)" >&2; exit 2; }
   name="${BASH_REMATCH[1]}"; server="${BASH_REMATCH[2]}"; workers="${BASH_REMATCH[3]}"
   port=$((PORT + i)); dir="$DATA/$name"; mkdir -p "$dir"
   ENV=(MODELGATE_WEBHOOK_SECRET=bench-secret MODELGATE_DATA_DIR="$dir" MODELGATE_PORT="$port"
        MODELGATE_LOG_LEVEL=WARNING)
   [ -n "$workers" ] && ENV+=(MODELGATE_WORKERS="$workers")
-  [ -n "$server" ] && ENV+=(MODELGATE_SERVER="$server")
   if [ "${workers:-2}" != 0 ]; then
     if [ -z "$GH_STARTED" ]; then
       openssl genrsa -out "$DATA/app-key.pem" 2048 2>/dev/null
@@ -56,7 +59,15 @@ for spec in "$@"; do
     ENV+=(MODELGATE_APP_ID=1 MODELGATE_PRIVATE_KEY_PATH="$DATA/app-key.pem"
           MODELGATE_GITHUB_API_URL="http://127.0.0.1:$GH_PORT")
   fi
-  env "${ENV[@]}" "$REPO/.venv/bin/modelgate" serve > "$dir/serve.log" 2>&1 &
+  COMMAND=("$REPO/.venv/bin/modelgate" serve)
+  if [ "$server" = granian ]; then
+    [ -x "$REPO/.venv/bin/granian" ] || "$REPO/.venv/bin/uv" pip install -q --python "$REPO/.venv/bin/python" granian==2.8.7
+    # shellcheck disable=SC2206
+    COMMAND=("$REPO/.venv/bin/granian" --interface asgi --factory --host 127.0.0.1 --port "$port" --workers 1
+             --runtime-mode st --loop uvloop --http 1 --no-ws --backpressure 100 --log-level warning
+             ${GRANIAN_ARGS:-} bot.server:app_from_environment)
+  fi
+  (cd "$REPO" && exec env "${ENV[@]}" "${COMMAND[@]}") > "$dir/serve.log" 2>&1 &
   pid=$!; PIDS=("$pid" "${PIDS[@]}")
   for _ in $(seq 300); do
     health="$(curl -s "http://127.0.0.1:$port/healthz" || true)"

@@ -45,20 +45,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     warn_if_tarfile_filter_is_weak()
     if settings.workers > 0:  # intake alone never opens MLflow nor runs jobs
         require_isolation(settings)
-    if settings.server == "uvicorn" and settings.processes == 1:
-        uvicorn.run(create_app(build_services(settings)), **server_options(settings))
+    options = server_options(settings)
+    if settings.processes == 1:
+        uvicorn.run(create_app(build_services(settings)), **options)
         return 0
     # each process reads the same settings from the environment, with the CLI's overrides
     for name in ("host", "port", "workers"):
         os.environ[f"MODELGATE_{name.upper()}"] = str(getattr(settings, name))
     migrate_once(settings)
-    if settings.server == "granian":
-        from bot.webhooks.granian_server import serve_with_granian
-
-        serve_with_granian(settings)
-        return 0
-    uvicorn.run("bot.server:app_from_environment", factory=True, workers=settings.processes,
-                **server_options(settings))
+    uvicorn.run("bot.server:app_from_environment", factory=True, workers=settings.processes, **options)
     return 0
 
 

@@ -73,11 +73,6 @@ class Settings(BaseSettings):
     max_timeout_seconds: int = Field(
         default=3600, ge=10, description="The longest a job may run, whatever a repository's timeout says."
     )
-    server: Literal["uvicorn", "granian"] = Field(
-        default="uvicorn",
-        description="The HTTP server of `modelgate serve`: uvicorn, or granian (Rust; its worker process "
-        "builds the App from these settings; bench/README.md compares the two).",
-    )
     http_max_concurrency: int = Field(default=100, ge=1, le=100_000)
     http_max_header_bytes: int = Field(default=16_384, ge=1_024, le=1_048_576)
     http_keep_alive_seconds: int = Field(default=5, ge=1, le=3_600)
