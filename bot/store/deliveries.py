@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from bot.store.engine import is_postgres, write_transaction
 from bot.store.models import deliveries
@@ -92,6 +92,7 @@ class DeliveryStore:
             return conn.execute(select(func.count()).select_from(deliveries)).scalar_one()
 
 
+_KNOWN = select(deliveries.c.guid).where(deliveries.c.guid.in_(bindparam("guids", expanding=True)))
 _COLUMNS = ("guid", "event", "action", "installation_id", "repository", "outcome", "summary", "received_at")
 _SQLITE_INSERT = (
     f"INSERT INTO deliveries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
@@ -110,7 +111,7 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         stmt = upsert_insert(conn, deliveries).on_conflict_do_nothing(index_elements=["guid"])
         return set(conn.execute(stmt.returning(deliveries.c.guid), rows).scalars())
     guids = [row["guid"] for row in rows]
-    known = set(conn.execute(select(deliveries.c.guid).where(deliveries.c.guid.in_(guids))).scalars())
+    known = set(conn.execute(_KNOWN, {"guids": guids}).scalars())
     fresh = [row for row in rows if row["guid"] not in known]
     if fresh:
         bind_time = deliveries.c.received_at.type.bind_processor(conn.dialect)
