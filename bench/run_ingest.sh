@@ -5,8 +5,9 @@
 # Env: REPS (default 3), PORT (default 9000), SHARED (default ../shared next to the repo),
 #      WORKERS (run workers; default: serve's own default, 2; 0 = an intake-only replica),
 #      NAME (the receiver's name in the table; default modelgate).
-# Or receivers as arguments, NAME=SERVER,WORKERS each (WORKERS may be empty: serve's default), e.g.
-#   REPS=3 bench/run_ingest.sh uvicorn=uvicorn, granian=granian, intake-only=uvicorn,0
+# Or receivers as arguments, NAME=SERVER,WORKERS[,PROCESSES] each (WORKERS may be empty: serve's
+# default; PROCESSES: `serve --processes`, workers per process), e.g.
+#   REPS=3 bench/run_ingest.sh uvicorn=uvicorn, granian=granian, intake-only=uvicorn,0 two=uvicorn,1,2
 # SERVER uvicorn is `modelgate serve`. SERVER granian is the same App (bot.server:app_from_environment,
 # its lifespan starting writer, acknowledger and workers) under granian 2.8.7's own CLI (single-threaded
 # runtime, uvloop, HTTP/1, backpressure 100; installed into .venv on first use): measured and not adopted,
@@ -42,13 +43,15 @@ GH_STARTED=""
 SPECS=(); DATAS=()
 i=0
 for spec in "$@"; do
-  [[ "$spec" =~ ^([A-Za-z0-9_.-]+)=(uvicorn|granian)?,([0-9]*)$ ]] \
-    || { echo "bad receiver '$spec' (NAME=SERVER,WORKERS)" >&2; exit 2; }
+  [[ "$spec" =~ ^([A-Za-z0-9_.-]+)=(uvicorn|granian)?,([0-9]*)(,([0-9]+))?$ ]] \
+    || { echo "bad receiver '$spec' (NAME=SERVER,WORKERS[,PROCESSES])" >&2; exit 2; }
   name="${BASH_REMATCH[1]}"; server="${BASH_REMATCH[2]}"; workers="${BASH_REMATCH[3]}"
+  processes="${BASH_REMATCH[5]}"
   port=$((PORT + i)); dir="$DATA/$name"; mkdir -p "$dir"
   ENV=(MODELGATE_WEBHOOK_SECRET=bench-secret MODELGATE_DATA_DIR="$dir" MODELGATE_PORT="$port"
        MODELGATE_LOG_LEVEL=WARNING)
   [ -n "$workers" ] && ENV+=(MODELGATE_WORKERS="$workers")
+  [ -n "$processes" ] && ENV+=(MODELGATE_PROCESSES="$processes")
   if [ "${workers:-2}" != 0 ]; then
     if [ -z "$GH_STARTED" ]; then
       openssl genrsa -out "$DATA/app-key.pem" 2048 2>/dev/null
