@@ -21,10 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +34,7 @@ from bot.store import create_db_engine
 from pipelines.serving import free_port
 from tests.fixtures.corpus import Delivery, derive
 from tests.fixtures.raw_http import connect, read_answer, request_head
+from tests.fixtures.serve_process import ServeProcess, popen_serve
 from tests.fixtures.standin import SandboxHandle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -45,31 +43,8 @@ PATH = "/api/github/webhooks"
 CONCURRENT = 8
 
 
-@dataclass
-class Server:
-    """One ``modelgate serve`` process, leader of its own process group."""
-
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_healthy(self, workers: str, timeout: float = 90.0) -> None:
-        """Until ``/healthz`` answers 200 with the run workers ``starting`` or ``running``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"modelgate serve exited:\n{self.log.read_text()}"
-            try:
-                answer = httpx.get(f"{self.url}/healthz", timeout=2, trust_env=False)
-                if answer.status_code == 200 and answer.json()["workers"] in (workers, "running"):
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"modelgate serve not healthy in {timeout:g} s:\n{self.log.read_text()}")
+class Server(ServeProcess):
+    """``modelgate serve`` as the leader of its own process group."""
 
     def kill_group(self) -> None:
         """SIGKILL to the server and everything it started (its run workers' jobs too)."""
@@ -77,6 +52,7 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
 
     def stop(self) -> None:
+        """Killed, as the test kills it."""
         self.kill_group()
         self.process.wait(timeout=30)
 
@@ -85,20 +61,15 @@ def start_serve(sandbox: SandboxHandle, data_dir: Path, log: Path, workers: str)
     """``modelgate serve`` with default settings but what it must be told: the App, its secret, where
     GitHub is, its data directory and port; once healthy with its run workers in state ``workers``."""
     port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MODELGATE_")}
     settings = {
         "MODELGATE_APP_ID": str(sandbox.app_id), "MODELGATE_PRIVATE_KEY": sandbox.private_key_pem,
         "MODELGATE_WEBHOOK_SECRET": sandbox.webhook_secret, "MODELGATE_GITHUB_API_URL": sandbox.url,
         "MODELGATE_DATA_DIR": str(data_dir), "MODELGATE_PORT": str(port),
     }
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"], env=clean | settings, cwd=data_dir.parent,
-            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    server = Server(port, process, log)
+    process = popen_serve(settings, data_dir.parent, log, new_session=True)
+    server = Server("modelgate serve", port, process, log)
     try:
-        server.wait_healthy(workers)
+        server.wait_healthy({workers, "running"})
     except BaseException:
         server.stop()
         raise
