@@ -57,6 +57,18 @@ def event_label(event: str) -> str:
     return event if event in KNOWN_EVENTS else OTHER_EVENT
 
 
+_DELIVERY_COUNTERS: dict[tuple[str, str], Counter] = {}
+
+
+def count_delivery(event: str, outcome: str) -> None:
+    """Count one delivery in ``DELIVERIES`` (each labelled child is looked up once: this runs per request)."""
+    key = (event_label(event), outcome)
+    child = _DELIVERY_COUNTERS.get(key)
+    if child is None:
+        child = _DELIVERY_COUNTERS[key] = DELIVERIES.labels(event=key[0], outcome=outcome)
+    child.inc()
+
+
 class RunStateCollector(Collector):
     """Reports ``modelgate_runs{kind,state}`` from the database at scrape time."""
 

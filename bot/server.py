@@ -101,7 +101,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
     engine = create_db_engine(settings.db_url)
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
     reports = ReportFiles(engine, settings.public_url, settings.report_retention_days)
-    writer = writer_for(engine.dialect.name, deliveries.record_many)
+    writer = writer_for(engine.dialect.name, deliveries.record)
     size = settings.workers if workers is None else workers
     pool, acknowledger = None, None
     has_app = settings.app_id is not None and (settings.private_key or settings.private_key_path)
@@ -110,7 +110,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
         acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine))
-        writer.on_committed(acknowledger.deliveries_stored)
+        writer.on_runs_queued(acknowledger.runs_queued)
     if size > 0:
         kinds = handlers(settings, github, engine, runs, reports)
         processor = RunProcessor(github, runs, kinds)
@@ -123,20 +123,24 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
 
 
 @contextlib.contextmanager
-def running(services: Services) -> Iterator[Services]:
-    """Migrate (with workers, prepare the MLflow store too), start writer and workers; stop them
-    (finishing queued writes) on exit."""
+def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
+    """Migrate, start writer and workers (these after preparing the MLflow store; with ``intake``, in the
+    background: webhooks are taken meanwhile); stop them (finishing queued writes) on exit."""
     migrate(services.engine)
     if services.acknowledger is not None:
         services.acknowledger.start()
     services.writer.start()
     unregister = register_run_counts(services.runs.counts)
-    if services.pool is not None:
+    if services.pool is not None:  # intake takes deliveries while MLflow's store is prepared
         from pipelines.tracking_store import prepare_tracking_store
 
-        assert services.settings.mlflow_tracking_uri is not None  # derived in Settings
-        prepare_tracking_store(services.settings.mlflow_tracking_uri)  # once, before runs race to migrate it
-        services.pool.start()
+        uri = services.settings.mlflow_tracking_uri
+        assert uri is not None  # derived in Settings
+        if intake:
+            services.pool.start_in_background(lambda: prepare_tracking_store(uri))
+        else:  # a worker-only process has nothing else to do: a failure ends it
+            prepare_tracking_store(uri)  # once, before runs race to migrate it
+            services.pool.start()
     try:
         yield services
     finally:
@@ -157,10 +161,12 @@ def create_app(services: Services) -> WebhookFastPath:
 
     async def healthz(request: Request) -> Response:
         ok = await run_in_threadpool(ping, services.engine)
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "database": "up" if ok else "down"},
-            status_code=200 if ok else 503,
-        )
+        answer = {"status": "ok" if ok else "unavailable", "database": "up" if ok else "down"}
+        if services.pool is not None:  # starting, running, failed (its MLflow store could not be prepared)
+            answer["workers"] = services.pool.state
+            ok = ok and services.pool.state != "failed"
+            answer["status"] = "ok" if ok else "unavailable"
+        return JSONResponse(answer, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
         body = await run_in_threadpool(generate_latest, REGISTRY)

@@ -10,11 +10,7 @@ MLflow's artifacts landed in the shared location only, never in a replica's data
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -35,6 +31,7 @@ from bot.store import TERMINAL, RunRecord, RunStore, create_db_engine
 from github_standin.serving import serve
 from pipelines.serving import free_port
 from tests.fixtures.db import make_engine_for
+from tests.fixtures.serve_process import ServeProcess, popen_serve
 from tests.fixtures.standin import SandboxHandle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(240)]
@@ -51,39 +48,10 @@ FORWARDED = ("content-type", "user-agent", "x-github-event", "x-github-delivery"
 
 
 @dataclass
-class Replica:
+class Replica(ServeProcess):
     """One ``modelgate serve`` process: its URL, data directory and log."""
 
-    name: str
-    port: int
     data_dir: Path
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_healthy(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"replica {self.name} exited:\n{self.log.read_text()}"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"replica {self.name} not healthy in {timeout:g} s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 class RoundRobin:
@@ -124,7 +92,6 @@ def mlflow_url(postgres_admin: Engine) -> Iterator[str]:
 def start_replica(name: str, sandbox: SandboxHandle, root: Path, env: dict[str, str]) -> Replica:
     """``modelgate serve`` (one run worker) in its own data directory."""
     port, data_dir, log = free_port(), root / name, root / f"{name}.log"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MODELGATE_")}
     settings = {
         "MODELGATE_APP_ID": str(sandbox.app_id), "MODELGATE_PRIVATE_KEY": sandbox.private_key_pem,
         "MODELGATE_WEBHOOK_SECRET": sandbox.webhook_secret, "MODELGATE_GITHUB_API_URL": sandbox.url,
@@ -132,10 +99,7 @@ def start_replica(name: str, sandbox: SandboxHandle, root: Path, env: dict[str, 
         "MODELGATE_PUBLIC_URL": f"http://127.0.0.1:{port}", "MODELGATE_WORKERS": "1",
         "MODELGATE_PIPELINE_CONCURRENCY": "1", **env,
     }
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=clean | settings, cwd=root,
-                                   stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
-    return Replica(name, port, data_dir, process, log)
+    return Replica(name, port, popen_serve(settings, root, log), log, data_dir)
 
 
 def finished_runs(runs: RunStore, count: int) -> list[RunRecord]:

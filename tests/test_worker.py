@@ -105,3 +105,42 @@ def test_a_run_taken_back_by_recovery_keeps_its_new_owner(engine: Engine) -> Non
 
     done = WorkerPool(runs, slow).run_one()
     assert done is not None and done.id == run.id and done.state == RunState.QUEUED
+
+
+def test_a_pool_started_in_the_background_processes_runs_once_prepared(engine: Engine) -> None:
+    runs = RunStore(engine)
+    queued = runs.enqueue(_job(5))
+    prepared = threading.Event()
+    options = PoolOptions(size=1, poll_interval=0.05)
+    pool = WorkerPool(runs, lambda run: RunOutcome(RunState.SUCCEEDED), options)
+    pool.start_in_background(prepared.set)
+    try:
+        deadline = time.monotonic() + 20
+        while runs.get(queued.id).state != RunState.SUCCEEDED and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert prepared.is_set() and pool.state == "running"
+    finally:
+        pool.stop()
+    assert runs.get(queued.id).state == RunState.SUCCEEDED and pool.state == "stopped"
+
+
+def test_a_pool_whose_preparation_fails_never_claims(engine: Engine) -> None:
+    runs = RunStore(engine)
+    queued = runs.enqueue(_job(6))
+
+    def prepare() -> None:
+        raise RuntimeError("the MLflow store is unreachable")
+
+    pool = WorkerPool(runs, lambda run: RunOutcome(RunState.SUCCEEDED), PoolOptions(size=1))
+    pool.start_in_background(prepare)
+    pool.stop()  # joins the starting thread
+    assert pool.state == "failed" and runs.get(queued.id).state == RunState.QUEUED
+
+
+def test_a_pool_stopped_while_preparing_never_starts(engine: Engine) -> None:
+    runs = RunStore(engine)
+    queued = runs.enqueue(_job(7))
+    pool = WorkerPool(runs, lambda run: RunOutcome(RunState.SUCCEEDED), PoolOptions(size=1))
+    pool.start_in_background(pool.stop)  # serve shuts down before MLflow's store is ready
+    pool.stop()
+    assert pool.state == "stopped" and runs.get(queued.id).state == RunState.QUEUED

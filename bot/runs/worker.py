@@ -56,6 +56,8 @@ class WorkerPool:
         self._active: set[int] = set()
         self._active_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._starting = threading.Lock()  # start_in_background's start against stop
+        self.state = "stopped"  # starting, running, failed (preparing failed), stopped
 
     def start(self) -> None:
         """Recover runs left by dead workers, then start the threads."""
@@ -63,14 +65,38 @@ class WorkerPool:
         for index in range(self.options.size):
             self._spawn(self._work, f"run-worker-{index}")
         self._spawn(self._keepalive, "run-heartbeat")
+        self.state = "running"
+
+    def start_in_background(self, prepare: Callable[[], None]) -> None:
+        """``prepare`` (the MLflow store: seconds), then ``start``, on a thread of their own, so that the
+        caller (the webhook intake) does not wait for them. If ``prepare`` fails the pool stays stopped
+        and ``state`` says ``failed`` (``/healthz`` answers 503)."""
+        self.state = "starting"
+
+        def begin() -> None:
+            try:
+                prepare()
+            except Exception:
+                log.exception("the run workers did not start: preparing them failed")
+                self.state = "failed"
+                return
+            with self._starting:
+                if not self._stop.is_set():
+                    self.start()
+
+        self._spawn(begin, "run-workers-start")
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop claiming; wait for the runs in progress to finish."""
-        self._stop.set()
+        """Stop claiming (or starting); wait for the runs in progress to finish."""
+        with self._starting:
+            self._stop.set()
         self.wake()
-        for thread in self._threads:
-            thread.join(timeout)
+        for thread in list(self._threads):
+            if thread is not threading.current_thread():
+                thread.join(timeout)
         self._threads.clear()
+        if self.state != "failed":
+            self.state = "stopped"
 
     def wake(self) -> None:
         """Tell idle workers that new runs may be queued (no effect on other processes)."""

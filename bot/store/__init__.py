@@ -3,7 +3,7 @@
 with Alembic migrations."""
 
 from bot.store.acknowledgements import AcknowledgementStore
-from bot.store.deliveries import DeliveryStore
+from bot.store.deliveries import DeliveryStore, StoredBatch
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
 from bot.store.jobs import (
     CommandJob,
@@ -63,6 +63,7 @@ __all__ = [
     "RunState",
     "RunStore",
     "StagingJob",
+    "StoredBatch",
     "StoredFile",
     "create_db_engine",
     "load_job",

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from bot.store.engine import is_postgres, write_transaction
 from bot.store.models import deliveries
 from bot.store.queue import enqueue_jobs, upsert_insert
 from bot.store.types import DeliveryRecord, IncomingDelivery, JobRequest, utc, utc_now
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """What ``DeliveryStore.record`` did: per delivery whether it was new, and the GUIDs of the
+    deliveries whose job became a run of its own (the others joined a queued run, or queued nothing)."""
+
+    new: list[bool]
+    queued_runs: frozenset[str]
 
 
 class DeliveryStore:
@@ -26,8 +36,13 @@ class DeliveryStore:
         """Store a batch in ONE transaction; per delivery True if new, False if its GUID was
         already stored (or appears earlier in the batch). New deliveries' jobs are queued
         in the same transaction, coalesced with queued runs of the same key."""
+        return self.record(batch).new
+
+    def record(self, batch: Sequence[IncomingDelivery]) -> StoredBatch:
+        """``record_many``, also telling which deliveries queued a run of their own (rather than
+        joining a queued run with the same key)."""
         if not batch:
-            return []
+            return StoredBatch([], frozenset())
         now = utc(self._clock())
         first: dict[str, int] = {}
         for index, delivery in enumerate(batch):
@@ -45,6 +60,7 @@ class DeliveryStore:
             }
             for d in sorted((batch[i] for i in first.values()), key=lambda d: d.guid)
         ]
+        created: set[int] = set()
         with write_transaction(self._engine) as conn:
             inserted = _insert_new(conn, rows)
             jobs: list[tuple[JobRequest, str | None]] = [
@@ -52,8 +68,13 @@ class DeliveryStore:
                 for guid, i in first.items()
                 if guid in inserted and (job := batch[i].job) is not None
             ]
-            enqueue_jobs(conn, jobs, now)
-        return [first[d.guid] == i and d.guid in inserted for i, d in enumerate(batch)]
+            run_ids = enqueue_jobs(conn, jobs, now, created)
+        creators: dict[int, str] = {}  # a new run's delivery: the first one with its key
+        for (_, guid), run_id in zip(jobs, run_ids, strict=True):
+            if run_id in created and guid is not None:
+                creators.setdefault(run_id, guid)
+        new = [first[d.guid] == i and d.guid in inserted for i, d in enumerate(batch)]
+        return StoredBatch(new, frozenset(creators.values()))
 
     def get(self, guid: str) -> DeliveryRecord | None:
         """The stored delivery with this GUID, or None."""
@@ -71,6 +92,7 @@ class DeliveryStore:
             return conn.execute(select(func.count()).select_from(deliveries)).scalar_one()
 
 
+_KNOWN = select(deliveries.c.guid).where(deliveries.c.guid.in_(bindparam("guids", expanding=True)))
 _COLUMNS = ("guid", "event", "action", "installation_id", "repository", "outcome", "summary", "received_at")
 _SQLITE_INSERT = (
     f"INSERT INTO deliveries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
@@ -89,7 +111,7 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         stmt = upsert_insert(conn, deliveries).on_conflict_do_nothing(index_elements=["guid"])
         return set(conn.execute(stmt.returning(deliveries.c.guid), rows).scalars())
     guids = [row["guid"] for row in rows]
-    known = set(conn.execute(select(deliveries.c.guid).where(deliveries.c.guid.in_(guids))).scalars())
+    known = set(conn.execute(_KNOWN, {"guids": guids}).scalars())
     fresh = [row for row in rows if row["guid"] not in known]
     if fresh:
         bind_time = deliveries.c.received_at.type.bind_processor(conn.dialect)

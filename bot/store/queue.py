@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, insert, select, text, update
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -23,6 +23,15 @@ _ENQUEUE_LOCK = text(
     "SELECT count(pg_advisory_xact_lock(28008, h)) FROM "
     "(SELECT DISTINCT hashtext(r) AS h FROM unnest(CAST(:repos AS text[])) AS r ORDER BY h) AS s"
 )
+
+
+# Built once (SQLAlchemy then reuses their compiled form): the queued runs of some repositories.
+_QUEUED_IN = (
+    select(runs.c.id, runs.c.kind, runs.c.repository, runs.c.pr_number, runs.c.head_sha, runs.c.details)
+    .where(runs.c.state == RunState.QUEUED.value, runs.c.repository.in_(bindparam("repos", expanding=True)))
+    .order_by(runs.c.id)
+)
+_QUEUED_IN_FOR_UPDATE = _QUEUED_IN.with_for_update()
 
 
 def run_record(row: Row[Any]) -> RunRecord:
@@ -42,11 +51,13 @@ def upsert_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
 
 
 def enqueue_jobs(
-    conn: Connection, items: Sequence[tuple[JobRequest, str | None]], now: datetime
+    conn: Connection, items: Sequence[tuple[JobRequest, str | None]], now: datetime,
+    created: set[int] | None = None,
 ) -> list[int]:
     """Queue one run per distinct job key, reusing a queued run with the same
     (kind, repository, pr_number, head_sha) — a newer staging request's context is folded into
-    it (``StagingJob.joined``: an approval, ``--force``); returns the run id for each item.
+    it (``StagingJob.joined``: an approval, ``--force``); returns the run id for each item, and adds
+    the ids of the runs it inserted (not reused) to ``created`` if given.
 
     Runs in the caller's transaction. On PostgreSQL an advisory lock per repository keeps
     two replicas from both inserting the same key, and FOR UPDATE keeps the reused run
@@ -55,21 +66,18 @@ def enqueue_jobs(
     if not items:
         return []
     repositories = sorted({job.repository for job, _ in items})
-    existing = (
-        select(runs.c.id, runs.c.kind, runs.c.repository, runs.c.pr_number, runs.c.head_sha, runs.c.details)
-        .where(runs.c.state == RunState.QUEUED.value, runs.c.repository.in_(repositories))
-        .order_by(runs.c.id)
-    )
+    existing = _QUEUED_IN
     if is_postgres(conn):
         conn.execute(_ENQUEUE_LOCK, {"repos": repositories})
-        existing = existing.with_for_update()
+        existing = _QUEUED_IN_FOR_UPDATE
     found: dict[tuple[Any, ...], int] = {}
     stored: dict[int, dict[str, Any] | None] = {}  # read as a job only when a request joins it
-    for row in conn.execute(existing):
+    for row in conn.execute(existing, {"repos": repositories}):
         found.setdefault((row.kind, row.repository, row.pr_number, row.head_sha), row.id)
         stored[row.id] = row.details
     fresh: dict[tuple[Any, ...], tuple[JobRequest, str | None]] = {}
     joined: dict[int, StagingJob] = {}
+    before: dict[int, StagingJob] = {}  # the joined runs' jobs as stored
     for request, guid in items:
         key = request.key
         if key in fresh:
@@ -77,17 +85,21 @@ def enqueue_jobs(
             fresh[key] = (_joined(first, request), first_guid)
         elif key in found and isinstance(request.job, StagingJob):
             run_id = found[key]  # a later request's context joins the queued run
-            queued = joined.get(run_id) or StagingJob.model_validate(stored[run_id] or {})
-            joined[run_id] = queued.joined(request.job)
+            if run_id not in joined:
+                joined[run_id] = before[run_id] = StagingJob.model_validate(stored[run_id] or {})
+            joined[run_id] = joined[run_id].joined(request.job)
         elif key not in found:
             fresh[key] = (request, guid)
     for run_id, job in sorted(joined.items()):
-        conn.execute(update(runs).where(runs.c.id == run_id).values(details=dump_job(job)))
+        if job != before[run_id]:  # the same context again (a PR's repeated events) changes nothing
+            conn.execute(update(runs).where(runs.c.id == run_id).values(details=dump_job(job)))
     if fresh:
         stmt = insert(runs).returning(runs.c.id, sort_by_parameter_order=True)
         rows = [_new_run(request, guid, now) for request, guid in fresh.values()]
         ids = conn.execute(stmt, rows).scalars().all()
         found.update(zip(fresh, ids, strict=True))
+        if created is not None:
+            created.update(ids)
     return [found[request.key] for request, _ in items]
 
 

@@ -114,4 +114,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "limit_concurrency": settings.http_max_concurrency,
         "timeout_keep_alive": settings.http_keep_alive_seconds,
         "access_log": False, "log_level": settings.log_level.lower(), "lifespan": "on",
+        # nothing reads the client's address or scheme (links use MODELGATE_PUBLIC_URL): no X-Forwarded-*
+        # rewriting middleware in front of every request
+        "proxy_headers": False,
     }

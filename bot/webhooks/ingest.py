@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.metrics import DELIVERIES, INGEST_SECONDS, event_label
+from bot.metrics import INGEST_SECONDS, count_delivery
 from bot.webhooks import signature
 from bot.webhooks.routing import PayloadError, route
 from bot.webhooks.writer import DeliveryWriter
@@ -58,7 +58,12 @@ class _Rejected(Exception):
 
 
 async def _respond(send: Send, status: int, payload: dict[str, str], *, close: bool = False) -> None:
-    body = json.dumps(payload).encode()
+    await _answer(send, status, json.dumps(payload).encode(), close=close)
+
+
+async def _answer(send: Send, status: int, body: bytes, *, close: bool = False) -> None:
+    """Send ``body`` (JSON) as the whole answer (the accepted ones' body is formatted by the caller: a
+    ``json.dumps`` of a dict took as long as the rest of the answer)."""
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
     if close:  # uvicorn closes the connection after this response: the rest is never read
         headers.append((b"connection", b"close"))
@@ -114,19 +119,20 @@ class WebhookIngest:
         try:
             status, outcome = await self._ingest(headers, event, guid, receive)
         except _Rejected as rejected:
-            DELIVERIES.labels(event=event_label(event), outcome="rejected").inc()
+            count_delivery(event, "rejected")
             log.warning(  # the headers may be anyone's: shown shortened
                 "webhook rejected: status=%d event=%.64s delivery=%.64s reason=%s",
                 rejected.status, event or "-", guid or "-", rejected,
             )
             await _respond(send, rejected.status, {"error": str(rejected)}, close=rejected.close)
             return
-        DELIVERIES.labels(event=event_label(event), outcome=outcome).inc()
+        count_delivery(event, outcome)
         if outcome == "error":
             await _respond(send, 503, {"error": "could not store the delivery; redeliver it"})
             return
         INGEST_SECONDS.observe(time.perf_counter() - started)
-        await _respond(send, status, {"delivery": guid, "outcome": outcome})
+        await _answer(send, status, b'{"delivery": %s, "outcome": "%s"}' % (
+            json.dumps(guid).encode(), outcome.encode()))
 
     async def _ingest(
         self, headers: dict[bytes, bytes], event: str, guid: str, receive: Receive

@@ -22,12 +22,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
-from bot.store import IncomingDelivery
+from bot.store import IncomingDelivery, StoredBatch
 
 log = logging.getLogger(__name__)
 
-RecordMany = Callable[[Sequence[IncomingDelivery]], list[bool]]
+Record = Callable[[Sequence[IncomingDelivery]], StoredBatch]  # DeliveryStore.record
 Listener = Callable[[list[IncomingDelivery]], None]
+RunsListener = Callable[[list[str]], None]
 _Waiter = tuple[IncomingDelivery, asyncio.Future[bool]]
 _Queued = tuple[IncomingDelivery, asyncio.Future[bool], asyncio.AbstractEventLoop]
 
@@ -51,32 +52,43 @@ class DeliveryWriter(Protocol):
     """Stores deliveries durably; ``submit`` returns True for a new GUID, False for a repeat."""
 
     def on_committed(self, listener: Listener) -> None: ...
+    def on_runs_queued(self, listener: RunsListener) -> None: ...
     def start(self) -> None: ...
     def stop(self) -> None: ...
     async def submit(self, delivery: IncomingDelivery) -> bool: ...
 
 
 class _Base:
-    def __init__(self, record_many: RecordMany) -> None:
-        self._record_many = record_many
+    def __init__(self, record: Record) -> None:
+        self._record = record
         self._listeners: list[Listener] = []
+        self._run_listeners: list[RunsListener] = []
         self._running = False
 
     def on_committed(self, listener: Listener) -> None:
         """Call ``listener`` with the new deliveries of each commit."""
         self._listeners.append(listener)
 
+    def on_runs_queued(self, listener: RunsListener) -> None:
+        """Call ``listener`` with the GUIDs of the deliveries that queued a run of their own in a commit
+        (not with those that joined a queued run): only when there are some."""
+        self._run_listeners.append(listener)
+
     def _store(self, batch: list[_Waiter]) -> list[bool] | Exception:
         """Commit ``batch``; the per-delivery answers, or the error every waiter gets."""
         try:
-            results = self._record_many([delivery for delivery, _ in batch])
+            stored = self._record([delivery for delivery, _ in batch])
         except Exception as exc:  # the database is down: nothing was stored
             log.error("storing %d deliveries failed: %s", len(batch), exc)
             return exc
-        fresh = [d for (d, _), new in zip(batch, results, strict=True) if new]
+        fresh = [d for (d, _), new in zip(batch, stored.new, strict=True) if new]
         for listener in self._listeners:
             listener(fresh)
-        return results
+        if stored.queued_runs:
+            queued = [d.guid for d in fresh if d.guid in stored.queued_runs]
+            for runs_listener in self._run_listeners:
+                runs_listener(queued)
+        return stored.new
 
 
 def _resolve(batch: list[_Waiter], results: list[bool] | Exception) -> None:
@@ -92,8 +104,8 @@ def _resolve(batch: list[_Waiter], results: list[bool] | Exception) -> None:
 class InlineGroupCommit(_Base):
     """Commits on the event loop thread, batching what arrives within two loop turns."""
 
-    def __init__(self, record_many: RecordMany) -> None:
-        super().__init__(record_many)
+    def __init__(self, record: Record) -> None:
+        super().__init__(record)
         self._pending: list[_Waiter] = []
 
     def start(self) -> None:
@@ -132,8 +144,8 @@ class InlineGroupCommit(_Base):
 class ThreadedGroupCommit(_Base):
     """Commits on one writer thread: everything queued since the last commit, in one go."""
 
-    def __init__(self, record_many: RecordMany) -> None:
-        super().__init__(record_many)
+    def __init__(self, record: Record) -> None:
+        super().__init__(record)
         self._queue: queue.SimpleQueue[_Queued | _Stop] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -192,6 +204,6 @@ class ThreadedGroupCommit(_Base):
                 loop.call_soon_threadsafe(_resolve, waiters, outcome)
 
 
-def writer_for(dialect: str, record_many: RecordMany) -> DeliveryWriter:
+def writer_for(dialect: str, record: Record) -> DeliveryWriter:
     """The group-commit strategy for a database dialect (``sqlite``, ``postgresql``, ...)."""
-    return InlineGroupCommit(record_many) if dialect == "sqlite" else ThreadedGroupCommit(record_many)
+    return InlineGroupCommit(record) if dialect == "sqlite" else ThreadedGroupCommit(record)

@@ -28,12 +28,14 @@ def _delivery(guid: str | None = None, pr: int = 1) -> IncomingDelivery:
 @pytest.fixture(params=["inline", "threaded"])
 def writer(request: pytest.FixtureRequest, engine: Engine) -> DeliveryWriter:
     kind = InlineGroupCommit if request.param == "inline" else ThreadedGroupCommit
-    return kind(DeliveryStore(engine).record_many)
+    return kind(DeliveryStore(engine).record)
 
 
 def test_concurrent_submits_share_commits_and_dedupe(writer: DeliveryWriter, engine: Engine) -> None:
     batches: list[int] = []
     writer.on_committed(lambda fresh: batches.append(len(fresh)))
+    queued_runs: list[str] = []
+    writer.on_runs_queued(queued_runs.extend)
     repeated = _delivery("same-guid")
 
     async def main() -> list[bool]:
@@ -50,7 +52,9 @@ def test_concurrent_submits_share_commits_and_dedupe(writer: DeliveryWriter, eng
     assert sorted(results[100:]) == [False, True]  # the second copy of a GUID is a duplicate
     assert DeliveryStore(engine).count() == 101 and sum(batches) == 101
     assert len(batches) < 101  # grouped: fewer commits than deliveries
-    assert len(RunStore(engine).list_runs()) == 5  # coalesced by (PR, SHA)
+    runs = RunStore(engine).list_runs()
+    assert len(runs) == 5  # coalesced by (PR, SHA)
+    assert sorted(queued_runs) == sorted(run.delivery_guid for run in runs)  # only the runs' creators
 
 
 def test_a_database_failure_reaches_every_waiter(writer: DeliveryWriter, engine: Engine) -> None:
