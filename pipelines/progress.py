@@ -31,9 +31,10 @@ SHOWN_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("train", ("train",)),
     ("evaluate candidate", ("evaluate",)),
     ("evaluate champion", ("champion environment", "champion")),
+    ("predict latency", ("latency",)),  # both models' single-row predicts, when a gate or metric wants it
     ("report", ("tracking",)),  # gates, plots, report and MLflow
 )
-JOB_STEPS = frozenset({"data", "train", "evaluate", "champion"})  # the steps a job reports itself
+JOB_STEPS = frozenset({"data", "train", "evaluate", "champion", "latency"})  # the steps a job reports itself
 
 
 @dataclass(frozen=True)

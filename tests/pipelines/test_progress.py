@@ -55,7 +55,7 @@ def test_shown_steps(
 ) -> None:
     rows = shown_steps(events, finished)
     assert [row.name for row in rows] == ["fetch", "environment", "data", "train", "evaluate candidate",
-                                          "evaluate champion", "report"]
+                                          "evaluate champion", "predict latency", "report"]
     assert {name: state for name, state in _states(rows).items() if name in expected} == expected
 
 

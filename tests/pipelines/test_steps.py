@@ -78,7 +78,8 @@ def test_first_model_passes_on_absolute_gates_and_is_logged(example_repo: Path, 
     result = run(example_repo, tracking_uri, progress=progress)
     assert result.status == "passed", result.error
     assert shown(progress) == {"fetch": "skipped", "environment": "done", "data": "done", "train": "done",
-                               "evaluate candidate": "done", "evaluate champion": "done", "report": "done"}
+                               "evaluate candidate": "done", "evaluate champion": "done",
+                               "predict latency": "skipped", "report": "done"}
     assert result.metrics["champion"] is None and result.champion_version is None
     assert result.candidate_metrics["accuracy"] >= 0.85
     assert list(result.candidate_metrics) == ["accuracy", "f1_macro", "roc_auc", "model_size_mb"]
@@ -140,7 +141,8 @@ def test_a_raising_train_is_a_train_error_with_the_traceback(example_repo: Path,
     assert (result.status, result.error_kind) == ("error", "train")
     assert shown(progress) | {"fetch": "-"} == {"fetch": "-", "environment": "done", "data": "done",
                                                  "train": "failed", "evaluate candidate": "skipped",
-                                                 "evaluate champion": "skipped", "report": "skipped"}
+                                                 "evaluate champion": "skipped", "predict latency": "skipped",
+                                                 "report": "skipped"}
     assert result.error == "train failed: RuntimeError: feature store unreachable"
     assert "Traceback (most recent call last):" in result.log_tail
     assert any('raise RuntimeError("feature store unreachable")' in line for line in result.log_tail)

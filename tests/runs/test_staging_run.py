@@ -322,7 +322,8 @@ def test_the_check_run_shows_each_step_as_it_ends_and_keeps_the_timings(world: W
     final = check["output"]["summary"]
     assert "### Steps" in final and _rows(final) == {
         "fetch": "✅ done", "environment": "✅ done", "data": "✅ done", "train": "✅ done",
-        "evaluate candidate": "✅ done", "evaluate champion": "✅ done", "report": "✅ done"}
+        "evaluate candidate": "✅ done", "evaluate champion": "✅ done", "predict latency": "⏭️ skipped",
+        "report": "✅ done"}
     assert "| train | ✅ done | 12.0 s |" in " ".join(final.split())
 
 
