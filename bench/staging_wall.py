@@ -38,6 +38,7 @@ import yaml
 
 from pipelines.executor import LocalExecutor, PipelineJob
 from pipelines.job_process import JobPolicy
+from pipelines.model_metrics import is_model_metric
 from pipelines.sandbox import Isolation
 from pipelines.tracking import TELEMETRY_OFF
 
@@ -252,7 +253,10 @@ def make_repo(parent: Path, name: str, trees: int | None) -> Path:
 
 
 def same_metrics(a: dict[str, float], b: dict[str, float]) -> bool:
-    """Both runs computed the same values (so they did the same work)."""
+    """Both runs computed the same values (so they did the same work); the model's own metrics
+    (``model_size_mb``, measured by modelgate alone) are left out of the comparison."""
+    b = {k: v for k, v in b.items() if not is_model_metric(k)}
+    a = {k: v for k, v in a.items() if not is_model_metric(k)}
     return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-9) for k in a)
 
 
@@ -265,8 +269,8 @@ def tables(workloads: list[Workload], probe: dict[str, float]) -> str:
         lines.append(f"| {w.name} | {base:.2f} | {mg:.2f} | {mg - base:+.2f} |")
     ratio = (heavy.median("mg") - light.median("mg")) / (heavy.median("base") - light.median("base"))
     fixed = light.median("mg") - ratio * light.median("base")
-    lines += ["", f"Fitted on the two forest points: **ratio = {ratio:.2f}** (target ≤ 1.2), "
-              f"**fixed overhead = {fixed:.2f} s** (target ≤ 3 s).", ""]
+    lines += ["", f"Fitted on the two forest points: **ratio = {ratio:.2f}** (issue 14: ≤ 1.1), "
+              f"**fixed overhead = {fixed:.2f} s** (issue 14: ≤ 0.5 s).", ""]
     # Same fit without the tracking step (MLflow run + log_model), to show what scales with the work.
     mg_light = light.median("mg") - light.step_median("tracking")
     mg_heavy = heavy.median("mg") - heavy.step_median("tracking")
