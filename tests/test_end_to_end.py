@@ -24,7 +24,7 @@ from bot.settings import Settings
 from bot.store import TERMINAL, JobRequest, RunRecord, RunStore, StagingJob, migrate
 from bot.webhooks.signature import sign
 from github_standin.serving import serve
-from tests.fixtures.standin import SandboxHandle, WebhookReceiver
+from tests.fixtures.standin import SandboxHandle, WebhookReceiver, workers_running
 
 pytestmark = pytest.mark.e2e
 
@@ -172,7 +172,7 @@ def test_a_run_abandoned_by_dead_workers_fails_visibly(sandbox: SandboxHandle, t
     store.remember(run.id, "check_run_id", check_id)
     store.remember(run.id, "sha", sha)
     with serve(create_app(services)):  # startup recovery finds the dead worker's run
-        failed = services.runs.get(run.id)
+        failed = workers_running(services).runs.get(run.id)
     assert failed is not None and failed.state == "failed"
     [check] = _checks(sandbox, sha)
     assert (check["status"], check["conclusion"]) == ("completed", "failure")

@@ -87,7 +87,9 @@ class _Job:
 
     def __init__(self, spec: JobSpec) -> None:
         self.spec = spec
-        self.steps = Steps(ProgressFile(spec.output_dir / PROGRESS_FILE))  # relayed to the check run
+        # a candidate's steps are relayed to the check run; a champion job writes its predictions only
+        progress = ProgressFile(spec.output_dir / PROGRESS_FILE) if spec.role == "candidate" else None
+        self.steps = Steps(progress)
         self.model_name: str | None = None
         self.task: str | None = None
         self.champion_version: int | None = None
