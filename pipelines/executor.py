@@ -195,9 +195,8 @@ class LocalExecutor:
             job = self._jobs[self._queue.popleft()]
             try:
                 hand_over = HandOver(job.directory / JOB_FILE, job.spec.repo_dir,
-                                     child_environment(job.spec, job.directory))
-                warm = self._standby.take(standby_key(job.spec), hand_over)
-                job.process = warm or _spawn(job.spec, job.directory)
+                                     child_environment(job.spec, job.directory), job.directory / LOG_FILE)
+                job.process = self._standby.take(standby_key(job.spec), hand_over) or _spawn(hand_over)
             except OSError as exc:
                 message = f"could not start the pipeline process: {exc}"
                 self._finish(job, JobState.FAILED, PipelineResult.failure(job.spec.kind, "crash", message))
@@ -301,12 +300,13 @@ def _job_document(job: PipelineJob) -> dict[str, object]:
             "output_dir": output_dir, "policy": policy}
 
 
-def _spawn(job: PipelineJob, directory: Path) -> subprocess.Popen[bytes]:
+def _spawn(job: HandOver) -> subprocess.Popen[bytes]:
+    """A fresh pipeline process for ``job`` (no standby was warm for it)."""
     # -P: the checkout (cwd) is not put on sys.path before our package; steps add it after startup.
-    command = [sys.executable, "-P", "-m", "pipelines.entry", str(directory / JOB_FILE)]
-    with (directory / LOG_FILE).open("ab") as log:
+    command = [sys.executable, "-P", "-m", "pipelines.entry", str(job.job_file)]
+    with job.log_file.open("ab") as log:
         return subprocess.Popen(
-            command, cwd=job.repo_dir, env=child_environment(job, directory), stdin=subprocess.DEVNULL,
+            command, cwd=job.cwd, env=job.env, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

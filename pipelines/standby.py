@@ -20,6 +20,7 @@ import logging
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,15 +43,18 @@ class StandbyKey:
 
 @dataclass(frozen=True)
 class HandOver:
-    """What a standby is told when its job arrives."""
+    """A pipeline process's job: its file, working directory, whole environment and log file. What a
+    standby is told when its job arrives, and what a fresh process is started with."""
 
     job_file: Path
     cwd: Path
     env: dict[str, str]
+    log_file: Path
 
     def line(self) -> bytes:
         """The hand-over as one JSON line."""
-        document = {"job_file": str(self.job_file), "cwd": str(self.cwd), "env": self.env}
+        document = {"job_file": str(self.job_file), "cwd": str(self.cwd), "env": self.env,
+                    "log_file": str(self.log_file)}
         return (json.dumps(document) + "\n").encode()
 
 
@@ -112,8 +116,6 @@ class Standby:
 
 
 def _retire(process: subprocess.Popen[bytes]) -> None:
-    import signal
-
     if process.stdin is not None:
         with contextlib.suppress(OSError):
             process.stdin.close()
@@ -158,8 +160,7 @@ def take_on(hand_over: HandOver) -> None:
     os.chdir(hand_over.cwd)
     sys.stdout.flush()
     sys.stderr.flush()
-    log_path = hand_over.job_file.with_name("pipeline.log")
-    descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    descriptor = os.open(hand_over.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(descriptor, 1)
     os.dup2(descriptor, 2)
     os.close(descriptor)
@@ -175,7 +176,7 @@ def read_hand_over(text: str) -> HandOver:
     if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                             for k, v in env.items()):
         raise ValueError("the hand-over's env must map names to strings")
-    return HandOver(Path(data["job_file"]), Path(data["cwd"]), dict(env))
+    return HandOver(Path(data["job_file"]), Path(data["cwd"]), dict(env), Path(data["log_file"]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -119,9 +119,10 @@ class PipelineRunner:
                 self._executor.cancel(job_id)
                 state = RunState.SUPERSEDED if reason.startswith("superseded") else RunState.CANCELLED
                 raise Stop(state, reason)
-            steps = shown_steps([fetched, *self._executor.progress(job_id)])
-            if on_progress is not None and throttle.due(steps) and on_progress(steps):
-                throttle.sent(steps)
+            if on_progress is not None:
+                steps = shown_steps([fetched, *self._executor.progress(job_id)])
+                if throttle.due(steps) and on_progress(steps):
+                    throttle.sent(steps)
             time.sleep(self.options.poll_seconds)
         reported = self._executor.progress(job_id)  # none: the pipeline said nothing, so no table either
         steps = shown_steps([fetched, *reported], finished=True) if reported else []
