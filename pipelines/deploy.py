@@ -37,8 +37,8 @@ from pipelines.serving import (
 )
 from pipelines.tracking import absolute_tracking_uri
 
-__all__ = ["CommandDeployer", "DeployError", "Deployed", "Deployer", "NoDeployer", "ServeDeployer",
-           "deployer_for"]
+__all__ = ["CommandDeployer", "DeployError", "Deployed", "Deployer", "Health", "NoDeployer", "ServeDeployer",
+           "Server", "deployer_for"]
 
 DEFAULT_COMMAND_TIMEOUT = 600
 OUTPUT_LINES = 20
@@ -60,6 +60,33 @@ class Deployer(Protocol):
 
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
         """Deploy or raise DeployError (the previous deployment keeps serving)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Health:
+    """What answers at a served deployment right now: ``version`` None when nothing serves."""
+
+    version: int | None
+    healthy: bool
+    detail: str = ""
+
+
+class Server(Deployer, Protocol):
+    """A deployer whose model keeps serving after the deploy (``mlflow-serve``, ``ray-serve``): the
+    reconcile loop asks what answers and starts or stops it to match the recorded deployment."""
+
+    @property
+    def url(self) -> str:
+        """The stable URL clients call."""
+        ...
+
+    def health(self) -> Health:
+        """Which version answers at ``url`` and whether it is healthy (never raises for a down server)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop serving (nothing happens when nothing serves)."""
         ...
 
 
