@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
@@ -15,6 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.deployments.guard import DeployGuard
+from bot.deployments.keeper import DeploymentKeeper
+from bot.deployments.local import ProcessServers
+from bot.deployments.reconcile import Reconciler
+from bot.deployments.replica import replica_id
+from bot.deployments.servers import RecordedServers
 from bot.feedback.published_report import ReportPublisher
 from bot.feedback.report_files import ReportFiles
 from bot.github import GitHubApp
@@ -35,6 +42,8 @@ from bot.settings import Settings
 from bot.store import (
     AcknowledgementStore,
     DeliveryStore,
+    DeploymentStore,
+    Lease,
     LockStore,
     OwnershipStore,
     PromotionStore,
@@ -47,6 +56,7 @@ from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookInges
 from bot.webhooks.writer import DeliveryWriter, writer_for
 
 log = logging.getLogger(__name__)
+LEASE_PERIODS = 3  # a replica holds a deployment for this many reconcile periods unless renewed
 
 
 @dataclass
@@ -61,10 +71,39 @@ class Services:
     writer: DeliveryWriter
     pool: WorkerPool | None
     acknowledger: Acknowledger | None = None
+    reconciler: Reconciler | None = None
+
+
+def run_options(settings: Settings) -> RunOptions:
+    """How runs use the machine, MLflow and the operator's limits."""
+    assert settings.mlflow_tracking_uri is not None  # derived in Settings
+    return RunOptions(
+        workdir=settings.data_dir / "runs", tracking_uri=settings.mlflow_tracking_uri,
+        public_url=settings.public_url, policy=settings.job_policy(),
+        max_timeout_seconds=float(settings.max_timeout_seconds), job_env_dir=settings.job_env_dir,
+        source_limits=SourceLimits(settings.source_max_bytes, settings.source_max_entries),
+        mlflow_artifacts=settings.artifacts_root,
+    )
+
+
+def serve_logs_dir(settings: Settings) -> Path:
+    """Where scoring servers log: under the data dir, never a fixed /tmp path."""
+    return settings.data_dir / "serve-logs"
+
+
+def deployment_keeping(settings: Settings, engine: Engine) -> tuple[DeploymentKeeper, Reconciler]:
+    """The process's keeper of the deployments its runs make, and its reconcile loop."""
+    lease = Lease(replica_id(settings.data_dir), LEASE_PERIODS * settings.reconcile_seconds)
+    store, guard = DeploymentStore(engine), DeployGuard()
+    servers = RecordedServers(run_options(settings), serve_logs_dir(settings))
+    reconciler = Reconciler(store, lease, guard, servers.server, servers.sample, settings.reconcile_seconds,
+                            ProcessServers())
+    return DeploymentKeeper(store, lease, guard), reconciler
 
 
 def handlers(
-    settings: Settings, github: GitHubApp, engine: Engine, runs: RunStore, reports: ReportFiles
+    settings: Settings, github: GitHubApp, engine: Engine, runs: RunStore, reports: ReportFiles,
+    keeper: DeploymentKeeper,
 ) -> dict[str, RunHandler]:
     """The handler of each run kind."""
     from pipelines.executor import LocalExecutor
@@ -72,26 +111,19 @@ def handlers(
     executor = LocalExecutor(
         max_concurrency=settings.pipeline_concurrency, workdir=settings.data_dir / "jobs"
     )
-    assert settings.mlflow_tracking_uri is not None  # derived in Settings
-    limits = SourceLimits(settings.source_max_bytes, settings.source_max_entries)
-    options = RunOptions(
-        workdir=settings.data_dir / "runs", tracking_uri=settings.mlflow_tracking_uri,
-        public_url=settings.public_url, policy=settings.job_policy(),
-        max_timeout_seconds=float(settings.max_timeout_seconds), job_env_dir=settings.job_env_dir,
-        source_limits=limits, mlflow_artifacts=settings.artifacts_root,
-    )
+    options = run_options(settings)
     runner = PipelineRunner(runs, executor, options)
     publisher = ReportPublisher(reports, runs, settings.mlflow_ui_url)
     policy = ServePolicy.from_settings(settings)
-    admission = Admission(OwnershipStore(engine), policy, settings.mlflow_tracking_uri)
-    serve_logs = settings.data_dir / "serve-logs"  # scoring servers' logs: never a fixed /tmp path
+    admission = Admission(OwnershipStore(engine), policy, options.tracking_uri)
+    serve_logs = serve_logs_dir(settings)
     production = ProductionRun(github, runs, PromotionStore(engine), LockStore(engine), runner, publisher,
-                               admission, serve_logs=serve_logs)
+                               admission, keeper, serve_logs=serve_logs)
     return {
         "staging": StagingRun(github, runs, runner, publisher, AcknowledgementStore(engine)),
         "production": production,
-        "rollback": RollbackRun(github, options, admission, serve_logs=serve_logs),
-        "command": CommandRun(github, runs, settings.mlflow_tracking_uri),
+        "rollback": RollbackRun(github, options, admission, keeper, serve_logs=serve_logs),
+        "command": CommandRun(github, runs, options.tracking_uri),
     }
 
 
@@ -111,15 +143,17 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
         acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine))
         writer.on_runs_queued(acknowledger.runs_queued)
+    reconciler = None
     if size > 0:
-        kinds = handlers(settings, github, engine, runs, reports)
+        keeper, reconciler = deployment_keeping(settings, engine)
+        kinds = handlers(settings, github, engine, runs, reports, keeper)
         processor = RunProcessor(github, runs, kinds)
         options = PoolOptions(
             size=size, lease_seconds=settings.lease_seconds, max_attempts=settings.max_attempts
         )
         pool = WorkerPool(runs, processor, options, on_abandoned=processor.report_abandoned)
         writer.on_committed(lambda fresh: pool.wake() if any(d.job for d in fresh) else None)
-    return Services(settings, engine, reports, deliveries, runs, writer, pool, acknowledger)
+    return Services(settings, engine, reports, deliveries, runs, writer, pool, acknowledger, reconciler)
 
 
 @contextlib.contextmanager
@@ -136,14 +170,23 @@ def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
 
         uri = services.settings.mlflow_tracking_uri
         assert uri is not None  # derived in Settings
-        if intake:
-            services.pool.start_in_background(lambda: prepare_tracking_store(uri))
-        else:  # a worker-only process has nothing else to do: a failure ends it
+        reconciler = services.reconciler
+
+        def prepare() -> None:
             prepare_tracking_store(uri)  # once, before runs race to migrate it
+            if reconciler is not None:
+                reconciler.start()  # deploys read MLflow too
+
+        if intake:
+            services.pool.start_in_background(prepare)
+        else:  # a worker-only process has nothing else to do: a failure ends it
+            prepare()
             services.pool.start()
     try:
         yield services
     finally:
+        if services.reconciler is not None:
+            services.reconciler.stop()
         if services.pool is not None:
             services.pool.stop()
         services.writer.stop()

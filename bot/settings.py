@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     pipeline_concurrency: int = Field(default=2, ge=1, le=64)
     max_attempts: int = Field(default=3, ge=1, le=20)
     lease_seconds: float = Field(default=60.0, gt=1)
+    reconcile_seconds: float = Field(
+        default=30.0, ge=0.5, le=3600,
+        description="How often each worker compares the recorded deployments with what answers and fixes "
+        "the difference; a replica's hold on a deployment lasts three periods.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     isolation: Literal["bwrap", "none"] = Field(
         default="bwrap",

@@ -21,7 +21,9 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
 
 from pipelines.job_process import JobPolicy, job_environment
 from pipelines.masking import Masker
@@ -41,6 +43,7 @@ __all__ = ["CommandDeployer", "DeployError", "Deployed", "Deployer", "Health", "
            "Server", "deployer_for"]
 
 DEFAULT_COMMAND_TIMEOUT = 600
+PING_TIMEOUT_SECONDS = 5
 OUTPUT_LINES = 20
 
 
@@ -72,6 +75,7 @@ class Health:
     detail: str = ""
 
 
+@runtime_checkable
 class Server(Deployer, Protocol):
     """A deployer whose model keeps serving after the deploy (``mlflow-serve``, ``ray-serve``): the
     reconcile loop asks what answers and starts or stops it to match the recorded deployment."""
@@ -201,6 +205,26 @@ class ServeDeployer:
         detail = f"version {version} serves on {self.url}{replaced}"
         return Deployed(kind="mlflow-serve", model_uri=model_uri, version=version, url=self.url,
                         detail=detail)
+
+    def health(self) -> Health:
+        """The version this process serves for the key at its address, and whether ``/ping`` answers
+        through the stable port."""
+        found = BlueGreen.registered(self.key)
+        here = found is not None and (found.host, found.port) == (self.host, self.port)
+        version = found.current() if found is not None and here else None
+        if version is None:
+            return Health(None, False, "nothing serves here")
+        try:
+            answered = httpx.get(f"http://{self.host}:{self.port}/ping", timeout=PING_TIMEOUT_SECONDS)
+        except httpx.HTTPError as exc:
+            return Health(version, False, f"/ping failed: {exc}")
+        if answered.status_code != 200:
+            return Health(version, False, f"/ping answered {answered.status_code}")
+        return Health(version, True, "answers /ping")
+
+    def stop(self) -> None:
+        """Stop the key's switch and scoring server in this process."""
+        BlueGreen.stop_key(self.key)
 
 
 def deployer_for(

@@ -226,6 +226,26 @@ class BlueGreen:
         return found
 
     @classmethod
+    def registered(cls, key: ServeKey) -> BlueGreen | None:
+        """The process's deployment of ``key`` (one that served at least once), or None."""
+        with cls._registry_lock:
+            return cls._registry.get(key)
+
+    @classmethod
+    def serving_keys(cls) -> list[ServeKey]:
+        """The keys the process serves."""
+        with cls._registry_lock:
+            return list(cls._registry)
+
+    @classmethod
+    def stop_key(cls, key: ServeKey) -> None:
+        """Stop serving ``key`` in this process (its switch and server)."""
+        with cls._registry_lock:
+            found = cls._registry.pop(key, None)
+        if found is not None:
+            found.shutdown()
+
+    @classmethod
     def shutdown_all(cls) -> None:
         """Stop every switch and server of the process."""
         with cls._registry_lock:

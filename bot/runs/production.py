@@ -29,6 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bot.deployments.keeper import DeploymentKeeper, deployment_key
 from bot.feedback import outcomes
 from bot.feedback.check_report import CheckReport
 from bot.feedback.check_run import RunReporter, start_reporter
@@ -46,6 +47,7 @@ from bot.runs.release import Target, deploy_version
 from bot.runs.repo_config import read_config
 from bot.runs.retry import Retry
 from bot.store import (
+    Desired,
     LockStore,
     LockWaitStopped,
     PromotionRecord,
@@ -69,6 +71,7 @@ class PromotionOutcome:
     version: int | None = None
     report: CheckReport | None = None  # replaces the pipeline verdict's report (a failed deploy)
     title: str | None = None  # replaces the verdict's check title ("Promoted as version 7")
+    deployment: Desired | None = None  # what now serves, recorded with the promotion
 
 
 class ProductionRun:
@@ -77,10 +80,11 @@ class ProductionRun:
     def __init__(
         self, github: ClientFactory[ProductionClient], runs: RunStore, promotions: PromotionStore,
         locks: LockStore, runner: PipelineRunner, publisher: ReportPublisher, admission: Admission,
-        *, serve_logs: Path,
+        keeper: DeploymentKeeper, *, serve_logs: Path,
     ) -> None:
         self._github, self._runs, self._promotions, self._locks = github, runs, promotions, locks
         self._runner, self._publisher, self._admission = runner, publisher, admission
+        self._keeper = keeper
         self._serve_logs = serve_logs  # scoring-server logs, under the App's data dir
 
     def __call__(self, run: RunRecord) -> RunOutcome:
@@ -154,15 +158,18 @@ class ProductionRun:
         if decide_production(_claim_of(promotion, run)).action == ProductionAction.ALREADY_DONE:
             return self._duplicate(promotion, reporter)
         pull = api.get_pull(repo, run.pr_number) if run.pr_number is not None else {}
+        key = deployment_key(run.repository, config.model.name, config.deploy.kind)
         try:
             finished = self._runner.execute(
                 api, repo, run, sha, config,
                 on_progress=partial(reporter.progress, production_in_progress()))
-            outcome = self._decide(api, repo, run, sha, config, finished, pull)
+            with self._keeper.deploying(key):  # until the deployment is recorded with the promotion
+                outcome = self._decide(api, repo, run, sha, config, finished, pull)
+                self._promotions.settle(promotion.id, outcome.state, outcome.version,
+                                        also=self._keeper.recorder(outcome.deployment))
         except BaseException:
             self._promotions.settle(promotion.id, PromotionState.FAILED)
             raise
-        self._promotions.settle(promotion.id, outcome.state, outcome.version)
         result = finished.result
         report = outcome.report or report_for(result.as_dict(), result.summary_line(), finished.steps)
         report = outcomes.with_outcome(report, outcome.line, outcome.title)
@@ -234,7 +241,8 @@ class ProductionRun:
             return PromotionOutcome(PromotionState.FAILED, failed.description, promoted.version, failed)
         line = outcomes.promoted(promoted.version, promoted.previous_version, deployed.detail)
         return PromotionOutcome(PromotionState.PROMOTED, line, promoted.version,
-                                title=outcomes.promoted_title(promoted.version))
+                                title=outcomes.promoted_title(promoted.version),
+                                deployment=deployed.desired(run.repository, config.model.name))
 
 
 def _claim_of(promotion: PromotionRecord, run: RunRecord) -> Claim:

@@ -18,6 +18,7 @@ from bot.feedback.deployments import deploy_error, deploying
 from bot.github import Repo
 from bot.github.clients import DeploymentWriter
 from bot.runs.ownership import ServeAddress
+from bot.store import Desired
 from pipelines.config import ModelgateConfig
 from pipelines.job_process import JobPolicy
 
@@ -34,6 +35,12 @@ class ReleasedVersion:
     detail: str
     url: str | None
     deployment_id: int | None
+    spec: dict[str, Any]  # the deploy section it was deployed with, the App's address included
+
+    def desired(self, repository: str, model_name: str) -> Desired:
+        """The recorded deployment this release makes."""
+        return Desired(repository.lower(), model_name, str(self.spec.get("kind", "none")), self.version,
+                       self.url, self.spec)
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,8 @@ def deploy_version(
                                                   **payload})
     _status(target, deployment_id, "in_progress", deploying(version))
     try:
-        deployer = deployer_for(_spec(target), tracking_uri=tracking_uri, workdir=target.workdir,
+        spec = _spec(target)
+        deployer = deployer_for(spec, tracking_uri=tracking_uri, workdir=target.workdir,
                                 log_dir=serve_logs, key=(str(target.repo).lower(), name), policy=policy)
         sample = load_sample(tracking_uri, run_id) if run_id else None
         done = deployer.deploy(model_uri(name, version), version, sample)
@@ -79,7 +87,7 @@ def deploy_version(
         _status(target, deployment_id, "failure", deploy_error(version, message))
         raise DeployError(message) from exc
     _status(target, deployment_id, "success", done.detail, environment_url=done.url)
-    return ReleasedVersion(version, done.detail, done.url, deployment_id)
+    return ReleasedVersion(version, done.detail, done.url, deployment_id, spec)
 
 
 def _spec(target: Target) -> dict[str, Any]:

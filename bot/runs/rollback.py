@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.deployments.keeper import DeploymentKeeper, deployment_key
 from bot.feedback.deployments import rollback_deployment
 from bot.feedback.replies import redeploy_failed, rollback_done, rollback_failed
 from bot.github import Repo
@@ -63,10 +64,10 @@ class RollbackRun:
     """Handles claimed rollback runs (a ``RunHandler`` for the worker pool)."""
 
     def __init__(
-        self, github: ClientFactory[RollbackClient], options: RunOptions, admission: Admission, *,
-        serve_logs: Path,
+        self, github: ClientFactory[RollbackClient], options: RunOptions, admission: Admission,
+        keeper: DeploymentKeeper, *, serve_logs: Path,
     ) -> None:
-        self._github, self._options, self._admission = github, options, admission
+        self._github, self._options, self._admission, self._keeper = github, options, admission, keeper
         self._serve_logs = serve_logs
 
     def __call__(self, run: RunRecord) -> RunOutcome:
@@ -122,12 +123,14 @@ class RollbackRun:
             limits = self._options.source_limits
             workdir = fetch_source(api, repo, ref, folder / "src", limits) if command else folder
             target = Target(api, repo, ref, config, workdir, address.address)
-            deployed = deploy_version(
-                target, uri, done.to_version, restored.get(RUN_ID_TAG, ""),
-                description=rollback_deployment(model, done.to_version, actor),
-                payload={"rollback_from": done.from_version, "actor": actor}, serve_logs=self._serve_logs,
-                policy=repository_policy(self._options, run.repository),
-            )
+            with self._keeper.deploying(deployment_key(run.repository, model, config.deploy.kind)):
+                deployed = deploy_version(
+                    target, uri, done.to_version, restored.get(RUN_ID_TAG, ""),
+                    description=rollback_deployment(model, done.to_version, actor),
+                    payload={"rollback_from": done.from_version, "actor": actor}, serve_logs=self._serve_logs,
+                    policy=repository_policy(self._options, run.repository),
+                )
+                self._keeper.record(deployed.desired(run.repository, model))
         except (DeployError, Stop) as exc:
             undo_rollback(uri, done)
             error = exc.reason if isinstance(exc, Stop) else str(exc)

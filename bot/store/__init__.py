@@ -4,6 +4,15 @@ with Alembic migrations."""
 
 from bot.store.acknowledgements import AcknowledgementStore
 from bot.store.deliveries import DeliveryStore, StoredBatch
+from bot.store.deployments import (
+    DeploymentKey,
+    DeploymentRecord,
+    DeploymentState,
+    DeploymentStore,
+    Desired,
+    Health,
+    Lease,
+)
 from bot.store.engine import create_db_engine, migrate, normalize_url, ping
 from bot.store.jobs import (
     CommandJob,
@@ -42,10 +51,17 @@ __all__ = [
     "CommandLine",
     "DeliveryRecord",
     "DeliveryStore",
+    "DeploymentKey",
+    "DeploymentRecord",
+    "DeploymentState",
+    "DeploymentStore",
+    "Desired",
+    "Health",
     "IncomingDelivery",
     "InvalidTransition",
     "Job",
     "JobRequest",
+    "Lease",
     "LockStore",
     "LockWaitStopped",
     "ModelOwner",

@@ -138,6 +138,28 @@ class Lock(Base):
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Deployment(Base):
+    """What should serve a model at one deploy target (``mlflow-serve``, ``ray-serve``, ``command``), and
+    what the reconcile loop last saw answering; ``holder``/``lease_until``: the replica that keeps it."""
+
+    __tablename__ = "deployments"
+
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    target: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int | None] = mapped_column(Integer)  # the desired version
+    url: Mapped[str | None] = mapped_column(Text)
+    spec: Mapped[dict[str, Any]] = mapped_column(Json)  # the deploy section, with the App's address
+    state: Mapped[str] = mapped_column(String(16))  # serving, stopped (by an operator), retired
+    health: Mapped[str] = mapped_column(String(16))  # up, down, unknown
+    health_detail: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # this version and state since
+    restarts: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class ReportFile(Base):
     """One published report file (a plot, report.md, log.txt) under its report's random token."""
 
@@ -165,3 +187,4 @@ locks = _table(Lock)
 model_owners = _table(ModelOwner)
 serve_ports = _table(ServePort)
 report_files = _table(ReportFile)
+deployments = _table(Deployment)

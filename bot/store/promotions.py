@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 from sqlalchemy import update as sql_update
 
 from bot.store.engine import write_transaction
@@ -85,8 +85,12 @@ class PromotionStore:
             row = conn.execute(stmt).first()
         return _record(row) if row is not None else None
 
-    def settle(self, promotion_id: int, state: PromotionState, version: int | None = None) -> PromotionRecord:
-        """Record how a claimed promotion ended (promoted as ``version``, rejected, failed)."""
+    def settle(
+        self, promotion_id: int, state: PromotionState, version: int | None = None,
+        also: Callable[[Connection], None] | None = None,
+    ) -> PromotionRecord:
+        """Record how a claimed promotion ended (promoted as ``version``, rejected, failed); ``also`` writes
+        more in the same transaction (the deployment the promotion made)."""
         stmt = (
             sql_update(promotions)
             .where(promotions.c.id == promotion_id)
@@ -94,7 +98,10 @@ class PromotionStore:
             .returning(*promotions.c)
         )
         with write_transaction(self._engine) as conn:
-            return _record(conn.execute(stmt).one())
+            settled = _record(conn.execute(stmt).one())
+            if also is not None:
+                also(conn)
+            return settled
 
     def history(self, model_name: str, limit: int = 50) -> list[PromotionRecord]:
         """The model's promotions, newest first."""
