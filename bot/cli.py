@@ -186,6 +186,20 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0 if done.state == "succeeded" else 1
 
 
+def cmd_deployments(args: argparse.Namespace) -> int:
+    """What is deployed where; stop or start a deployment."""
+    from bot.deployments import cli
+    from bot.store import DeploymentStore, create_db_engine
+
+    settings = _settings(args)
+    migrate_once(settings)
+    engine = create_db_engine(settings.db_url)
+    try:
+        return cli.run(args, DeploymentStore(engine), settings.reconcile_seconds)
+    finally:
+        engine.dispose()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the offline demo against the sandbox."""
     from github_standin.demo import run_demo
@@ -228,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--actor", help="who rolls back, recorded on the version (default: your login)")
     rollback.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for a worker")
     rollback.set_defaults(func=cmd_rollback)
+    from bot.deployments.cli import add_parser as add_deployments
+
+    add_deployments(sub, cmd_deployments)
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     demo.add_argument("--keep", action="store_true", help="keep the demo's working directory")

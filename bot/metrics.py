@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -88,6 +88,38 @@ class RunStateCollector(Collector):
 
 def register_run_counts(counts: Callable[[], dict[tuple[str, str], int]]) -> Callable[[], None]:
     """Register the run gauge for one store; returns a function that unregisters it."""
-    collector = RunStateCollector(counts)
+    return register_collector(RunStateCollector(counts))
+
+
+Deployment = tuple[str, str, str, bool, int]  # repository, model, target, answers, restarts
+
+
+class DeploymentCollector(Collector):
+    """Reports ``modelgate_deployment_up{repository,model,target}`` (1: the recorded version answered at
+    the last check) and ``modelgate_deployment_restarts_total`` from the database at scrape time, so every
+    replica shows every deployment."""
+
+    def __init__(self, deployments: Callable[[], list[Deployment]]) -> None:
+        self._deployments = deployments
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["repository", "model", "target"]
+        up = GaugeMetricFamily("modelgate_deployment_up", "Whether the recorded deployment answered at the "
+                               "last reconcile check.", labels=labels)
+        restarts = CounterMetricFamily("modelgate_deployment_restarts", "Times the reconcile loop started a "
+                                       "recorded deployment again.", labels=labels)
+        try:
+            found = self._deployments()
+        except Exception:  # a down database must not break the scrape
+            found = []
+        for repository, model, target, answers, count in found:
+            up.add_metric([repository, model, target], 1 if answers else 0)
+            restarts.add_metric([repository, model, target], count)
+        yield up
+        yield restarts
+
+
+def register_collector(collector: Collector) -> Callable[[], None]:
+    """Register ``collector``; returns a function that unregisters it."""
     REGISTRY.register(collector)
     return lambda: REGISTRY.unregister(collector)

@@ -25,7 +25,7 @@ from bot.deployments.servers import RecordedServers
 from bot.feedback.published_report import ReportPublisher
 from bot.feedback.report_files import ReportFiles
 from bot.github import GitHubApp
-from bot.metrics import REGISTRY, register_run_counts
+from bot.metrics import REGISTRY, DeploymentCollector, register_collector, register_run_counts
 from bot.runs.acknowledger import Acknowledger
 from bot.runs.admission import Admission
 from bot.runs.command import CommandRun
@@ -164,7 +164,8 @@ def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
     if services.acknowledger is not None:
         services.acknowledger.start()
     services.writer.start()
-    unregister = register_run_counts(services.runs.counts)
+    unregister_runs = register_run_counts(services.runs.counts)
+    unregister_deployments = register_collector(DeploymentCollector(DeploymentStore(services.engine).gauges))
     if services.pool is not None:  # intake takes deliveries while MLflow's store is prepared
         from pipelines.tracking_store import prepare_tracking_store
 
@@ -192,7 +193,8 @@ def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
         services.writer.stop()
         if services.acknowledger is not None:
             services.acknowledger.stop()
-        unregister()
+        unregister_runs()
+        unregister_deployments()
         services.engine.dispose()
 
 

@@ -137,6 +137,13 @@ class DeploymentStore:
                 deployments.c.repository, deployments.c.model_name, deployments.c.target))
             return [_record(row) for row in rows]
 
+    def gauges(self) -> list[tuple[str, str, str, bool, int]]:
+        """(repository, model, target, answers, restarts) of every deployment not retired (for /metrics):
+        answers when it should serve and the last check saw it up."""
+        return [(r.repository, r.model_name, r.target,
+                 r.state == DeploymentState.SERVING and r.health == Health.UP, r.restarts)
+                for r in self.all() if r.state != DeploymentState.RETIRED]
+
     def get(self, key: DeploymentKey) -> DeploymentRecord | None:
         """One deployment, or None."""
         with self._engine.connect() as conn:
