@@ -27,7 +27,7 @@ import httpx
 
 from pipelines.job_process import JobPolicy, job_environment
 from pipelines.masking import Masker
-from pipelines.model_files import copy_model_files
+from pipelines.model_files import artifact_location, copy_model_files
 from pipelines.sandbox import Sandbox
 from pipelines.serving import (
     LOCALHOST,
@@ -116,9 +116,12 @@ class CommandDeployer:
     policy: JobPolicy = field(default_factory=JobPolicy)
 
     def environment(self, model_uri: str, version: int, model_dir: Path, scratch: Path) -> dict[str, str]:
-        """A job's environment (built from nothing, plus the repository's job secrets) and the model."""
+        """A job's environment (built from nothing, plus the repository's job secrets) and the model: its
+        registry URI, version, a copy of its files, and where MLflow stores them (``MODEL_ARTIFACT_URI``,
+        for a serving platform that reads the store itself)."""
         return {**job_environment(self.policy, scratch), "MODEL_URI": model_uri,
-                "MODEL_VERSION": str(version), "MODEL_DIR": str(model_dir)}
+                "MODEL_VERSION": str(version), "MODEL_DIR": str(model_dir),
+                "MODEL_ARTIFACT_URI": artifact_location(model_uri, self.tracking_uri)}
 
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
         """Run the command; DeployError on a non-zero exit or timeout (with its last output lines)."""

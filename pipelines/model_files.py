@@ -79,3 +79,12 @@ def copy_model_files(model_uri: str, tracking_uri: str, target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(target),
                                                     tracking_uri=tracking_uri))
+
+
+def artifact_location(model_uri: str, tracking_uri: str) -> str:
+    """Where the files of ``model_uri`` (``models:/name/version``) are stored (``s3://…``, ``file:…``): what
+    a serving platform outside the App reads (e.g. a KServe ``storageUri``)."""
+    from mlflow.tracking import MlflowClient
+
+    name, _, version = model_uri.removeprefix("models:/").rpartition("/")
+    return str(MlflowClient(tracking_uri=tracking_uri).get_model_version_download_uri(name, version))
