@@ -99,6 +99,9 @@ class _Forward(socketserver.BaseRequestHandler):
         except OSError:
             return
         backend.settimeout(None)
+        for sock in (self.request, backend):  # no Nagle: a response written in two parts must not wait
+            if sock.family in (socket.AF_INET, socket.AF_INET6):  # for the client's delayed ACK (40 ms)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(backend, True)
         try:
             upstream = threading.Thread(target=_pump, args=(self.request, backend), daemon=True)
