@@ -20,7 +20,7 @@ from bot.deployments.guard import DeployGuard
 from bot.deployments.keeper import DeploymentKeeper
 from bot.deployments.local import ProcessServers
 from bot.deployments.reconcile import Reconciler
-from bot.deployments.replica import replica_id
+from bot.deployments.replica import process_holder, replica_id
 from bot.deployments.servers import RecordedServers
 from bot.feedback.published_report import ReportPublisher
 from bot.feedback.report_files import ReportFiles
@@ -93,9 +93,9 @@ def serve_logs_dir(settings: Settings) -> Path:
 
 def deployment_keeping(settings: Settings, engine: Engine) -> tuple[DeploymentKeeper, Reconciler]:
     """The process's keeper of the deployments its runs make, and its reconcile loop."""
-    lease = Lease(replica_id(settings.data_dir), LEASE_PERIODS * settings.reconcile_seconds)
+    lease = Lease(process_holder(replica_id(settings.data_dir)), LEASE_PERIODS * settings.reconcile_seconds)
     store, guard = DeploymentStore(engine), DeployGuard()
-    servers = RecordedServers(run_options(settings), serve_logs_dir(settings))
+    servers = RecordedServers(run_options(settings), serve_logs_dir(settings), lease.seconds)
     reconciler = Reconciler(store, lease, guard, servers.server, servers.sample, settings.reconcile_seconds,
                             ProcessServers())
     return DeploymentKeeper(store, lease, guard), reconciler

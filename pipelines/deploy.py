@@ -192,6 +192,7 @@ class ServeDeployer:
     tracking_uri: str
     log_dir: Path  # the scoring servers' logs, under the App's data dir
     policy: JobPolicy = field(default_factory=JobPolicy)  # scoring servers run the pickle: isolated
+    handover_seconds: float = 0.0  # how long a first deploy waits for the port another process serves
 
     @property
     def url(self) -> str:
@@ -201,7 +202,7 @@ class ServeDeployer:
         """Start and check the new server, switch the stable port to it, stop the old one."""
         blue_green = BlueGreen.for_key(self.key, host=self.host, port=self.port,
                                        tracking_uri=self.tracking_uri, log_dir=self.log_dir,
-                                       policy=self.policy)
+                                       policy=self.policy, handover_seconds=self.handover_seconds)
         before = blue_green.current()
         blue_green.deploy(model_uri, version, sample)
         replaced = f" (replacing version {before})" if before is not None else ""
@@ -232,12 +233,13 @@ class ServeDeployer:
 
 def deployer_for(
     spec: Mapping[str, Any], *, tracking_uri: str, workdir: Path, log_dir: Path, key: ServeKey | None = None,
-    policy: JobPolicy | None = None,
+    policy: JobPolicy | None = None, handover_seconds: float = 0.0,
 ) -> Deployer:
     """The deployer of a `deploy:` section (``{kind: none | command | mlflow-serve, ...}``);
     ``mlflow-serve`` needs ``port`` and ``key``, the (repository, model) whose deployment it is, and
     its scoring servers log under ``log_dir``. Commands and scoring servers run isolated as ``policy``
-    says (the jobs' policy, with the repository's job secrets)."""
+    says (the jobs' policy, with the repository's job secrets); a first ``mlflow-serve`` deploy waits up to
+    ``handover_seconds`` for a port another process of the App still serves."""
     policy = policy or JobPolicy()
     kind = spec.get("kind", "none")
     tracking_uri = absolute_tracking_uri(tracking_uri)
@@ -251,5 +253,6 @@ def deployer_for(
         if key is None or spec.get("port") is None:
             raise DeployError("mlflow-serve needs a port and the (repository, model) it serves")
         return ServeDeployer(key=key, port=int(spec["port"]), host=str(spec.get("host") or LOCALHOST),
-                             tracking_uri=tracking_uri, log_dir=log_dir, policy=policy)
+                             tracking_uri=tracking_uri, log_dir=log_dir, policy=policy,
+                             handover_seconds=handover_seconds)
     raise DeployError(f"unknown deploy kind {kind!r}")

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import os
 import socket
 import socketserver
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -159,15 +161,27 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
         super().shutdown_request(request)
 
 
+def _listen(host: str, port: int, wait_seconds: float) -> _ProxyServer:
+    """The proxy listening on ``host:port``; while the port is taken, tried again for ``wait_seconds`` (the
+    process that served it before hands it over: it stops within one reconcile period)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return _ProxyServer((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() >= deadline:
+                raise DeployError(f"cannot listen on {host}:{port}: {exc}") from exc
+            time.sleep(0.5)
+
+
 class TrafficSwitch:
     """A threaded TCP proxy on ``host:port``; each new connection goes to the current backend port."""
 
-    def __init__(self, host: str, port: int, backend_port: Backend | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, backend_port: Backend | None = None, wait_seconds: float = 0.0
+    ) -> None:
         self.host = host
-        try:
-            self._server = _ProxyServer((host, port))
-        except OSError as exc:
-            raise DeployError(f"cannot listen on {host}:{port}: {exc}") from exc
+        self._server = _listen(host, port, wait_seconds)
         self.port = int(self._server.server_address[1])
         self._server.backend_port = backend_port
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
@@ -203,9 +217,12 @@ class BlueGreen:
 
     def __init__(
         self, host: str, port: int, tracking_uri: str, key: ServeKey = ("", ""), *, log_dir: Path,
-        policy: JobPolicy | None = None,
+        policy: JobPolicy | None = None, handover_seconds: float = 0.0,
     ) -> None:
         self.host, self.port, self.tracking_uri, self.key = host, port, tracking_uri, key
+        # how long a first deploy waits for the port while another process of the App still serves it
+        # (that process stops serving a deployment this one took over within one reconcile period)
+        self.handover_seconds = handover_seconds
         self.log_dir = log_dir  # where its scoring servers log
         self.policy = policy or JobPolicy()  # scoring servers load the pickle: isolated like jobs
         self.startup_timeout: float = STARTUP_TIMEOUT_SECONDS
@@ -217,14 +234,15 @@ class BlueGreen:
     @classmethod
     def for_key(
         cls, key: ServeKey, *, host: str = LOCALHOST, port: int, tracking_uri: str, log_dir: Path,
-        policy: JobPolicy | None = None,
+        policy: JobPolicy | None = None, handover_seconds: float = 0.0,
     ) -> BlueGreen:
         """The process's deployment of ``key`` at ``host:port``. A new one when ``key`` has none there
         yet: it takes the key's place once its first deploy serves (stopping one at another address)."""
         with cls._registry_lock:
             found = cls._registry.get(key)
         if found is None or (found.host, found.port) != (host, port):
-            return cls(host, port, tracking_uri, key, log_dir=log_dir, policy=policy)
+            return cls(host, port, tracking_uri, key, log_dir=log_dir, policy=policy,
+                       handover_seconds=handover_seconds)
         found.tracking_uri, found.log_dir, found.policy = tracking_uri, log_dir, policy or JobPolicy()
         return found
 
@@ -273,7 +291,7 @@ class BlueGreen:
 
         with self._lock:
             if self._switch is None:
-                self._switch = TrafficSwitch(self.host, self.port)  # fails fast when the port is taken
+                self._switch = TrafficSwitch(self.host, self.port, wait_seconds=self.handover_seconds)
             server = ModelServer(model_uri, self.tracking_uri, self.log_dir, self.policy)
             try:
                 server.wait_healthy(self.startup_timeout)

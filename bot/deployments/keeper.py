@@ -25,6 +25,9 @@ class DeploymentKeeper:
 
     def __init__(self, store: DeploymentStore, lease: Lease, guard: DeployGuard) -> None:
         self.store, self.lease, self.guard = store, lease, guard
+        # a deploy that takes a deployment over from another process waits this long for its port: that
+        # process stops serving it at its next reconcile pass
+        self.handover_seconds = lease.seconds
 
     @contextlib.contextmanager
     def deploying(self, key: DeploymentKey) -> Iterator[None]:

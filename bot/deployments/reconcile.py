@@ -22,6 +22,7 @@ from typing import Protocol
 
 from bot.deployments.decisions import Action, decide
 from bot.deployments.guard import DeployGuard
+from bot.deployments.replica import orphaned
 from bot.store import DeploymentKey, DeploymentRecord, DeploymentState, DeploymentStore, Health, Lease
 from pipelines.deploy import Health as Answer
 from pipelines.deploy import Server
@@ -131,7 +132,8 @@ class Reconciler:
             except Exception:
                 log.exception("reconcile: cannot build the server of %s", record.key)
                 return None
-            if server is None or not self._store.take(record.key, self._lease):
+            dead_holder = orphaned(record.holder, self._lease.holder)  # a process of this replica, killed
+            if server is None or not self._store.take(record.key, self._lease, force=dead_holder):
                 return None
             answer = server.health()
             action = decide(record.state, record.version, answer)

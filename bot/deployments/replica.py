@@ -1,5 +1,7 @@
-"""The replica's identity: a name kept in its data directory, the same after a restart (so a restarted
-replica keeps the deployments it held at once) and different for every data directory."""
+"""Who holds a deployment's lease: a process of a replica. The replica's name is kept in its data
+directory (the same after a restart, different for every data directory); the holder adds the process id,
+so that two processes on one data directory (``--processes``, ``serve`` beside ``worker``) never both keep
+one deployment, and a restarted process takes over at once what a dead process of its replica held."""
 
 from __future__ import annotations
 
@@ -28,3 +30,25 @@ def replica_id(data_dir: Path) -> str:
     finally:
         candidate.unlink(missing_ok=True)
     return path.read_text().strip()
+
+
+def process_holder(replica: str) -> str:
+    """This process's name as a lease holder: ``<replica>/<pid>``."""
+    return f"{replica}/{os.getpid()}"
+
+
+def orphaned(holder: str | None, mine: str) -> bool:
+    """Whether ``holder`` is another process of the replica of ``mine`` that no longer runs (its lease can
+    be taken at once: a kill -9 left it)."""
+    if holder is None or holder == mine:
+        return False
+    replica, _, pid = holder.rpartition("/")
+    if replica != mine.rpartition("/")[0] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

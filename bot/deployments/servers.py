@@ -22,6 +22,7 @@ class RecordedServers:
 
     options: RunOptions
     serve_logs: Path  # where scoring servers log, under the App's data dir
+    handover_seconds: float = 0.0  # how long a restart waits for a port another process still serves
 
     def server(self, record: DeploymentRecord) -> Server | None:
         """The record's server; None for a target nothing keeps serving (``command``)."""
@@ -31,7 +32,8 @@ class RecordedServers:
             return None
         deployer = deployer_for(record.spec, tracking_uri=self.options.tracking_uri, workdir=self.serve_logs,
                                 log_dir=self.serve_logs, key=(record.repository, record.model_name),
-                                policy=repository_policy(self.options, record.repository))
+                                policy=repository_policy(self.options, record.repository),
+                                handover_seconds=self.handover_seconds)
         return deployer if isinstance(deployer, Server) else None
 
     def sample(self, record: DeploymentRecord) -> Any | None:

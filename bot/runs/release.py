@@ -64,6 +64,7 @@ def model_uri(model_name: str, version: int) -> str:
 def deploy_version(
     target: Target, tracking_uri: str, version: int, run_id: str, *, description: str,
     payload: Mapping[str, Any], serve_logs: Path, policy: JobPolicy | None = None,
+    handover_seconds: float = 0.0,
 ) -> ReleasedVersion:
     """Deploy ``version`` and record it as a GitHub Deployment; DeployError (status ``failure``) if
     it does not serve. A GitHub outage does not stop the deploy: the record is then missing.
@@ -79,7 +80,8 @@ def deploy_version(
     try:
         spec = _spec(target)
         deployer = deployer_for(spec, tracking_uri=tracking_uri, workdir=target.workdir,
-                                log_dir=serve_logs, key=(str(target.repo).lower(), name), policy=policy)
+                                log_dir=serve_logs, key=(str(target.repo).lower(), name), policy=policy,
+                                handover_seconds=handover_seconds)
         sample = load_sample(tracking_uri, run_id) if run_id else None
         done = deployer.deploy(model_uri(name, version), version, sample)
     except Exception as exc:
