@@ -1,4 +1,5 @@
-"""``modelgate`` command line: serve, worker, migrate, run, rollback, schema, sandbox, demo."""
+"""``modelgate`` command line: serve, worker, migrate, run, rollback, deployments, setup, protect, schema,
+sandbox, demo."""
 
 from __future__ import annotations
 
@@ -237,8 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for a worker")
     rollback.set_defaults(func=cmd_rollback)
     from bot.deployments.cli import add_parser as add_deployments
+    from bot.install.cli import add_parsers as add_install
 
     add_deployments(sub, cmd_deployments)
+    add_install(sub, _settings)
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     demo.add_argument("--keep", action="store_true", help="keep the demo's working directory")
