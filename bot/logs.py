@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -85,3 +86,7 @@ def setup_logging(level: str, log_format: LogFormat = "text") -> None:
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
+    if log_format == "json":
+        logging.captureWarnings(True)  # Python's warnings as log lines too, not bare text on stderr
+        # MLflow gives its logger a text handler of its own when it is imported, unless told not to
+        os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
