@@ -1,4 +1,5 @@
-"""``modelgate`` command line: serve, worker, migrate, run, rollback, schema, sandbox, demo."""
+"""``modelgate`` command line: serve, worker, migrate, run, rollback, deployments, setup, protect, schema,
+sandbox, demo."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 # Nothing modelgate runs may call home.
@@ -16,18 +18,11 @@ os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
 def _settings(args: argparse.Namespace) -> Settings:
     names = ("host", "port", "workers", "processes")
     overrides = {k: v for k in names if (v := getattr(args, k, None)) is not None}
     settings = load_settings(**overrides)
-    _setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     return settings
 
 
@@ -116,7 +111,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from github_standin.app import run_sandbox
     from github_standin.cli import config_from_args
 
-    _setup_logging("INFO")
+    setup_logging("INFO")
     run_sandbox(config_from_args(args))
     return 0
 
@@ -204,7 +199,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the offline demo against the sandbox."""
     from github_standin.demo import run_demo
 
-    _setup_logging("WARNING")
+    setup_logging("WARNING")
     return run_demo(json_output=args.json, keep=args.keep)
 
 
@@ -243,8 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for a worker")
     rollback.set_defaults(func=cmd_rollback)
     from bot.deployments.cli import add_parser as add_deployments
+    from bot.install.cli import add_parsers as add_install
 
     add_deployments(sub, cmd_deployments)
+    add_install(sub, _settings)
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     demo.add_argument("--keep", action="store_true", help="keep the demo's working directory")

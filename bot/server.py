@@ -248,6 +248,9 @@ class WebhookFastPath:
 
 def app_from_environment() -> WebhookFastPath:
     """uvicorn factory for multi-process serving: each process builds its own services."""
+    from bot.logs import setup_logging
     from bot.settings import load_settings
 
-    return create_app(build_services(load_settings().require("webhooks")))
+    settings = load_settings().require("webhooks")
+    setup_logging(settings.log_level, settings.log_format)  # a spawned process starts unconfigured
+    return create_app(build_services(settings))

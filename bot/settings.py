@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         "the difference; a replica's hold on a deployment lasts three periods.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text (readable lines) or json (one object per line: time, level, logger, message, and "
+        "delivery_id, run_id, repository, sha where known; traceback for an exception).",
+    )
     isolation: Literal["bwrap", "none"] = Field(
         default="bwrap",
         description="How a repository's code runs: bwrap (bubblewrap namespaces, no network, nothing of "

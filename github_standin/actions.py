@@ -127,18 +127,20 @@ def add_comment(state: SandboxState, repo: Repo, number: int, body: Any, author:
     return comment
 
 
-def context_state(state: SandboxState, repo: Repo, sha: str, context: str) -> str:
+def context_state(state: SandboxState, repo: Repo, sha: str, context: str,
+                  app_id: int | None = None) -> str:
     """``success``/``pending``/``failure``/``error`` for a required context, or ``missing``.
 
     The latest commit status with that context counts; without one, the latest check run
-    whose name equals the context (success, neutral and skipped pass, as on GitHub).
+    whose name equals the context (success, neutral and skipped pass, as on GitHub). With
+    ``app_id`` only statuses and check runs that App set count.
     """
     statuses = [s for s in state.statuses if s.repo == repo.key and s.sha == sha
-                and s.context == context]
+                and s.context == context and app_id in (None, s.app_id)]
     if statuses:
         return statuses[-1].state
     runs = [r for r in state.check_runs.values() if r.repo == repo.key and r.head_sha == sha
-            and r.name == context]
+            and r.name == context and app_id in (None, r.app_id)]
     if not runs:
         return "missing"
     run = runs[-1]
@@ -155,9 +157,16 @@ def merge_block_reason(state: SandboxState, issue: Issue) -> str | None:
     if pull.draft:
         return "Pull Request is still a draft"
     repo = state.repos[issue.repo]
-    contexts = repo.protection.get(pull.base_ref, [])
-    failing = [(ctx, context_state(state, repo, pull.head_sha, ctx)) for ctx in contexts]
+    protection = repo.protection.get(pull.base_ref)
+    if protection is None:
+        return None
+    checks = protection.checks if protection.status_checks else []
+    contexts = [ctx for ctx, _ in checks]
+    failing = [(ctx, context_state(state, repo, pull.head_sha, ctx, app_id)) for ctx, app_id in checks]
     failing = [(ctx, st) for ctx, st in failing if st != "success"]
+    behind = protection.strict and repo.branches[pull.base_ref] not in state.ancestors(pull.head_sha)
+    if not failing and behind:
+        return "Head branch is out of date with the base branch (strict status checks)."
     if not failing:
         return None
     if len(failing) == 1:

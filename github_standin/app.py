@@ -13,7 +13,9 @@ from github_standin import (
     rest_compare,
     rest_deployments,
     rest_issues,
+    rest_protection,
     rest_repos,
+    web_apps,
 )
 from github_standin.config import SandboxConfig
 from github_standin.rest import unknown_route
@@ -26,7 +28,7 @@ def create_sandbox_app(config: SandboxConfig) -> Starlette:
     """A Starlette app that answers like the parts of GitHub an App uses (state in memory)."""
     routes: list[Route] = [*control.ROUTES, *rest_apps.ROUTES, *rest_checks.ROUTES,
                            *rest_deployments.ROUTES, *rest_issues.ROUTES, *rest_repos.ROUTES,
-                           *rest_compare.ROUTES]
+                           *rest_compare.ROUTES, *rest_protection.ROUTES, *web_apps.ROUTES]
     app = Starlette(routes=routes, exception_handlers={404: unknown_route, 405: unknown_route})
     app.state.sandbox = SandboxState(config)
     app.state.operation_ids = frozenset(

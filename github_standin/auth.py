@@ -8,6 +8,7 @@ from typing import Literal
 import jwt
 from starlette.requests import Request
 
+from github_standin.apps import StandinApp
 from github_standin.errors import bad_credentials, bad_jwt
 from github_standin.state import SandboxState
 
@@ -42,14 +43,31 @@ def _credentials(request: Request, schemes: tuple[str, ...]) -> str | None:
     return value.strip() if scheme.lower() in schemes and value.strip() else None
 
 
-def authenticate(state: SandboxState, request: Request, kind: AuthKind) -> None:
-    """Raise GitHub's 401 unless the request carries the credentials ``kind`` needs."""
+def _jwt_app(state: SandboxState, token: str) -> StandinApp | None:
+    """The App a JWT's ``iss`` names, if the JWT is valid for it."""
+    try:
+        issuer = str(jwt.decode(token, options={"verify_signature": False}).get("iss"))
+    except jwt.PyJWTError:
+        return None
+    for app in state.apps.values():
+        if str(app.id) == issuer and verify_app_jwt(token, app.public_keys, app.id):
+            return app
+    return None
+
+
+def authenticate(state: SandboxState, request: Request, kind: AuthKind) -> StandinApp | None:
+    """The App the request acts as (None for ``kind="none"``); GitHub's 401 without the credentials
+    ``kind`` needs."""
     if kind == "app":
         token = _credentials(request, ("bearer",))
-        if token is None or not verify_app_jwt(token, state.app_public_keys,
-                                               state.config.app_id):
+        app = None if token is None else _jwt_app(state, token)
+        if app is None:
             raise bad_jwt()
-    elif kind == "installation":
+        return app
+    if kind == "installation":
         token = _credentials(request, ("token", "bearer"))
-        if token is None or not state.token_valid(token):
+        app = None if token is None else state.token_app(token)
+        if app is None:
             raise bad_credentials()
+        return app
+    return None

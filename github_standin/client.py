@@ -119,9 +119,11 @@ class SandboxClient:
         return self._call("POST", "/faults", {"operation": operation, "status": status,
                                               "count": count, "retry_after": retry_after})
 
-    def manifest_code(self, manifest: dict[str, Any] | None = None) -> str:
-        """A one-time code for ``POST /app-manifests/{code}/conversions``."""
-        return str(self._call("POST", "/app-manifests", {"manifest": manifest or {}})["code"])
+    def manifest_code(self, manifest: dict[str, Any], *, owner: str | None = None) -> str:
+        """A one-time code for ``POST /app-manifests/{code}/conversions``, as if ``owner`` (default: the
+        configured App's owner) had confirmed ``manifest`` on GitHub's page."""
+        body = _compact({"manifest": manifest, "owner": owner})
+        return str(self._call("POST", "/app-manifests", body)["code"])
 
     def set_webhook_url(self, url: str | None) -> Any:
         """Send webhooks to ``url`` from now on (None: record them as undeliverable)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,11 @@ from cryptography.hazmat.primitives import serialization
 
 DEFAULT_PORT = 8900
 DEFAULT_SECRET = "sandbox-webhook-secret"
+# the configured App's installation permissions (no ``administration``: branch protection is refused)
+APP_PERMISSIONS = {"checks": "write", "contents": "read", "deployments": "write",
+                   "issues": "write", "metadata": "read", "pull_requests": "write",
+                   "statuses": "write"}
+APP_EVENTS = ("check_run", "check_suite", "issue_comment", "pull_request", "push")
 
 
 def _read_pem(value: str | bytes | Path) -> str:
@@ -31,8 +36,7 @@ def public_key_from_private(private_pem: str) -> str:
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """Settings of one sandbox. ``app_private_key_pem`` is optional: when set, a manifest
-    conversion hands it back (so the "created" App is the configured one)."""
+    """Settings of one sandbox. ``app_private_key_pem`` is optional (tools that act as the App read it)."""
 
     app_public_key_pem: str
     app_id: int = 1
@@ -48,6 +52,8 @@ class SandboxConfig:
     webhook_timeout: float = 10.0  # GitHub gives a receiver 10 s
     required_contexts: tuple[str, ...] = ("modelgate/staging",)  # default-branch protection
     app_private_key_pem: str | None = None
+    app_permissions: dict[str, str] = field(default_factory=lambda: dict(APP_PERMISSIONS))
+    app_events: tuple[str, ...] = APP_EVENTS
 
     @classmethod
     def from_private_key(cls, private_key: str | bytes | Path, **kwargs: Any) -> SandboxConfig:

@@ -7,7 +7,6 @@ delivered in order after the lock is released and the response lists those deliv
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -16,10 +15,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from github_standin import actions, git
+from github_standin.apps import manifest_problems
 from github_standin.errors import FAULT_STATUSES, GitHubError, not_found, parse_json_body
-from github_standin.models import Repo
+from github_standin.models import Protection, Repo
 from github_standin.rest import Ctx, base_url, int_param, owned_item, repo_of, state_of
 from github_standin.shapes import View
+from github_standin.web_apps import issue_code
 from github_standin.webhooks import (
     Event,
     check_run_event,
@@ -198,12 +199,14 @@ def rerun_check_suite(request: Request, ctx: Ctx, body: dict[str, Any]) -> Resul
 
 
 def set_protection(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
-    """``{"required_contexts": [...], "branch"?}`` (default branch by default; no webhook)."""
+    """``{"required_contexts": [...], "branch"?}`` (default branch by default; no webhook): the
+    branch's required contexts, from any source; its other rules stay."""
     repo = repo_of(request, ctx)
     contexts = _get(body, "required_contexts", list)
     branch = _get(body, "branch", default=repo.default_branch)
-    repo.protection[branch] = [str(c) for c in contexts]
-    return 200, {"branch": branch, "required_contexts": repo.protection[branch]}, []
+    protection = repo.protection.setdefault(branch, Protection())
+    protection.checks, protection.status_checks = [(str(c), None) for c in contexts], True
+    return 200, {"branch": branch, "required_contexts": protection.contexts}, []
 
 
 def add_fault(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
@@ -219,9 +222,13 @@ def add_fault(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
 
 
 def issue_manifest_code(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
-    """``{"manifest": {...}}`` → a one-time ``code`` for ``POST /app-manifests/{code}/conversions``."""
-    code = secrets.token_hex(10)
-    ctx.state.manifest_codes[code] = _get(body, "manifest", dict, {})
+    """``{"manifest": {...}, "owner"?}`` → a one-time ``code`` for ``POST /app-manifests/{code}/conversions``
+    (as if ``owner`` had confirmed the manifest on GitHub's page; 422 for a manifest GitHub refuses)."""
+    manifest = _get(body, "manifest", dict)
+    problems = manifest_problems(manifest)
+    if problems:
+        raise GitHubError(422, "; ".join(problems))
+    code = issue_code(ctx.state, manifest, _get(body, "owner", default=ctx.state.config.app_owner))
     return 201, {"code": code}, []
 
 

@@ -28,6 +28,27 @@ class Commit:
 
 
 @dataclass
+class Protection:
+    """A protected branch's rules, as its REST ``PUT`` last set them. ``checks`` are the required status
+    checks as ``(context, app_id)`` (``app_id`` None: any source); ``flags`` the boolean settings
+    (``required_linear_history``, ``allow_force_pushes``, ...); ``reviews``/``restrictions`` the PUT's
+    objects as given (kept and shown, not enforced: the stand-in has no reviews nor pushes by users)."""
+
+    checks: list[tuple[str, int | None]] = field(default_factory=list)
+    strict: bool = False
+    status_checks: bool = True  # False: ``required_status_checks`` is null
+    enforce_admins: bool = False
+    reviews: dict[str, Any] | None = None
+    restrictions: dict[str, Any] | None = None
+    flags: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def contexts(self) -> list[str]:
+        """The contexts that must pass before a merge."""
+        return [context for context, _ in self.checks] if self.status_checks else []
+
+
+@dataclass
 class Repo:
     """A repository: branches point at commit shas (commits live in the sandbox-wide store)."""
 
@@ -40,7 +61,7 @@ class Repo:
     branches: dict[str, str] = field(default_factory=dict)
     fork_of: str | None = None  # key of the parent repository
     collaborators: dict[str, str] = field(default_factory=dict)  # login → role
-    protection: dict[str, list[str]] = field(default_factory=dict)  # branch → contexts
+    protection: dict[str, Protection] = field(default_factory=dict)  # branch → its rules
     next_number: int = 1
 
     @property
@@ -128,6 +149,7 @@ class CommitStatus:
     target_url: str | None
     creator: str
     created_at: str
+    app_id: int | None = None  # the App whose token set it
 
 
 @dataclass
@@ -149,6 +171,7 @@ class CheckRun:
     actions: list[dict[str, Any]] = field(default_factory=list)
     annotations_count: int = 0
     summaries: list[str] = field(default_factory=list)  # every output.summary written (GitHub keeps the last)
+    app_id: int | None = None  # the App that created it
 
 
 @dataclass

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from github_standin.apps import StandinApp
 from github_standin.auth import AuthKind, authenticate
 from github_standin.errors import GitHubError, fault_error, not_found, parse_json_body
 from github_standin.models import Repo
@@ -29,11 +30,19 @@ class Ctx:
 
     state: SandboxState
     view: View
+    caller: StandinApp | None = None  # the App whose JWT or installation token the request carries
 
     @property
     def bot(self) -> str:
-        """The login REST writes are attributed to (the App's bot user)."""
-        return self.state.config.bot_login
+        """The login REST writes are attributed to (the calling App's bot user)."""
+        if self.caller is None or self.caller.id == self.state.config.app_id:
+            return self.state.config.bot_login
+        return self.state.user(f"{self.caller.slug}[bot]", "Bot").login
+
+    @property
+    def app_id(self) -> int | None:
+        """The id of the App the request acts as."""
+        return None if self.caller is None else self.caller.id
 
 
 Handler = Callable[[Request, Ctx], Awaitable[Response]]
@@ -63,11 +72,11 @@ def rest_route(path: str, method: str, operation_id: str, handler: Handler,
     async def endpoint(request: Request) -> Response:
         state = state_of(request)
         try:
-            authenticate(state, request, auth)
+            caller = authenticate(state, request, auth)
             fault = state.take_fault(operation_id)
             if fault is not None:
                 raise fault_error(fault.status, fault.retry_after, uuid.uuid4().hex[:16].upper())
-            response = await handler(request, Ctx(state, View(state, base_url(request))))
+            response = await handler(request, Ctx(state, View(state, base_url(request)), caller))
         except GitHubError as error:
             response = error.response()
         response.headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
@@ -82,6 +91,14 @@ def rest_route(path: str, method: str, operation_id: str, handler: Handler,
 async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object body (400 "Problems parsing JSON" otherwise)."""
     return parse_json_body(await request.body())
+
+
+def require_permission(ctx: Ctx, permission: str, level: str) -> None:
+    """GitHub's 403 "Resource not accessible by integration" unless the caller's installation has
+    ``permission`` at ``level``."""
+    if ctx.caller is None or not ctx.caller.allows(permission, level):
+        raise GitHubError(403, "Resource not accessible by integration",
+                          extra={"status": "403"})
 
 
 def repo_of(request: Request, ctx: Ctx) -> Repo:

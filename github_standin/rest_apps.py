@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
+import time
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from github_standin.config import public_key_from_private
+from github_standin.apps import StandinApp, create_app
 from github_standin.errors import GitHubError, not_found
 from github_standin.rest import Ctx, int_param, json_body, json_response, repo_of, rest_route
-from github_standin.shapes import APP_PERMISSIONS
 
 MAX_TOKEN_REPOSITORIES = 500
 
@@ -22,10 +19,11 @@ async def create_token(request: Request, ctx: Ctx) -> Response:
     """POST /app/installations/{installation_id}/access_tokens: a ``ghs_`` token for 1 hour.
 
     ``repositories``/``repository_ids``/``permissions`` are checked for shape and size but
-    do not narrow the token: the one installation covers every repository.
+    do not narrow the token: the App's one installation covers every repository.
     """
     body = await json_body(request)
-    if int_param(request, "installation_id") != ctx.state.config.installation_id:
+    app = _caller(ctx)
+    if int_param(request, "installation_id") != app.installation_id:
         raise not_found()
     for key in ("repositories", "repository_ids"):
         value = body.get(key, [])
@@ -33,53 +31,46 @@ async def create_token(request: Request, ctx: Ctx) -> Response:
             raise GitHubError(422, f"Invalid request.\n\nFor 'properties/{key}', at most "
                                    f"{MAX_TOKEN_REPOSITORIES} repositories are allowed.")
     async with ctx.state.lock:
-        token, expires_at = ctx.state.issue_token()
+        token, expires_at = ctx.state.issue_token(app)
     return json_response({"token": token, "expires_at": expires_at,
-                          "permissions": dict(APP_PERMISSIONS), "repository_selection": "all"},
+                          "permissions": dict(app.permissions), "repository_selection": "all"},
                          201)
 
 
 async def repo_installation(request: Request, ctx: Ctx) -> Response:
-    """GET /repos/{owner}/{repo}/installation (the one installation covers all)."""
+    """GET /repos/{owner}/{repo}/installation (the App's one installation covers all)."""
     async with ctx.state.lock:
         repo = repo_of(request, ctx)
-        return json_response(ctx.view.installation(repo.owner))
+        return json_response(ctx.view.installation(repo.owner, _caller(ctx)))
 
 
 async def get_app(request: Request, ctx: Ctx) -> Response:
     """GET /app: the authenticated App."""
     async with ctx.state.lock:
-        return json_response(ctx.view.integration())
+        return json_response(ctx.view.integration(_caller(ctx)))
 
 
 async def manifest_conversion(request: Request, ctx: Ctx) -> Response:
-    """POST /app-manifests/{code}/conversions for a code issued by ``POST /_sandbox/app-manifests``.
+    """POST /app-manifests/{code}/conversions: create the App a confirmed manifest describes.
 
-    The "created" App is the configured one (same id, slug and webhook secret). Its ``pem`` is
-    the configured private key when the sandbox has it; otherwise a fresh key that the sandbox
-    accepts from then on (an App may hold several keys). A manifest ``hook_attributes.url``
-    becomes the webhook URL. Codes are single-use.
+    The code (from GitHub's redirect after "Create GitHub App", or ``POST /_sandbox/app-manifests``)
+    works once, within an hour; after that, and for any other code, 404 as on GitHub. The answer is the
+    new App with its ``pem``, ``webhook_secret`` and ``client_secret``, shown this once.
     """
     async with ctx.state.lock:
-        manifest = ctx.state.manifest_codes.pop(request.path_params["code"], None)
-        if manifest is None:
+        issued = ctx.state.manifest_codes.pop(request.path_params["code"], None)
+        if issued is None or issued.expires < time.time():
             raise not_found()
-        pem = ctx.state.config.app_private_key_pem
-        if pem is None:
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem = key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.TraditionalOpenSSL,
-                                    serialization.NoEncryption()).decode()
-            ctx.state.app_public_keys.append(public_key_from_private(pem))
-        hook_url = (manifest.get("hook_attributes") or {}).get("url")
-        if isinstance(hook_url, str) and hook_url:
-            ctx.state.webhook_url = hook_url
-        app = ctx.view.integration()
-        if isinstance(manifest.get("name"), str):
-            app["name"] = manifest["name"]
-        app.update(client_secret=secrets.token_hex(20),
-                   webhook_secret=ctx.state.config.webhook_secret, pem=pem)
+        created = create_app(ctx.state.apps, issued.manifest, issued.owner)
+        app = ctx.view.integration(created.app)
+    app.update(client_secret=created.client_secret, webhook_secret=created.app.webhook_secret,
+               pem=created.pem)
     return json_response(app, 201)
+
+
+def _caller(ctx: Ctx) -> StandinApp:
+    assert ctx.caller is not None  # the route authenticates as an App
+    return ctx.caller
 
 
 ROUTES: list[Route] = [

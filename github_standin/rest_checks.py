@@ -56,7 +56,7 @@ async def create_status(request: Request, ctx: Ctx) -> Response:
                                     "This SHA and context has reached the maximum number "
                                     "of statuses.")
         item = CommitStatus(ctx.state.next_id("status"), repo.key, sha, state_name, context,
-                            description, body.get("target_url"), ctx.bot, now_iso())
+                            description, body.get("target_url"), ctx.bot, now_iso(), ctx.app_id)
         ctx.state.statuses.append(item)
         data = shapes_ci.status(ctx.view, item)
     return json_response(data, 201, {"Location": data["url"]})
@@ -177,6 +177,7 @@ async def create_check_run(request: Request, ctx: Ctx) -> Response:
         run = CheckRun(0, repo.key, name, sha, ctx.state.suite_id(repo, sha), "queued", None,
                        now_iso(), None, None, None)
         _apply(run, body)
+        run.app_id = ctx.app_id
         run.id = ctx.state.next_id("check_run")
         ctx.state.check_runs[run.id] = run
         return json_response(shapes_ci.check_run(ctx.view, run), 201)

@@ -11,14 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from github_standin.actions import merge_block_reason, pull_stats
+from github_standin.apps import StandinApp
 from github_standin.models import Comment, Issue, Reaction, Repo
 from github_standin.state import SandboxState
 
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
-APP_PERMISSIONS = {"checks": "write", "contents": "read", "deployments": "write",
-                   "issues": "write", "metadata": "read", "pull_requests": "write",
-                   "statuses": "write"}
-APP_EVENTS = ["check_run", "check_suite", "issue_comment", "pull_request", "push"]
 _REPO_TEMPLATES = {
     "forks_url": "/forks", "keys_url": "/keys{/key_id}",
     "collaborators_url": "/collaborators{/collaborator}", "teams_url": "/teams",
@@ -220,31 +217,31 @@ class View:
                 "user": self.user(reaction.user), "content": reaction.content,
                 "created_at": reaction.created_at}
 
-    def integration(self) -> dict[str, Any]:
-        """The configured GitHub App."""
-        cfg = self.state.config
+    def integration(self, app: StandinApp | None = None) -> dict[str, Any]:
+        """A GitHub App (the configured one by default)."""
+        app = app or self.state.app
         return {
-            "id": cfg.app_id, "slug": cfg.app_slug, "node_id": node_id("App", cfg.app_id),
-            "client_id": f"Iv1.sandbox{cfg.app_id:08d}", "owner": self.user(cfg.app_owner),
-            "name": cfg.app_name, "description": "GitHub App served by modelgate sandbox",
-            "external_url": self.base, "html_url": f"{self.base}/apps/{cfg.app_slug}",
+            "id": app.id, "slug": app.slug, "node_id": node_id("App", app.id),
+            "client_id": app.client_id, "owner": self.user(app.owner), "name": app.name,
+            "description": app.description or "GitHub App served by modelgate sandbox",
+            "external_url": app.external_url or self.base, "html_url": f"{self.base}/apps/{app.slug}",
             "created_at": self.state.started_at, "updated_at": self.state.started_at,
-            "permissions": dict(APP_PERMISSIONS), "events": list(APP_EVENTS),
+            "permissions": dict(app.permissions), "events": list(app.events),
         }
 
-    def installation(self, account: str) -> dict[str, Any]:
-        """The App's single installation, seen from ``account``'s repository."""
-        cfg = self.state.config
+    def installation(self, account: str, app: StandinApp | None = None) -> dict[str, Any]:
+        """The App's single installation (covering every repository), seen from ``account``'s repository."""
+        app = app or self.state.app
         owner = self.user(account)
-        inst = cfg.installation_id
+        inst = app.installation_id
         return {
             "id": inst, "account": owner, "repository_selection": "all",
             "access_tokens_url": f"{self.base}/app/installations/{inst}/access_tokens",
             "repositories_url": f"{self.base}/installation/repositories",
-            "html_url": f"{self.base}/settings/installations/{inst}", "app_id": cfg.app_id,
-            "app_slug": cfg.app_slug, "client_id": f"Iv1.sandbox{cfg.app_id:08d}",
+            "html_url": f"{self.base}/settings/installations/{inst}", "app_id": app.id,
+            "app_slug": app.slug, "client_id": app.client_id,
             "target_id": owner["id"], "target_type": owner["type"],
-            "permissions": dict(APP_PERMISSIONS), "events": list(APP_EVENTS),
+            "permissions": dict(app.permissions), "events": list(app.events),
             "created_at": self.state.started_at, "updated_at": self.state.started_at,
             "single_file_name": None, "has_multiple_single_files": False,
             "single_file_paths": [], "suspended_by": None, "suspended_at": None,

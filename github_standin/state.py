@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from github_standin import git
+from github_standin.apps import ManifestCode, StandinApp, configured_app
 from github_standin.config import SandboxConfig
 from github_standin.errors import GitHubError, not_found
 from github_standin.models import (
@@ -23,6 +24,7 @@ from github_standin.models import (
     DeploymentStatus,
     Fault,
     Issue,
+    Protection,
     Reaction,
     Repo,
     User,
@@ -46,13 +48,19 @@ class SandboxState:
         self.lock = asyncio.Lock()
         self.delivery_lock = asyncio.Lock()  # keeps webhook deliveries in order
         self.webhook_url = config.webhook_url
-        self.app_public_keys = [config.app_public_key_pem]
-        self.tokens: dict[str, float] = {}  # installation token → expiry (epoch seconds)
+        self.apps: dict[int, StandinApp] = {config.app_id: configured_app(config)}
+        self.tokens: dict[str, tuple[float, int]] = {}  # installation token → (expiry, App id)
+        self.manifest_codes: dict[str, ManifestCode] = {}
         self.started_at = now_iso()
         self.reset()
 
+    @property
+    def app(self) -> StandinApp:
+        """The configured App (the one webhooks are sent for)."""
+        return self.apps[self.config.app_id]
+
     def reset(self) -> None:
-        """Forget repositories, activity, faults and logs (config, keys and tokens stay)."""
+        """Forget repositories, activity, faults and logs (config, Apps, keys and tokens stay)."""
         self._ids: dict[str, int] = {}
         self.users: dict[str, User] = {}
         self.repos: dict[str, Repo] = {}
@@ -66,7 +74,6 @@ class SandboxState:
         self.deployments: dict[int, Deployment] = {}
         self.deployment_statuses: list[DeploymentStatus] = []
         self.codeload: dict[str, tuple[str, str, float]] = {}
-        self.manifest_codes: dict[str, dict[str, Any]] = {}
         self.faults: dict[str, deque[Fault]] = {}
         self.requests: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
@@ -90,15 +97,20 @@ class SandboxState:
         """The account ``login`` if the sandbox has seen it."""
         return self.users.get(login.lower())
 
-    def issue_token(self) -> tuple[str, str]:
-        """A new installation token and its ``expires_at``."""
+    def issue_token(self, app: StandinApp | None = None) -> tuple[str, str]:
+        """A new installation token of ``app`` (the configured App by default) and its ``expires_at``."""
         token = "ghs_" + secrets.token_hex(18)
-        self.tokens[token] = time.time() + TOKEN_TTL
+        self.tokens[token] = (time.time() + TOKEN_TTL, (app or self.app).id)
         return token, now_iso(TOKEN_TTL)
+
+    def token_app(self, token: str) -> StandinApp | None:
+        """The App whose installation an issued, unexpired token belongs to, or None."""
+        expires, app_id = self.tokens.get(token, (0.0, 0))
+        return self.apps.get(app_id) if expires > time.time() else None
 
     def token_valid(self, token: str) -> bool:
         """True for an issued, unexpired installation token."""
-        return self.tokens.get(token, 0) > time.time()
+        return self.token_app(token) is not None
 
     # repositories and commits ---------------------------------------------------------------
     def repo(self, owner: str, name: str) -> Repo:
@@ -120,7 +132,8 @@ class SandboxState:
         repo = Repo(owner, name, self.next_id("repo"), default_branch, stamp, stamp,
                     fork_of=fork_of.key if fork_of else None)
         if fork_of is None:
-            repo.protection[default_branch] = list(self.config.required_contexts)
+            repo.protection[default_branch] = Protection(
+                checks=[(context, None) for context in self.config.required_contexts])
         self.repos[repo.key] = repo
         return repo
 

@@ -322,3 +322,12 @@ class InstallationAPI:
     def download_tarball(self, repo: Repo, ref: str) -> bytes:
         """The gzip tarball of the tree at ``ref`` (GitHub redirects to codeload)."""
         return self._gh.rest.repos.download_tarball_archive(repo.owner, repo.name, ref).content
+
+    def branch_protection(self, repo: Repo, branch: str) -> dict[str, Any]:
+        """The branch's protection rules as GitHub shows them (``administration: read``)."""
+        return _json(self._gh.rest.repos.get_branch_protection(repo.owner, repo.name, branch))
+
+    def replace_branch_protection(self, repo: Repo, branch: str, rules: dict[str, Any]) -> dict[str, Any]:
+        """Replace every protection rule of the branch (``administration: write``); githubkit checks the
+        body's shape before it is sent."""
+        return _json(self._gh.rest.repos.update_branch_protection(repo.owner, repo.name, branch, data=rules))

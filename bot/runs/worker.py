@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.logs import log_context
 from bot.metrics import RUN_SECONDS
 from bot.runs.outcome import RunHandler, RunOutcome
 from bot.runs.retry import Retry, gave_up, retry_decision
@@ -117,6 +118,13 @@ class WorkerPool:
         run = self._runs.claim(self.options.worker_id)
         if run is None:
             return None
+        with log_context(run_id=run.id, delivery_id=run.delivery_guid, repository=run.repository,
+                         sha=run.head_sha):
+            return self._process(run)
+
+    def _process(self, run: RunRecord) -> RunRecord | None:
+        """Process a claimed run and record its outcome."""
+        log.info("run %d (%s %s) started, attempt %d", run.id, run.kind, run.repository, run.attempts)
         with self._active_lock:
             self._active.add(run.id)
         started = time.monotonic()

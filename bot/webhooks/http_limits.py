@@ -117,4 +117,6 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # nothing reads the client's address or scheme (links use MODELGATE_PUBLIC_URL): no X-Forwarded-*
         # rewriting middleware in front of every request
         "proxy_headers": False,
+        # MODELGATE_LOG_FORMAT=json: uvicorn's own lines go through the root logger's JSON handler too
+        **({"log_config": None} if settings.log_format == "json" else {}),
     }

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.logs import log_context
 from bot.metrics import INGEST_SECONDS, count_delivery
 from bot.webhooks import signature
 from bot.webhooks.routing import PayloadError, route
@@ -154,11 +155,15 @@ class WebhookIngest:
             delivery = route(guid, event, body, self._config.app_id)
         except PayloadError as exc:
             raise _Rejected(400, str(exc)) from None
-        try:
-            new = await self._writer.submit(delivery)
-        except Exception:
-            log.exception("webhook not stored: event=%s delivery=%s", event, guid)
-            return 503, "error"
+        head_sha = delivery.job.head_sha if delivery.job else delivery.summary.get("head_sha")
+        with log_context(delivery_id=guid, repository=delivery.repository, sha=head_sha):
+            try:
+                new = await self._writer.submit(delivery)
+            except Exception:
+                log.exception("webhook not stored: event=%s delivery=%s", event, guid)
+                return 503, "error"
+            log.info("webhook %s: event=%s action=%s delivery=%s", delivery.outcome if new else "duplicate",
+                     event, delivery.action or "-", guid)
         return (202, delivery.outcome) if new else (200, "duplicate")
 
 

@@ -104,7 +104,7 @@ def test_tokens_expire(app_keys: AppKeys) -> None:
     state = SandboxState(SandboxConfig(app_public_key_pem=app_keys.public_pem))
     token, _ = state.issue_token()
     assert state.token_valid(token)
-    state.tokens[token] = time.time() - 1
+    state.tokens[token] = (time.time() - 1, state.app.id)
     assert not state.token_valid(token)
 
 

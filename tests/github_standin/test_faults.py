@@ -58,11 +58,15 @@ def test_faults_queue_and_show_in_state(sandbox: SandboxHandle) -> None:
 
 def test_every_rest_route_is_named_by_its_operation_id_and_takes_faults(sandbox: SandboxHandle) -> None:
     """Every REST route carries GitHub's operationId (the control API and codeload downloads
-    excepted), and a fault can be queued for each one: any GitHub call the App makes can fail."""
+    excepted, and GitHub's web pages), and a fault can be queued for each one: any GitHub call the App
+    makes can fail."""
+    from github_standin import web_apps
     from github_standin.app import create_sandbox_app
 
     app = create_sandbox_app(sandbox.config)
-    routes = [r for r in app.routes if not getattr(r, "path", "").startswith("/_")]  # control, codeload
+    pages = {route.path for route in web_apps.ROUTES}
+    routes = [r for r in app.routes  # not the control API, codeload, nor web pages
+              if not getattr(r, "path", "").startswith("/_") and getattr(r, "path", "") not in pages]
     ids = app.state.operation_ids
     unnamed = [getattr(r, "path", r) for r in routes if getattr(r, "name", None) not in ids]
     assert routes and unnamed == []

@@ -43,13 +43,19 @@ def test_app_endpoints(sandbox: SandboxHandle) -> None:
         assert_conforms("GET", "/repos/{owner}/{repo}/installation", gone.status_code,
                         gone.json())
 
-    code = sandbox.client.manifest_code({"name": "modelgate-local"})
+    manifest = {"name": "modelgate-local", "url": "https://example.com/modelgate",
+                "hook_attributes": {"url": "https://example.com/api/github/webhooks"},
+                "default_permissions": {"statuses": "write"}, "default_events": ["push"]}
+    code = sandbox.client.manifest_code(manifest, owner="octo-org")
     response = httpx.post(f"{sandbox.url}/app-manifests/{code}/conversions", trust_env=False)
     assert response.status_code == 201
     app = response.json()
-    assert (app["id"], app["slug"], app["name"]) == (sandbox.app_id, "modelgate", "modelgate-local")
-    assert app["webhook_secret"] == sandbox.webhook_secret
-    assert app["pem"] == sandbox.private_key_pem
+    assert app["id"] not in (sandbox.app_id, None) and (app["slug"], app["name"]) == (
+        "modelgate-local", "modelgate-local")
+    assert app["owner"]["login"] == "octo-org" and app["events"] == ["push"]
+    assert app["permissions"] == {"metadata": "read", "statuses": "write"}
+    assert app["webhook_secret"] not in (None, sandbox.webhook_secret)
+    assert app["pem"].startswith("-----BEGIN RSA PRIVATE KEY-----") and app["pem"] != sandbox.private_key_pem
     assert_conforms("POST", "/app-manifests/{code}/conversions", 201, app)
     reused = httpx.post(f"{sandbox.url}/app-manifests/{code}/conversions", trust_env=False)
     assert reused.status_code == 404

@@ -1,0 +1,2 @@
+"""Installing the App: ``modelgate setup`` (GitHub's App manifest flow → ``.env``) and ``modelgate protect``
+(branch protection requires ``modelgate/staging``)."""
