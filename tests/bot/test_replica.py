@@ -33,7 +33,7 @@ MINE = f"host-abc/{os.getpid()}"
     ("holder", "taken_at_once"),
     [
         (None, False),  # nobody holds it: the lease rules apply
-        (MINE, False),  # this process
+        ("{mine}", False),  # this process
         ("host-abc/{dead}", True),  # a killed process of this replica
         ("host-abc/{parent}", False),  # a live process of this replica (--processes, a worker beside serve)
         ("host-xyz/{dead}", False),  # another replica: only its lease running out frees it
@@ -41,5 +41,5 @@ MINE = f"host-abc/{os.getpid()}"
     ],
 )
 def test_which_holders_are_taken_over_at_once(holder: str | None, taken_at_once: bool) -> None:
-    named = None if holder is None else holder.format(dead=_dead_pid(), parent=os.getppid())
+    named = None if holder is None else holder.format(dead=_dead_pid(), parent=os.getppid(), mine=MINE)
     assert orphaned(named, MINE) is taken_at_once
