@@ -78,7 +78,7 @@ def handlers(
         workdir=settings.data_dir / "runs", tracking_uri=settings.mlflow_tracking_uri,
         public_url=settings.public_url, policy=settings.job_policy(),
         max_timeout_seconds=float(settings.max_timeout_seconds), job_env_dir=settings.job_env_dir,
-        source_limits=limits, mlflow_artifacts=settings.artifacts_root,
+        source_limits=limits, mlflow_artifacts=settings.artifacts_root, ray_serve=settings.ray_serve_target(),
     )
     runner = PipelineRunner(runs, executor, options)
     publisher = ReportPublisher(reports, runs, settings.mlflow_ui_url)

@@ -227,7 +227,8 @@ class ProductionRun:
                                       description=promotion_deployment(config.model.name, promoted.version),
                                       payload={"previous_version": promoted.previous_version,
                                                "pr": run.pr_number}, serve_logs=self._serve_logs,
-                                      policy=repository_policy(self._runner.options, run.repository))
+                                      policy=repository_policy(self._runner.options, run.repository),
+                                      ray_serve=self._runner.options.ray_serve)
         except DeployError as exc:
             revert(tracking_uri, promoted, reason=str(exc))
             failed = outcomes.deploy_failed(promoted.version, promoted.previous_version, str(exc))

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.feedback.deployments import deploy_error, deploying
 from bot.github import Repo
@@ -20,6 +20,9 @@ from bot.github.clients import DeploymentWriter
 from bot.runs.ownership import ServeAddress
 from pipelines.config import ModelgateConfig
 from pipelines.job_process import JobPolicy
+
+if TYPE_CHECKING:
+    from pipelines.ray_serve.deployer import RayServeTarget
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +60,12 @@ def model_uri(model_name: str, version: int) -> str:
 def deploy_version(
     target: Target, tracking_uri: str, version: int, run_id: str, *, description: str,
     payload: Mapping[str, Any], serve_logs: Path, policy: JobPolicy | None = None,
+    ray_serve: RayServeTarget | None = None,
 ) -> ReleasedVersion:
     """Deploy ``version`` and record it as a GitHub Deployment; DeployError (status ``failure``) if
     it does not serve. A GitHub outage does not stop the deploy: the record is then missing.
     ``serve_logs``: the folder of the App's data dir where scoring servers log; scoring servers and
-    deploy commands run isolated as ``policy`` says."""
+    deploy commands run isolated as ``policy`` says; ``ray_serve``: the App's Ray cluster (``ray-serve``)."""
     from pipelines.deploy import DeployError, deployer_for
     from pipelines.tracking import load_sample
 
@@ -71,7 +75,8 @@ def deploy_version(
     _status(target, deployment_id, "in_progress", deploying(version))
     try:
         deployer = deployer_for(_spec(target), tracking_uri=tracking_uri, workdir=target.workdir,
-                                log_dir=serve_logs, key=(str(target.repo).lower(), name), policy=policy)
+                                log_dir=serve_logs, key=(str(target.repo).lower(), name), policy=policy,
+                                ray_serve=ray_serve)
         sample = load_sample(tracking_uri, run_id) if run_id else None
         done = deployer.deploy(model_uri(name, version), version, sample)
     except Exception as exc:

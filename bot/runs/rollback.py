@@ -126,7 +126,7 @@ class RollbackRun:
                 target, uri, done.to_version, restored.get(RUN_ID_TAG, ""),
                 description=rollback_deployment(model, done.to_version, actor),
                 payload={"rollback_from": done.from_version, "actor": actor}, serve_logs=self._serve_logs,
-                policy=repository_policy(self._options, run.repository),
+                policy=repository_policy(self._options, run.repository), ray_serve=self._options.ray_serve,
             )
         except (DeployError, Stop) as exc:
             undo_rollback(uri, done)

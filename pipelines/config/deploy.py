@@ -39,7 +39,28 @@ class ServeDeploy(_Strict):
     )
 
 
-DeploySpec = Annotated[NoDeploy | CommandDeploy | ServeDeploy, Field(discriminator="kind")]
+ROUTE_PREFIX_PATTERN = r"^(/[A-Za-z0-9][A-Za-z0-9._~-]*)+$"
+
+
+class RayServeDeploy(_Strict):
+    """Serve the champion as a Ray Serve application on the App's Ray cluster (MODELGATE_RAY_ADDRESS),
+    updated in place by a rolling update that keeps the old version serving until the new one runs."""
+
+    kind: Literal["ray-serve"] = Field(description="Deploy as a Ray Serve application named after the model.")
+    route_prefix: str | None = Field(
+        None, max_length=100, pattern=ROUTE_PREFIX_PATTERN,
+        description="Where the application answers under the cluster's Serve URL (default: /<model name>, "
+        "made URL-safe); a prefix another application serves is refused.",
+    )
+    num_replicas: int = Field(1, ge=1, le=16, description="How many replicas serve the model.")
+    num_cpus: float = Field(1.0, gt=0, le=64, description="CPUs Ray reserves for each replica.")
+    memory_mb: int | None = Field(
+        None, ge=64, le=1_048_576,
+        description="Memory Ray reserves for each replica (default: none reserved).",
+    )
+
+
+DeploySpec = Annotated[NoDeploy | CommandDeploy | ServeDeploy | RayServeDeploy, Field(discriminator="kind")]
 
 
 class ProductionSection(_Strict):
