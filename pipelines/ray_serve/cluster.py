@@ -84,7 +84,7 @@ def failure_message(app: dict[str, Any]) -> str:
     lines = [str(app.get("message") or "").strip()]
     for deployment in (app.get("deployments") or {}).values():
         text = str(deployment.get("message") or "")
-        lines += [line.rstrip() for line in text.splitlines() if line.strip()][-MESSAGE_LINES:]
+        lines += [line.rstrip() for line in text.splitlines() if line.strip(" ^~\t")][-MESSAGE_LINES:]
     return "\n".join(line for line in lines if line)[:3000]
 
 

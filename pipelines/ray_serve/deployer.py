@@ -153,7 +153,7 @@ class RayServeDeployer:
             details = api.details()
             if self.name in details.get("applications", {}):
                 api.put(declaration(details, self.name, None))
-            ServedFiles(self.target.storage, self.name).keep_only()
+            ServedFiles(self.target.storage, self.name).remove()
 
     def served_version(self) -> int | None:
         """The version that answers at the route prefix (``GET …/version``), or None."""

@@ -57,6 +57,12 @@ class ServedFiles:
                 with contextlib.suppress(FileNotFoundError):
                     fs.rm(entry, recursive=True)
 
+    def remove(self) -> None:
+        """Remove the files of every version of the application."""
+        fs, root = _located(self.root)
+        with contextlib.suppress(FileNotFoundError):
+            fs.rm(root, recursive=True)
+
 
 def _located(url: str) -> tuple[Any, str]:
     from fsspec.core import url_to_fs

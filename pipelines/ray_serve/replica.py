@@ -26,7 +26,7 @@ from starlette.responses import Response
 
 MODEL_FOLDER = "model"
 SAMPLE_FILE = "sample.json"
-CONSTRUCTOR_TRIES = 2  # a version that cannot load fails its update fast: the old one keeps serving
+CONSTRUCTOR_TRIES = 1  # a version that cannot load fails its update at once: the old one keeps serving
 
 
 def fetch(files: str, target: Path) -> Path:

@@ -36,6 +36,12 @@ def ray_head(s3: S3Standin, shared_environments: Path) -> Iterator[RayHead]:
     yield from _running_head((shared_environments,))
 
 
+@pytest.fixture(scope="package")
+def serve_url(ray_head: RayHead) -> str:
+    """Ray Serve running on the shared head: its HTTP proxy's base URL."""
+    return ray_head.start_serve()
+
+
 @pytest.fixture
 def own_ray_head() -> Iterator[RayHead]:
     """A head of the test's own (it may be stopped and restarted)."""
