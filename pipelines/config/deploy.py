@@ -1,8 +1,9 @@
 """The `deploy:` and `production:` sections of `.modelgate.yml` (what happens after promotion)."""
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -48,7 +49,7 @@ class RayServeDeploy(_Strict):
 
     kind: Literal["ray-serve"] = Field(description="Deploy as a Ray Serve application named after the model.")
     route_prefix: str | None = Field(
-        None, max_length=100, pattern=ROUTE_PREFIX_PATTERN,
+        None, max_length=100,
         description="Where the application answers under the cluster's Serve URL (default: /<model name>, "
         "made URL-safe); a prefix another application serves is refused.",
     )
@@ -58,6 +59,15 @@ class RayServeDeploy(_Strict):
         None, ge=64, le=1_048_576,
         description="Memory Ray reserves for each replica (default: none reserved).",
     )
+
+    @field_validator("route_prefix")
+    @classmethod
+    def _route_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(ROUTE_PREFIX_PATTERN, value):
+            raise ValueError("expected a URL path such as /wine or /models/wine: segments of letters, "
+                             "digits, '.', '_', '~', '-', each starting with a letter or digit, and no "
+                             "trailing '/'")
+        return value
 
 
 DeploySpec = Annotated[NoDeploy | CommandDeploy | ServeDeploy | RayServeDeploy, Field(discriminator="kind")]
