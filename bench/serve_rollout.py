@@ -33,6 +33,7 @@ import httpx
 from github_standin.client import SandboxClient
 from pipelines.model_files import copy_model_files
 from pipelines.serving import free_port
+from pipelines.tracking import Tracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -92,6 +93,7 @@ def one_merge(github: SandboxClient, kind: str, round_no: int) -> tuple[float, f
 
 def bare_server(tracking_uri: str, model_uri: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     """MLflow's scoring app for ``model_uri`` on a TCP port of this host, as a baseline; its URL."""
+    Tracker(tracking_uri)  # models:/ URIs resolve through the registry it configures
     model_dir = copy_model_files(model_uri, tracking_uri, folder / "model")
     port = free_port()
     env = {**os.environ, "__pyfunc_model_path__": str(model_dir)}

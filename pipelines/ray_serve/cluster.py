@@ -69,6 +69,11 @@ def declaration(details: dict[str, Any], name: str, app: dict[str, Any] | None) 
     return body
 
 
+def declared_config(details: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The configuration application ``name`` is declared with, or None."""
+    return (details.get("applications", {}).get(name) or {}).get("deployed_app_config")
+
+
 def route_holder(details: dict[str, Any], name: str, prefix: str) -> str | None:
     """Another application whose route prefix overlaps ``prefix`` (it would take requests meant for
     ``name``, or ``name`` would take its own), or None."""

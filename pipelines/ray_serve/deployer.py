@@ -28,6 +28,7 @@ from pipelines.ray_serve.cluster import (
     FAILED_STATUSES,
     ServeApi,
     declaration,
+    declared_config,
     failure_message,
     route_holder,
 )
@@ -106,26 +107,28 @@ class RayServeDeployer:
 
     def deploy(self, model_uri: str, version: int, sample: Any | None) -> Deployed:
         """Update the application to ``version`` in place; DeployError leaves the old version serving."""
-        files = ServedFiles(self.target.storage, self.name)
-        with DECLARATIONS:
-            api = ServeApi(self.target.address)
-            details = api.details()
-            holder = route_holder(details, self.name, self.route_prefix)
-            if holder is not None:
-                raise DeployError(f"route prefix {self.route_prefix} overlaps the one of Ray Serve "
-                                  f"application {holder}: choose another deploy.route_prefix")
-            found = details.get("applications", {}).get(self.name) or {}
-            before = found.get("deployed_app_config")
-            app = self._application(api, files, model_uri, version, sample)
-            api.put(declaration(details, self.name, app))
-            try:
-                self._await(api, app, version)
-            except DeployError:
+        api, files = ServeApi(self.target.address), ServedFiles(self.target.storage, self.name)
+        app = self._application(api, files, model_uri, version, sample)
+        before: dict[str, Any] | None = None
+        read = declared = False
+        try:
+            with DECLARATIONS:  # read-modify-write; the wait below holds no lock
+                details = api.details()
+                before, read = declared_config(details, self.name), True
+                holder = route_holder(details, self.name, self.route_prefix)
+                if holder is not None:
+                    raise DeployError(f"route prefix {self.route_prefix} overlaps the one of Ray Serve "
+                                      f"application {holder}: choose another deploy.route_prefix")
+                api.put(declaration(details, self.name, app))
+                declared = True
+            self._await(api, app, version)
+        except DeployError:
+            if declared:
                 self._restore(api, before)
-                if _files_of(before) != app["args"]["files"]:
-                    files.keep_only(*([v] if (v := _version_of(before)) is not None else []))
-                raise
-            files.keep_only(version)
+            if read and _files_of(before) != app["args"]["files"]:
+                files.remove(version)  # never the files the old version's replicas would restart from
+            raise
+        files.keep_only(version)
         replaced = _version_of(before)
         detail = f"version {version} serves on {self.url} (Ray Serve application {self.name}" + (
             f", replacing version {replaced})" if replaced not in (None, version) else ")")
@@ -188,7 +191,8 @@ class RayServeDeployer:
         """Declare the application as it was (none when there was none): Serve stops retrying the
         failed version, and the old replicas, which kept serving, match the declaration again."""
         try:
-            api.put(declaration(api.details(), self.name, before))
+            with DECLARATIONS:
+                api.put(declaration(api.details(), self.name, before))
         except DeployError as exc:
             log.error("Ray Serve application %s keeps its failed declaration: %s", self.name, exc)
 
@@ -207,8 +211,10 @@ class RayServeDeployer:
             if status == "RUNNING" and self.served_version() == version:
                 return
             if time.monotonic() >= deadline:
+                unseen = f"; {self.base}/version does not answer it: is MODELGATE_RAY_SERVE_URL right?" if (
+                    status == "RUNNING") else ""
                 raise DeployError(f"version {version} did not serve on Ray Serve within "
-                                  f"{self.startup_timeout:g} s (application {self.name} is {status})")
+                                  f"{self.startup_timeout:g} s (application {self.name} is {status}{unseen})")
             time.sleep(POLL_SECONDS)
 
 

@@ -57,9 +57,9 @@ class ServedFiles:
                 with contextlib.suppress(FileNotFoundError):
                     fs.rm(entry, recursive=True)
 
-    def remove(self) -> None:
-        """Remove the files of every version of the application."""
-        fs, root = _located(self.root)
+    def remove(self, version: int | None = None) -> None:
+        """Remove the files of ``version`` (None: of every version of the application)."""
+        fs, root = _located(self.root if version is None else self.url(version))
         with contextlib.suppress(FileNotFoundError):
             fs.rm(root, recursive=True)
 
