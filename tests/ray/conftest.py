@@ -36,10 +36,12 @@ def ray_head(s3: S3Standin, shared_environments: Path) -> Iterator[RayHead]:
     yield from _running_head((shared_environments,))
 
 
-@pytest.fixture(scope="package")
-def serve_url(ray_head: RayHead) -> str:
-    """Ray Serve running on the shared head: its HTTP proxy's base URL."""
-    return ray_head.start_serve()
+@pytest.fixture(scope="module")
+def serve_url(ray_head: RayHead) -> Iterator[str]:
+    """Ray Serve running on the shared head for the module's tests (shut down after them: the other Ray
+    tests' jobs get the head to themselves): its HTTP proxy's base URL."""
+    yield ray_head.start_serve()
+    ray_head.stop_serve()
 
 
 @pytest.fixture
