@@ -128,11 +128,11 @@ def main() -> None:
 
 
 @contextlib.contextmanager
-def modelgate_serving(prefix: str, **settings: str) -> Iterator[SandboxClient]:
+def modelgate_serving(prefix: str, settings: dict[str, str] | None = None) -> Iterator[SandboxClient]:
     """The GitHub stand-in (in this process) and ``modelgate serve`` as users run it (its own process,
-    default settings but ``settings`` (``MODELGATE_*``), data in a new temp folder named ``prefix``…)
-    receiving its webhooks; the stand-in's client. On the way out the App and every pipeline and job it
-    started are killed."""
+    default settings but ``settings``, ``MODELGATE_*`` variables; data in a new temp folder named
+    ``prefix``…) receiving its webhooks; the stand-in's client. On the way out the App and every pipeline
+    and job it started are killed."""
     work = Path(tempfile.mkdtemp(prefix=prefix))
     key, secret, app_port = _key(), secrets.token_hex(16), free_port()
     (work / "key.pem").write_text(key)
@@ -142,7 +142,7 @@ def modelgate_serving(prefix: str, **settings: str) -> Iterator[SandboxClient]:
         env = {**os.environ, "MODELGATE_APP_ID": str(APP_ID), "MODELGATE_WEBHOOK_SECRET": secret,
                "MODELGATE_PRIVATE_KEY_PATH": str(work / "key.pem"), "MODELGATE_GITHUB_API_URL": sandbox_url,
                "MODELGATE_DATA_DIR": str(work / "data"), "MODELGATE_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
-               **settings}
+               **(settings or {})}
         app = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(app_port)], env=env,
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(work / "serve.log").open("wb"),
                                start_new_session=True)

@@ -82,7 +82,7 @@ def run_options(settings: Settings) -> RunOptions:
         public_url=settings.public_url, policy=settings.job_policy(),
         max_timeout_seconds=float(settings.max_timeout_seconds), job_env_dir=settings.job_env_dir,
         source_limits=SourceLimits(settings.source_max_bytes, settings.source_max_entries),
-        mlflow_artifacts=settings.artifacts_root,
+        mlflow_artifacts=settings.artifacts_root, ray_serve=settings.ray_serve_target(),
     )
 
 

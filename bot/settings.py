@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from pipelines.job_process import JobPolicy
     from pipelines.ray_jobs import RayTarget
+    from pipelines.ray_serve.deployer import RayServeTarget
 
 Need = Literal["webhooks", "github"]
 
@@ -126,13 +127,19 @@ class Settings(BaseSettings):
         "installs its pins on the node) or prebuilt (the App's prebuilt environment: MODELGATE_ENV_CACHE_DIR "
         "is a volume every node mounts read-only at the same path; a writable one is refused).",
     )
+    ray_serve_url: str | None = Field(
+        default=None,
+        description="The Ray Serve HTTP address clients call for deploy kind ray-serve, http://HOST:PORT "
+        "(default: the host of MODELGATE_RAY_ADDRESS, port 8000); a model answers at "
+        "<this>/<route prefix>/invocations.",
+    )
     job_env_dir: Path | None = Field(
         default=None,
         description="A folder of OWNER/REPO.env files (dotenv): the environment of that repository's jobs, "
         "for runs of its own branches, never a fork's pull request (bot/runs/job_secrets.py).",
     )
 
-    @field_validator("github_api_url", "public_url", "mlflow_ui_url")
+    @field_validator("github_api_url", "public_url", "mlflow_ui_url", "ray_serve_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -145,7 +152,7 @@ class Settings(BaseSettings):
         parse_port_range(value)
         return value.strip()
 
-    @field_validator("ray_address", "ray_storage", mode="before")
+    @field_validator("ray_address", "ray_storage", "ray_serve_url", mode="before")
     @classmethod
     def _unset_if_blank(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -238,6 +245,19 @@ class Settings(BaseSettings):
 
         assert self.ray_address is not None and self.ray_storage is not None  # required by the validators
         return RayTarget(self.ray_address, self.ray_storage, environments=self.ray_environments)
+
+    def ray_serve_target(self) -> RayServeTarget | None:
+        """The Ray cluster that serves ``deploy: {kind: ray-serve}`` models, whatever the executor; None
+        without MODELGATE_RAY_ADDRESS and MODELGATE_RAY_STORAGE."""
+        if self.ray_address is None or self.ray_storage is None:
+            return None
+        from urllib.parse import urlsplit
+
+        from pipelines.ray_serve.deployer import RayServeTarget
+
+        host = urlsplit(self.ray_address).hostname or "127.0.0.1"
+        serve_url = self.ray_serve_url or f"http://{f'[{host}]' if ':' in host else host}:8000"
+        return RayServeTarget(self.ray_address, self.ray_storage, serve_url)
 
     def secret_paths(self) -> list[Path]:
         """Files a job must never see: the key, the data directory, the .env file, a local MLflow artifact

@@ -4,6 +4,8 @@
 - ``command``: run a command of the repository with ``MODEL_URI``/``MODEL_VERSION`` set.
 - ``mlflow-serve``: blue/green MLflow scoring servers behind a stable port (``pipelines.serving``),
   one deployment per (repository, model): the caller passes that key and the address it decided.
+- ``ray-serve``: a Ray Serve application named after the model on the App's Ray cluster, updated in
+  place (``pipelines.ray_serve``): the caller passes the cluster (``RayServeTarget``).
 
 Note for the lead: the mlflow-serve deployer must run in a long-lived process (the
 ``modelgate serve``/``worker`` process), not in a job subprocess: the traffic switch and the
@@ -21,7 +23,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -38,6 +40,9 @@ from pipelines.serving import (
     signal_group,
 )
 from pipelines.tracking import absolute_tracking_uri
+
+if TYPE_CHECKING:
+    from pipelines.ray_serve.deployer import RayServeTarget
 
 __all__ = ["CommandDeployer", "DeployError", "Deployed", "Deployer", "Health", "NoDeployer", "ServeDeployer",
            "Server", "deployer_for"]
@@ -233,13 +238,14 @@ class ServeDeployer:
 
 def deployer_for(
     spec: Mapping[str, Any], *, tracking_uri: str, workdir: Path, log_dir: Path, key: ServeKey | None = None,
-    policy: JobPolicy | None = None, handover_seconds: float = 0.0,
+    policy: JobPolicy | None = None, handover_seconds: float = 0.0, ray_serve: RayServeTarget | None = None,
 ) -> Deployer:
-    """The deployer of a `deploy:` section (``{kind: none | command | mlflow-serve, ...}``);
+    """The deployer of a `deploy:` section (``{kind: none | command | mlflow-serve | ray-serve, ...}``);
     ``mlflow-serve`` needs ``port`` and ``key``, the (repository, model) whose deployment it is, and
     its scoring servers log under ``log_dir``. Commands and scoring servers run isolated as ``policy``
     says (the jobs' policy, with the repository's job secrets); a first ``mlflow-serve`` deploy waits up to
-    ``handover_seconds`` for a port another process of the App still serves."""
+    ``handover_seconds`` for a port another process of the App still serves. ``ray-serve`` needs ``key``
+    (its model names the application) and ``ray_serve``, the App's cluster."""
     policy = policy or JobPolicy()
     kind = spec.get("kind", "none")
     tracking_uri = absolute_tracking_uri(tracking_uri)
@@ -255,4 +261,24 @@ def deployer_for(
         return ServeDeployer(key=key, port=int(spec["port"]), host=str(spec.get("host") or LOCALHOST),
                              tracking_uri=tracking_uri, log_dir=log_dir, policy=policy,
                              handover_seconds=handover_seconds)
+    if kind == "ray-serve":
+        return _ray_serve_deployer(spec, tracking_uri, key, ray_serve)
     raise DeployError(f"unknown deploy kind {kind!r}")
+
+
+def _ray_serve_deployer(
+    spec: Mapping[str, Any], tracking_uri: str, key: ServeKey | None, target: RayServeTarget | None
+) -> Deployer:
+    from pipelines.ray_serve.deployer import RayServeDeployer, Replicas
+    from pipelines.ray_serve.names import default_route_prefix
+
+    if target is None:
+        raise DeployError("ray-serve needs the App's Ray cluster: the operator sets "
+                          "MODELGATE_RAY_ADDRESS and MODELGATE_RAY_STORAGE")
+    if key is None:
+        raise DeployError("ray-serve needs the model it serves")
+    model = key[1]
+    replicas = Replicas(int(spec.get("num_replicas") or 1), float(spec.get("num_cpus") or 1.0),
+                        None if spec.get("memory_mb") is None else int(spec["memory_mb"]))
+    return RayServeDeployer(model, str(spec.get("route_prefix") or default_route_prefix(model)), target,
+                            tracking_uri, replicas)

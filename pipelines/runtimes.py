@@ -40,6 +40,14 @@ class JobRuntime:
         return _normalized(pins) == _normalized(self.requirements)
 
 
+def serving_requirements() -> list[str]:
+    """What serving a logged model needs beside its recorded pins: MLflow (skinny, the App's version)
+    and pandas."""
+    from importlib.metadata import version
+
+    return [f"mlflow-skinny=={version('mlflow')}", "pandas"]
+
+
 def default_runtime() -> JobRuntime:
     """The App's own runtime: its interpreter and its scikit-learn and cloudpickle."""
     return JobRuntime(None, (), tuple(job_requirements()), platform.python_version(), DEFAULT_DESCRIPTION)

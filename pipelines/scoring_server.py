@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,13 @@ import httpx
 from pipelines.checkout import StepError
 from pipelines.job_process import JobPolicy, job_environment
 from pipelines.model_files import copy_model_files
-from pipelines.runtimes import JobRuntime, default_runtime, read_recorded, recorded_runtime
+from pipelines.runtimes import (
+    JobRuntime,
+    default_runtime,
+    read_recorded,
+    recorded_runtime,
+    serving_requirements,
+)
 from pipelines.sandbox import Sandbox
 from pipelines.serving import (
     STARTUP_TIMEOUT_SECONDS,
@@ -80,7 +85,7 @@ class ModelServer:
         app = default_runtime()
         if not pins or app.same_packages(pins) or policy.environments is None:
             return app
-        serving = [f"mlflow-skinny=={version('mlflow')}", "uvicorn", "pandas"]
+        serving = [*serving_requirements(), "uvicorn"]
         try:
             return self._lease.enter_context(
                 recorded_runtime([*pins, *serving], python, policy, "the model's recorded requirements"))

@@ -33,7 +33,7 @@ class RecordedServers:
         deployer = deployer_for(record.spec, tracking_uri=self.options.tracking_uri, workdir=self.serve_logs,
                                 log_dir=self.serve_logs, key=(record.repository, record.model_name),
                                 policy=repository_policy(self.options, record.repository),
-                                handover_seconds=self.handover_seconds)
+                                handover_seconds=self.handover_seconds, ray_serve=self.options.ray_serve)
         return deployer if isinstance(deployer, Server) else None
 
     def sample(self, record: DeploymentRecord) -> Any | None:

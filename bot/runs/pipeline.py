@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.github import Repo
 from bot.github.clients import SourceReader
@@ -27,6 +27,9 @@ from pipelines.progress import ShownStep, StepEvent, shown_steps
 from pipelines.result import PipelineResult
 from pipelines.sandbox import Isolation
 from pipelines.tracking import ARTIFACTS_VARIABLE
+
+if TYPE_CHECKING:
+    from pipelines.ray_serve.deployer import RayServeTarget
 
 ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 # the App's variables a pipeline process inherits: the credentials of S3, Azure and GCS clients (MLflow's
@@ -53,6 +56,7 @@ class RunOptions:
     progress_seconds: float = PROGRESS_INTERVAL_SECONDS  # live progress: at most one update this often
     source_limits: SourceLimits = DEFAULT_LIMITS
     mlflow_artifacts: str | None = None  # where new experiments keep artifacts (None: beside a SQLite store)
+    ray_serve: RayServeTarget | None = None  # the cluster that serves deploy kind ray-serve
 
 
 @dataclass(frozen=True)

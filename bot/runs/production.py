@@ -235,7 +235,8 @@ class ProductionRun:
                                       payload={"previous_version": promoted.previous_version,
                                                "pr": run.pr_number}, serve_logs=self._serve_logs,
                                       policy=repository_policy(self._runner.options, run.repository),
-                                      handover_seconds=self._keeper.handover_seconds)
+                                      handover_seconds=self._keeper.handover_seconds,
+                                      ray_serve=self._runner.options.ray_serve)
         except DeployError as exc:
             revert(tracking_uri, promoted, reason=str(exc))
             failed = outcomes.deploy_failed(promoted.version, promoted.previous_version, str(exc))

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.feedback.deployments import deploy_error, deploying
 from bot.github import Repo
@@ -21,6 +21,9 @@ from bot.runs.ownership import ServeAddress
 from bot.store import Desired
 from pipelines.config import ModelgateConfig
 from pipelines.job_process import JobPolicy
+
+if TYPE_CHECKING:
+    from pipelines.ray_serve.deployer import RayServeTarget
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +67,12 @@ def model_uri(model_name: str, version: int) -> str:
 def deploy_version(
     target: Target, tracking_uri: str, version: int, run_id: str, *, description: str,
     payload: Mapping[str, Any], serve_logs: Path, policy: JobPolicy | None = None,
-    handover_seconds: float = 0.0,
+    handover_seconds: float = 0.0, ray_serve: RayServeTarget | None = None,
 ) -> ReleasedVersion:
     """Deploy ``version`` and record it as a GitHub Deployment; DeployError (status ``failure``) if
     it does not serve. A GitHub outage does not stop the deploy: the record is then missing.
     ``serve_logs``: the folder of the App's data dir where scoring servers log; scoring servers and
-    deploy commands run isolated as ``policy`` says."""
+    deploy commands run isolated as ``policy`` says; ``ray_serve``: the App's Ray cluster (``ray-serve``)."""
     from pipelines.deploy import DeployError, deployer_for
     from pipelines.tracking import load_sample
 
@@ -81,7 +84,7 @@ def deploy_version(
         spec = _spec(target)
         deployer = deployer_for(spec, tracking_uri=tracking_uri, workdir=target.workdir,
                                 log_dir=serve_logs, key=(str(target.repo).lower(), name), policy=policy,
-                                handover_seconds=handover_seconds)
+                                handover_seconds=handover_seconds, ray_serve=ray_serve)
         sample = load_sample(tracking_uri, run_id) if run_id else None
         done = deployer.deploy(model_uri(name, version), version, sample)
     except Exception as exc:

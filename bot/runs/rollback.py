@@ -129,7 +129,7 @@ class RollbackRun:
                     description=rollback_deployment(model, done.to_version, actor),
                     payload={"rollback_from": done.from_version, "actor": actor}, serve_logs=self._serve_logs,
                     policy=repository_policy(self._options, run.repository),
-                    handover_seconds=self._keeper.handover_seconds,
+                    handover_seconds=self._keeper.handover_seconds, ray_serve=self._options.ray_serve,
                 )
                 self._keeper.record(deployed.desired(run.repository, model))
         except (DeployError, Stop) as exc:

@@ -1,8 +1,9 @@
 """The `deploy:` and `production:` sections of `.modelgate.yml` (what happens after promotion)."""
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -39,7 +40,37 @@ class ServeDeploy(_Strict):
     )
 
 
-DeploySpec = Annotated[NoDeploy | CommandDeploy | ServeDeploy, Field(discriminator="kind")]
+ROUTE_PREFIX_PATTERN = r"^(/[A-Za-z0-9][A-Za-z0-9._~-]*)+$"
+
+
+class RayServeDeploy(_Strict):
+    """Serve the champion as a Ray Serve application on the App's Ray cluster (MODELGATE_RAY_ADDRESS),
+    updated in place by a rolling update that keeps the old version serving until the new one runs."""
+
+    kind: Literal["ray-serve"] = Field(description="Deploy as a Ray Serve application named after the model.")
+    route_prefix: str | None = Field(
+        None, max_length=100,
+        description="Where the application answers under the cluster's Serve URL (default: /<model name>, "
+        "made URL-safe); a prefix another application serves is refused.",
+    )
+    num_replicas: int = Field(1, ge=1, le=16, description="How many replicas serve the model.")
+    num_cpus: float = Field(1.0, gt=0, le=64, description="CPUs Ray reserves for each replica.")
+    memory_mb: int | None = Field(
+        None, ge=64, le=1_048_576,
+        description="Memory Ray reserves for each replica (default: none reserved).",
+    )
+
+    @field_validator("route_prefix")
+    @classmethod
+    def _route_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(ROUTE_PREFIX_PATTERN, value):
+            raise ValueError("expected a URL path such as /wine or /models/wine: segments of letters, "
+                             "digits, '.', '_', '~', '-', each starting with a letter or digit, and no "
+                             "trailing '/'")
+        return value
+
+
+DeploySpec = Annotated[NoDeploy | CommandDeploy | ServeDeploy | RayServeDeploy, Field(discriminator="kind")]
 
 
 class ProductionSection(_Strict):

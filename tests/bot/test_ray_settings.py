@@ -1,5 +1,6 @@
 """MODELGATE_EXECUTOR=ray needs the cluster's address and a storage the nodes also reach (a folder, or an
-fsspec URL whose protocol is installed); ray_target() is what the pipeline gets."""
+fsspec URL whose protocol is installed); ray_target() is what the pipeline gets, ray_serve_target() what
+deploy kind ray-serve gets (whatever the executor)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from bot.settings import SettingsError, load_settings
 from pipelines.ray_jobs import RayTarget
+from pipelines.ray_serve.deployer import RayServeTarget
 
 
 @pytest.mark.parametrize(
@@ -56,3 +58,28 @@ def test_ray_target(overrides: dict[str, str], target: RayTarget | None, tmp_pat
     if target is not None:
         target = replace(target, storage=str(target.storage).format(storage=tmp_path.resolve()))
     assert settings.ray_target() == target
+
+
+@pytest.mark.parametrize(
+    ("overrides", "target"),
+    [
+        ({"ray_address": "http://head:8265"}, None),  # nowhere to put the served files
+        ({"ray_address": "http://head:8265", "ray_storage": "{storage}"},
+         RayServeTarget("http://head:8265", "{storage}", "http://head:8000")),  # any executor
+        ({"ray_address": "https://[fd00::5]:8265", "ray_storage": "{storage}"},
+         RayServeTarget("https://[fd00::5]:8265", "{storage}", "http://[fd00::5]:8000")),
+        ({"ray_address": "http://head:8265", "ray_storage": "{storage}", "ray_serve_url": "https://models.example/"},
+         RayServeTarget("http://head:8265", "{storage}", "https://models.example")),
+    ],
+)
+def test_ray_serve_target(overrides: dict[str, str], target: RayServeTarget | None, tmp_path: Path) -> None:
+    values = {key: value.format(storage=tmp_path) for key, value in overrides.items()}
+    settings = load_settings(_env_file=None, **values)
+    if target is not None:
+        target = replace(target, storage=target.storage.format(storage=tmp_path.resolve()))
+    assert settings.ray_serve_target() == target
+
+
+def test_a_ray_serve_url_must_be_http() -> None:
+    with pytest.raises(SettingsError, match="MODELGATE_RAY_SERVE_URL='head:8000': Value error, must start"):
+        load_settings(_env_file=None, ray_serve_url="head:8000")

@@ -11,6 +11,7 @@ import pytest
 
 from pipelines.deploy import CommandDeployer, DeployError, NoDeployer, ServeDeployer, deployer_for
 from pipelines.job_process import JobPolicy
+from pipelines.ray_serve.deployer import RayServeDeployer, RayServeTarget
 from tests.fixtures.saved_models import registered_version
 
 TRACKING = "sqlite:////tmp/store/mlflow.db"
@@ -74,6 +75,23 @@ def test_spec_kinds(tmp_path: Path) -> None:
                      log_dir=tmp_path)
     with pytest.raises(DeployError, match="unknown deploy kind"):
         deployer_for({"kind": "kubernetes"}, tracking_uri=TRACKING, workdir=tmp_path, log_dir=tmp_path)
+
+
+def test_ray_serve_needs_the_apps_cluster_and_serves_the_model_under_its_name(tmp_path: Path) -> None:
+    target = RayServeTarget("http://head:8265", str(tmp_path), "http://head:8000")
+    ray = deployer_for({"kind": "ray-serve", "num_replicas": 2, "memory_mb": 512}, tracking_uri=TRACKING,
+                       workdir=tmp_path, log_dir=tmp_path, key=("acme/wine", "Wine Red"), ray_serve=target)
+    assert isinstance(ray, RayServeDeployer)
+    assert ray.name == "modelgate-" + ray.route_prefix[1:] and ray.route_prefix.startswith("/wine-red-")
+    assert ray.url == f"http://head:8000{ray.route_prefix}/invocations"
+    assert ray.replicas.actor_options() == {"num_cpus": 1.0, "memory": 512 * 1024 * 1024}
+    chosen = deployer_for({"kind": "ray-serve", "route_prefix": "/models/red"}, tracking_uri=TRACKING,
+                          workdir=tmp_path, log_dir=tmp_path, key=("acme/wine", "Wine Red"), ray_serve=target)
+    assert isinstance(chosen, RayServeDeployer)
+    assert (chosen.name, chosen.url) == (ray.name, "http://head:8000/models/red/invocations")
+    with pytest.raises(DeployError, match="sets MODELGATE_RAY_ADDRESS and MODELGATE_RAY_STORAGE"):
+        deployer_for({"kind": "ray-serve"}, tracking_uri=TRACKING, workdir=tmp_path, log_dir=tmp_path,
+                     key=("acme/wine", "wine"))
 
 
 def test_command_gets_the_models_files_its_secrets_and_nothing_of_the_app(

@@ -36,6 +36,14 @@ def ray_head(s3: S3Standin, shared_environments: Path) -> Iterator[RayHead]:
     yield from _running_head((shared_environments,))
 
 
+@pytest.fixture(scope="module")
+def serve_url(ray_head: RayHead) -> Iterator[str]:
+    """Ray Serve running on the shared head for the module's tests (shut down after them: the other Ray
+    tests' jobs get the head to themselves): its HTTP proxy's base URL."""
+    yield ray_head.start_serve()
+    ray_head.stop_serve()
+
+
 @pytest.fixture
 def own_ray_head() -> Iterator[RayHead]:
     """A head of the test's own (it may be stopped and restarted)."""
