@@ -128,11 +128,13 @@ def main() -> None:
 
 
 @contextlib.contextmanager
-def modelgate_serving(prefix: str) -> Iterator[SandboxClient]:
+def modelgate_serving(prefix: str, work: Path | None = None,
+                      settings: dict[str, str] | None = None) -> Iterator[SandboxClient]:
     """The GitHub stand-in (in this process) and ``modelgate serve`` as users run it (its own process,
-    default settings, data in a new temp folder named ``prefix``…) receiving its webhooks; the stand-in's
-    client. On the way out the App and every pipeline and job it started are killed."""
-    work = Path(tempfile.mkdtemp(prefix=prefix))
+    default settings unless ``settings`` names some, data and ``serve.log`` in ``work`` or a new temp folder
+    named ``prefix``…) receiving its webhooks; the stand-in's client. On the way out the App and every
+    pipeline and job it started are killed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix)) if work is None else work
     key, secret, app_port = _key(), secrets.token_hex(16), free_port()
     (work / "key.pem").write_text(key)
     config = SandboxConfig.from_private_key(key, app_id=APP_ID, webhook_secret=secret,
@@ -140,7 +142,8 @@ def modelgate_serving(prefix: str) -> Iterator[SandboxClient]:
     with serve(create_sandbox_app(config)) as sandbox_url, SandboxClient(sandbox_url) as github:
         env = {**os.environ, "MODELGATE_APP_ID": str(APP_ID), "MODELGATE_WEBHOOK_SECRET": secret,
                "MODELGATE_PRIVATE_KEY_PATH": str(work / "key.pem"), "MODELGATE_GITHUB_API_URL": sandbox_url,
-               "MODELGATE_DATA_DIR": str(work / "data"), "MODELGATE_PUBLIC_URL": f"http://127.0.0.1:{app_port}"}
+               "MODELGATE_DATA_DIR": str(work / "data"), "MODELGATE_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
+               **(settings or {})}
         app = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(app_port)], env=env,
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=(work / "serve.log").open("wb"),
                                start_new_session=True)

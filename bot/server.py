@@ -70,7 +70,8 @@ def handlers(
     from pipelines.executor import LocalExecutor
 
     executor = LocalExecutor(
-        max_concurrency=settings.pipeline_concurrency, workdir=settings.data_dir / "jobs"
+        max_concurrency=settings.pipeline_concurrency, workdir=settings.data_dir / "jobs",
+        standby=settings.warm_processes, warm_jobs=settings.warm_processes,
     )
     assert settings.mlflow_tracking_uri is not None  # derived in Settings
     limits = SourceLimits(settings.source_max_bytes, settings.source_max_entries)
