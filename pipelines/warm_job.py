@@ -110,7 +110,7 @@ class WarmJob:
                 os.rename(repo_dir / entry, self.checkout / entry)
             yield self.checkout
         finally:
-            for entry in os.listdir(self.checkout):
+            for entry in os.listdir(self.checkout) if self.checkout.is_dir() else []:
                 with contextlib.suppress(OSError):
                     os.rename(self.checkout / entry, repo_dir / entry)
 
