@@ -4,7 +4,11 @@ It imports what jobs use (the job's own modules, numpy, pandas, scikit-learn and
 this environment has) and waits for one line on stdin: the run's ``JobSpec`` and its job secrets (which
 never sit in the sandbox's environment at start: ``/proc/<pid>/environ`` does not show them). It then runs
 that one job exactly as ``python -P -m pipelines.job SPEC_JSON`` would, and exits. EOF instead of a line:
-it was not needed (exit 0).
+it was not needed (exit 0). A run that arrives while it still imports stops the preloading: its job
+imports what it needs as it goes.
+
+Its libraries are imported before the job secrets arrive: a secret that configures a library when it is
+imported (``OMP_NUM_THREADS``, say) does not reach them as it would in a fresh job.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import select
 import sys
+from collections.abc import Callable
 
 from pipelines.job.run import JobSpec, run_job
 
@@ -26,10 +32,15 @@ LIBRARY_MODULES = ("numpy", "pandas", "sklearn.base", "sklearn.datasets", "sklea
                    "sklearn.preprocessing", "sklearn.tree")
 
 
-def preload(names: tuple[str, ...] = JOB_MODULES + LIBRARY_MODULES) -> list[str]:
-    """Import ``names``; the ones this environment lacks (or cannot import) are skipped and returned."""
+def preload(
+    names: tuple[str, ...] = JOB_MODULES + LIBRARY_MODULES, stop: Callable[[], bool] = lambda: False
+) -> list[str]:
+    """Import ``names`` until ``stop()`` (the run arrived: it imports what it needs itself); the ones this
+    environment lacks (or cannot import) are skipped and returned."""
     missing = []
     for name in names:
+        if stop():
+            break
         try:
             importlib.import_module(name)
         except Exception:  # a repository's environment without pandas, say: its jobs do not need it
@@ -52,12 +63,18 @@ def read_hand_over(line: str) -> tuple[JobSpec, dict[str, str]]:
     return JobSpec.from_json(data["spec"]), dict(env)
 
 
+def _arrived() -> bool:
+    """True once the hand-over (or EOF) is waiting on stdin."""
+    return bool(select.select([sys.stdin], [], [], 0)[0])
+
+
 def serve() -> int:
     """Preload, wait for the run, take on its secrets and run its job; 0 when no run came."""
-    preload()
+    preload(stop=_arrived)
     line = sys.stdin.readline()
     if not line:
         return 0
     spec, secrets = read_hand_over(line)
-    os.environ.update(secrets)
+    for name, value in secrets.items():  # as a fresh job's environment: the sandbox's own variables win
+        os.environ.setdefault(name, value)
     return run_job(spec)

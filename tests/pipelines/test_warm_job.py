@@ -5,9 +5,7 @@ another sandbox gets a fresh job; a cancelled run's warm job dies and its checko
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,44 +13,11 @@ import pytest
 from pipelines.executor import LocalExecutor, PipelineJob
 from pipelines.job_process import JobPolicy
 from pipelines.warm_job import WARM_JOB_TAKES
-from tests.fixtures.example_repo import EXAMPLE
+from tests.fixtures.processes import parent, wait_for_processes
 
 pytestmark = pytest.mark.e2e
 
-# records what the repository's code sees in its sandbox, and leaves a file in the sandbox's /tmp
-RECORDING_DATA = '''import os
-import uuid
-from pathlib import Path
-
-from data_original import load_staging as _load_staging
-
-
-def load_staging():
-    seen = Path(__file__).parent / ".modelgate"
-    seen.mkdir(exist_ok=True)
-    (seen / "token").write_text(os.environ.get("API_TOKEN", "none"))
-    (seen / "tmp").write_text(" ".join(sorted(os.listdir("/tmp"))))
-    (seen / "cwd").write_text(os.getcwd())
-    Path("/tmp", "left-" + uuid.uuid4().hex).write_text("by an earlier run")
-    return _load_staging()
-'''
 SLOW_MODEL = "import time\n\n\ndef train(X_train, y_train):\n    time.sleep(60)\n"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    copy = tmp_path / "repo"
-    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "data.py").rename(copy / "data_original.py")
-    (copy / "data.py").write_text(RECORDING_DATA)
-    return copy
-
-
-@pytest.fixture
-def executor(tmp_path: Path) -> Iterator[LocalExecutor]:
-    pool = LocalExecutor(workdir=tmp_path / "jobs", max_concurrency=1)
-    yield pool
-    pool.shutdown(timeout=30)
 
 
 def _job(repo: Path, tracking_uri: str, job_id: str, secrets: dict[str, str] | None = None,
@@ -62,14 +27,9 @@ def _job(repo: Path, tracking_uri: str, job_id: str, secrets: dict[str, str] | N
                        policy=JobPolicy(env=secrets or {}, memory_mb=memory_mb))
 
 
-def _parent(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(status.split("PPid:", 1)[1].split()[0])
-
-
 def _descends_from(pid: int, ancestors: set[int]) -> bool:
     while pid > 1:
-        pid = _parent(pid)
+        pid = parent(pid)
         if pid in ancestors:
             return True
     return False
@@ -99,16 +59,14 @@ def _warm_jobs(workdir: Path) -> dict[int, bytes]:
 
 
 def _wait_for_warm_job(workdir: Path, not_in: tuple[int, ...] = ()) -> dict[int, bytes]:
-    deadline = time.monotonic() + 30
-    while not (found := {pid: env for pid, env in _warm_jobs(workdir).items() if pid not in not_in}):
-        assert time.monotonic() < deadline, "no warm job was started"
-        time.sleep(0.05)
-    return found
+    return wait_for_processes(
+        lambda: {pid: env for pid, env in _warm_jobs(workdir).items() if pid not in not_in}, "warm job")
 
 
 def test_the_next_run_takes_the_warm_job_gets_its_secrets_then_and_the_run_after_sees_nothing_of_it(
-    executor: LocalExecutor, repo: Path, tracking_uri: str
+    serial_executor: LocalExecutor, recording_repo: Path, tracking_uri: str
 ) -> None:
+    executor, repo = serial_executor, recording_repo
     first = executor.submit(_job(repo, tracking_uri, "first"))
     expected = executor.result(first, timeout=120)
     assert expected.status == "passed", expected.error
@@ -139,11 +97,18 @@ def test_the_next_run_takes_the_warm_job_gets_its_secrets_then_and_the_run_after
     assert not Path(second_cwd).exists()  # which are gone
 
 
+@pytest.fixture
+def warm(serial_executor: LocalExecutor, recording_repo: Path, tracking_uri: str) -> int:
+    """The warm job started after a first run (the pid of its Python)."""
+    serial_executor.result(serial_executor.submit(_job(recording_repo, tracking_uri, "first")), timeout=120)
+    [pid] = _wait_for_warm_job(serial_executor.workdir)
+    return pid
+
+
 def test_a_run_that_asks_for_another_sandbox_gets_a_fresh_job(
-    executor: LocalExecutor, repo: Path, tracking_uri: str
+    serial_executor: LocalExecutor, recording_repo: Path, tracking_uri: str, warm: int
 ) -> None:
-    executor.result(executor.submit(_job(repo, tracking_uri, "first")), timeout=120)
-    [warm] = _wait_for_warm_job(executor.workdir)
+    executor, repo = serial_executor, recording_repo
 
     other = executor.submit(_job(repo, tracking_uri, "limited", memory_mb=4096))
     result = executor.result(other, timeout=120)
@@ -154,10 +119,9 @@ def test_a_run_that_asks_for_another_sandbox_gets_a_fresh_job(
 
 
 def test_a_cancelled_runs_warm_job_dies_and_its_checkout_comes_back(
-    executor: LocalExecutor, repo: Path, tracking_uri: str
+    serial_executor: LocalExecutor, recording_repo: Path, tracking_uri: str, warm: int
 ) -> None:
-    executor.result(executor.submit(_job(repo, tracking_uri, "first")), timeout=120)
-    [warm] = _wait_for_warm_job(executor.workdir)
+    executor, repo = serial_executor, recording_repo
     (repo / "model.py").write_text(SLOW_MODEL)
     slow = executor.submit(_job(repo, tracking_uri, "slow"))
     deadline = time.monotonic() + 60

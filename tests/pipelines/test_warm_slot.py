@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.job.run import JobSpec
-from pipelines.job.warm import hand_over_line, read_hand_over
+from pipelines.job.warm import hand_over_line, preload, read_hand_over
 from pipelines.job_process import JobPolicy
 from pipelines.ray_jobs import RayTarget
 from pipelines.runtimes import JobRuntime, default_runtime
@@ -81,3 +81,14 @@ def test_the_hand_over_line_carries_the_spec_and_secrets() -> None:
     with pytest.raises(ValueError):
         read_hand_over('{"spec": "{}", "env": {"TOKEN": 1}}')
 
+
+
+def test_preloading_skips_what_the_environment_lacks_and_stops_when_the_run_arrives() -> None:
+    assert preload(("json", "no_such_module_anywhere", "csv")) == ["no_such_module_anywhere"]
+    calls: list[int] = []
+
+    def arrived_after_one() -> bool:
+        calls.append(1)
+        return len(calls) > 1
+
+    assert preload(("json", "no_such_module_anywhere"), stop=arrived_after_one) == []
