@@ -145,7 +145,7 @@ def main() -> None:
         settings = {"MODELGATE_RAY_ADDRESS": head.address, "MODELGATE_RAY_STORAGE": str(work / "storage"),
                     "MODELGATE_RAY_SERVE_URL": head.start_serve(), "MODELGATE_SERVE_PORTS": str(free_port()),
                     "MODELGATE_MLFLOW_TRACKING_URI": tracking_uri}
-        with modelgate_serving("mg-serve-", settings) as github:
+        with modelgate_serving("mg-serve-", settings=settings) as github:
             for kind in KINDS:
                 files = {".modelgate.yml": config(kind)}
                 github.create_repo(OWNER, f"wine-{kind}", path=EXAMPLE, files=files)

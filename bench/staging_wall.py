@@ -12,6 +12,8 @@ store (tables and experiment) is created by one untimed warm-up job before measu
 Workloads: the example as-is (LogisticRegression) and a random forest at a light and a heavy
 ``n_estimators``; the two forest points give the fitted scaling ratio and fixed overhead. Every
 measurement is repeated ``--reps`` times, interleaved (base, modelgate, base, modelgate, …); medians.
+Before each baseline the bench waits until the warm processes the executor started after its last job
+(``pipelines.standby``, ``pipelines.warm_job``) are idle, so their imports do not slow the baseline.
 
 Run: ``.venv/bin/python bench/staging_wall.py`` (prints the tables, rewrites its README section).
 """
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from settle import settle
 
 from pipelines.executor import LocalExecutor, PipelineJob
 from pipelines.job_process import JobPolicy
@@ -402,6 +405,7 @@ def main() -> None:
         probes: list[dict[str, float]] = []
         for rep in range(args.reps):
             for index, w in enumerate(workloads):
+                settle()  # the warm processes started after the last run import ahead: not while timing
                 base, base_metrics = run_baseline(w.repo, tmp / "home")
                 mg, mg_metrics, durations = run_modelgate(executor, w.repo, uri, f"r{rep}-w{index}",
                                                           args.isolation)
@@ -411,6 +415,7 @@ def main() -> None:
                 w.mg.append(mg)
                 w.steps.append(durations)
                 print(f"rep {rep + 1} {w.name}: baseline {base:.2f} s, modelgate {mg:.2f} s", flush=True)
+            settle()
             probes.append(run_probe(plain.repo, uri, tmp / "home", model_dir))
         probe = {name: statistics.median(p[name] for p in probes) for name in probes[0]}
         executor.shutdown(timeout=60)

@@ -128,12 +128,13 @@ def main() -> None:
 
 
 @contextlib.contextmanager
-def modelgate_serving(prefix: str, settings: dict[str, str] | None = None) -> Iterator[SandboxClient]:
+def modelgate_serving(prefix: str, work: Path | None = None,
+                      settings: dict[str, str] | None = None) -> Iterator[SandboxClient]:
     """The GitHub stand-in (in this process) and ``modelgate serve`` as users run it (its own process,
-    default settings but ``settings``, ``MODELGATE_*`` variables; data in a new temp folder named
-    ``prefix``…) receiving its webhooks; the stand-in's client. On the way out the App and every pipeline
-    and job it started are killed."""
-    work = Path(tempfile.mkdtemp(prefix=prefix))
+    default settings unless ``settings`` names some, data and ``serve.log`` in ``work`` or a new temp folder
+    named ``prefix``…) receiving its webhooks; the stand-in's client. On the way out the App and every
+    pipeline and job it started are killed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix)) if work is None else work
     key, secret, app_port = _key(), secrets.token_hex(16), free_port()
     (work / "key.pem").write_text(key)
     config = SandboxConfig.from_private_key(key, app_id=APP_ID, webhook_secret=secret,

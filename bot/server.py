@@ -109,7 +109,8 @@ def handlers(
     from pipelines.executor import LocalExecutor
 
     executor = LocalExecutor(
-        max_concurrency=settings.pipeline_concurrency, workdir=settings.data_dir / "jobs"
+        max_concurrency=settings.pipeline_concurrency, workdir=settings.data_dir / "jobs",
+        standby=settings.warm_processes, warm_jobs=settings.warm_processes,
     )
     options = run_options(settings)
     runner = PipelineRunner(runs, executor, options)

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=0, le=64)
     processes: int = Field(default=1, ge=1, le=64)
     pipeline_concurrency: int = Field(default=2, ge=1, le=64)
+    warm_processes: bool = Field(
+        default=True,
+        description="Start the next run's pipeline process and its sandboxed job ahead (imports done), so a "
+        "run does not wait for them; false saves their memory (~0.5 GB per process) and CPU while idle.",
+    )
     max_attempts: int = Field(default=3, ge=1, le=20)
     lease_seconds: float = Field(default=60.0, gt=1)
     reconcile_seconds: float = Field(

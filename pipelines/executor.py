@@ -8,7 +8,8 @@ Job failures (timeout, cancel, crash) come back as error results, never raised.
 
 When a job ends, the executor starts the next one's process ahead (``pipelines.standby``: MLflow and the
 report's libraries imported, the stores open) and hands it the next job with a matching tracking URI and
-environment; a run still gets a process of its own, and the same process group and files.
+environment; a run still gets a process of its own, and the same process group and files. With
+``warm_jobs``, the standby also starts a sandboxed job ahead for the next run (``pipelines.warm_job``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pipelines.progress import PROGRESS_FILE, StepEvent, read_events
 from pipelines.result import LOG_TAIL_LINES, PipelineResult
 from pipelines.standby import HandOver, Standby, StandbyKey
 from pipelines.tracking import TELEMETRY_OFF, absolute_tracking_uri
+from pipelines.warm_job import WARM_JOB_VARIABLE, warm_policy
 
 JOB_FILE = "job.json"
 LOG_FILE = "pipeline.log"
@@ -99,6 +101,7 @@ class _Job:
     started: float = 0.0
     cancel_requested: bool = False
     result: PipelineResult | None = None
+    standby_folder: Path | None = None  # the standby's folder, when one took the job: removed at its end
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -106,7 +109,8 @@ class LocalExecutor:
     """At most ``max_concurrency`` pipeline subprocesses; further jobs wait QUEUED, first in first out."""
 
     def __init__(
-        self, workdir: Path, max_concurrency: int = 2, kill_grace_seconds: float = 5.0, standby: bool = True
+        self, workdir: Path, max_concurrency: int = 2, kill_grace_seconds: float = 5.0, standby: bool = True,
+        warm_jobs: bool = True,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1 (got {max_concurrency})")
@@ -114,6 +118,7 @@ class LocalExecutor:
         self.max_concurrency = max_concurrency
         self.kill_grace_seconds = kill_grace_seconds
         self.standby = standby  # keep a pipeline process warm for the next job (pipelines.standby)
+        self.warm_jobs = warm_jobs  # … and, in it, a sandboxed job (pipelines.warm_job)
         self._standby = Standby(self.workdir / ".standby")
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
@@ -196,7 +201,8 @@ class LocalExecutor:
             try:
                 hand_over = HandOver(job.directory / JOB_FILE, job.spec.repo_dir,
                                      child_environment(job.spec, job.directory), job.directory / LOG_FILE)
-                job.process = self._standby.take(standby_key(job.spec), hand_over) or _spawn(hand_over)
+                taken = self._standby.take(standby_key(job.spec), hand_over)
+                job.process, job.standby_folder = taken or (_spawn(hand_over), None)
             except OSError as exc:
                 message = f"could not start the pipeline process: {exc}"
                 self._finish(job, JobState.FAILED, PipelineResult.failure(job.spec.kind, "crash", message))
@@ -220,9 +226,12 @@ class LocalExecutor:
             if stopped is not None:
                 _terminate(process, self.kill_grace_seconds)
                 break
-            time.sleep(_POLL_SECONDS)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(_POLL_SECONDS)
         _signal_group(process.pid, signal.SIGKILL)  # whatever the job left running
         state, result = _outcome(job, stopped, process.wait())
+        if job.standby_folder is not None:
+            shutil.rmtree(job.standby_folder, ignore_errors=True)
         with self._lock:
             self._running -= 1
             self._finish(job, state, result)
@@ -233,7 +242,11 @@ class LocalExecutor:
         """Have a standby warm up for the next job like ``job``, now that a slot is free (lock held). Not
         while jobs fill every slot: its warm-up would take CPU from them."""
         if self.standby:
-            self._standby.replenish(standby_key(job), standby_environment(job, self.workdir))
+            env = standby_environment(job, self.workdir)
+            policy = warm_policy(job.policy) if self.warm_jobs else None
+            if policy is not None:
+                env[WARM_JOB_VARIABLE] = policy
+            self._standby.replenish(standby_key(job), env)
 
     def _finish(self, job: _Job, state: JobState, result: PipelineResult) -> None:
         """Record the end of a job (lock held)."""

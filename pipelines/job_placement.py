@@ -18,11 +18,12 @@ from pipelines.runtimes import JobRuntime
 
 def start_job(
     spec: JobSpec, policy: JobPolicy, scratch: Path, timeout_seconds: float, runtime: JobRuntime,
-    tags: Mapping[str, str],
+    tags: Mapping[str, str], warm: Any = None,
 ) -> Any:
-    """The job of ``spec``, started where ``policy`` says, in ``runtime``."""
+    """The job of ``spec``, started where ``policy`` says, in ``runtime`` (handed to ``warm``, a
+    ``pipelines.warm_job.WarmJob`` started for it, when there is one)."""
     if policy.ray is None:
-        job: Any = JobProcess(spec, policy, scratch, timeout_seconds, runtime.python, runtime.folders)
+        job: Any = JobProcess(spec, policy, scratch, timeout_seconds, runtime.python, runtime.folders, warm)
     else:
         from pipelines.ray_jobs import RayJob
 

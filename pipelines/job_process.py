@@ -115,14 +115,16 @@ def job_environment(policy: JobPolicy, scratch: Path, python: Path | None = None
 class JobProcess:
     """One running job. ``start()``, then ``fingerprint()``, ``answer()`` and ``wait()``. ``python`` is
     the interpreter of the repository's environment (default: the App's), whose folders
-    ``runtime_dirs`` the job sees read-only."""
+    ``runtime_dirs`` the job sees read-only. ``warm``: a ``pipelines.warm_job.WarmJob`` whose sandbox was
+    started for this job's (its spec names the warm job's folders); it gets the spec and job secrets on
+    stdin, and a fresh job starts instead if it died meanwhile."""
 
     def __init__(
         self, spec: JobSpec, policy: JobPolicy, scratch: Path, timeout_seconds: float,
-        python: Path | None = None, runtime_dirs: Sequence[Path] = (),
+        python: Path | None = None, runtime_dirs: Sequence[Path] = (), warm: Any = None,
     ) -> None:
         self.spec, self.policy, self.scratch = spec, policy, scratch
-        self.python, self.runtime_dirs = python, tuple(runtime_dirs)
+        self.python, self.runtime_dirs, self.warm = python, tuple(runtime_dirs), warm
         self.deadline = time.monotonic() + timeout_seconds
         self.timeout_seconds = timeout_seconds
         self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
@@ -131,8 +133,11 @@ class JobProcess:
         self._pump: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the sandboxed process (StepError("crash") if the sandbox cannot start)."""
+        """Start the sandboxed process, or hand the warm one its job (StepError("crash") if the sandbox
+        cannot start)."""
         self.spec.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.warm is not None and self._hand_over(self.warm):
+            return
         sandbox = Sandbox(
             self.policy.isolation, network=self.policy.network, workdir=self.spec.repo_dir,
             readable=[] if self.spec.champion_dir is None else [self.spec.champion_dir],
@@ -141,7 +146,7 @@ class JobProcess:
             extra_runtime=self.runtime_dirs,
         )
         argv = [str(self.python or sys.executable), "-P", "-m", "pipelines.job", self.spec.to_json()]
-        command = _memory_limited(sandbox.command(argv), self.policy.memory_mb)
+        command = memory_limited(sandbox.command(argv), self.policy.memory_mb)
         try:
             self._process = subprocess.Popen(
                 command, cwd=self.spec.repo_dir, env=job_environment(self.policy, self.scratch, self.python),
@@ -150,6 +155,24 @@ class JobProcess:
             )
         except OSError as exc:
             raise StepError("crash", f"could not start the job: {exc}") from exc
+        self._start_pump()
+
+    def _hand_over(self, warm: Any) -> bool:
+        """Give the warm job this job's spec and secrets; False (it is killed) when it is gone."""
+        from pipelines.job.warm import hand_over_line
+
+        process = warm.process
+        try:
+            process.stdin.write(hand_over_line(self.spec, dict(self.policy.env)))
+            process.stdin.flush()
+        except (OSError, ValueError):
+            warm.kill()
+            return False
+        self._process = process
+        self._start_pump()
+        return True
+
+    def _start_pump(self) -> None:
         self._pump = threading.Thread(target=self._copy_output, name="job-output", daemon=True)
         self._pump.start()
 
@@ -213,7 +236,7 @@ class JobProcess:
                     out.flush()
 
 
-def _memory_limited(command: list[str], memory_mb: int | None) -> list[str]:
+def memory_limited(command: list[str], memory_mb: int | None) -> list[str]:
     """``command`` under an address-space limit (util-linux ``prlimit``) when one is set."""
     if not memory_mb:
         return command

@@ -8,6 +8,9 @@ standby's own environment). The process then takes on that environment, its log 
 the job exactly as ``python -P -m pipelines.entry job.json`` would. Each standby serves one job and ends:
 runs share no process. A standby that is not used is retired (stdin closed, process group killed).
 
+With ``MODELGATE_WARM_JOB`` set, a standby also starts a sandboxed job ahead (``pipelines.warm_job``), which
+the run's pipeline hands its job to when the run asks for the same sandbox.
+
 Run by the executor as ``python -P -m pipelines.standby`` (the tracking URI in ``MLFLOW_TRACKING_URI``,
 never on the command line: it may carry credentials).
 """
@@ -66,24 +69,25 @@ class Standby:
         self._process: subprocess.Popen[bytes] | None = None
         self._key: StandbyKey | None = None
         self._count = 0
+        self._current = folder  # the folder of the standby (its log, its warm job's slot)
 
-    def take(self, key: StandbyKey, hand_over: HandOver) -> subprocess.Popen[bytes] | None:
-        """The warm process, now running the job; None when there is none for ``key`` (a standby for
-        another key is retired) or it died."""
+    def take(self, key: StandbyKey, hand_over: HandOver) -> tuple[subprocess.Popen[bytes], Path] | None:
+        """The warm process, now running the job, and its folder (remove it once the process ended); None
+        when there is none for ``key`` (a standby for another key is retired) or it died."""
         process, self._process = self._process, None
         if process is None:
             return None
         if self._key != key or process.poll() is not None:
-            _retire(process)
+            _retire(process, self._current)
             return None
         assert process.stdin is not None
         try:
             process.stdin.write(hand_over.line())
             process.stdin.close()
         except OSError:  # it died between poll() and the write
-            _retire(process)
+            _retire(process, self._current)
             return None
-        return process
+        return process, self._current
 
     def replenish(self, key: StandbyKey, env: dict[str, str]) -> None:
         """Start a standby for ``key`` with ``env`` (a job's environment without its secrets; HOME and
@@ -93,7 +97,7 @@ class Standby:
             return
         self.retire()
         self._count += 1
-        folder = self._folder / f"standby-{self._count}"
+        folder = self._current = self._folder / f"standby-{self._count}"
         shutil.rmtree(folder, ignore_errors=True)
         (folder / "tmp").mkdir(parents=True)
         env = {**env, "HOME": str(folder), "TMPDIR": str(folder / "tmp")}
@@ -112,16 +116,18 @@ class Standby:
         """Stop the standby, if any."""
         process, self._process = self._process, None
         if process is not None:
-            _retire(process)
+            _retire(process, self._current)
 
 
-def _retire(process: subprocess.Popen[bytes]) -> None:
+def _retire(process: subprocess.Popen[bytes], folder: Path) -> None:
+    """Kill an unused standby (its warm job dies with it) and remove its folder."""
     if process.stdin is not None:
         with contextlib.suppress(OSError):
             process.stdin.close()
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def warm_up(tracking_uri: str) -> None:
@@ -180,13 +186,17 @@ def read_hand_over(text: str) -> HandOver:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Warm up, wait for the job (EOF: retired, exit 0), then run it as ``pipelines.entry`` does."""
+    """Start the warm job (``WARM_JOB_VARIABLE`` set), warm up, wait for the job (EOF: retired, exit 0),
+    then run it as ``pipelines.entry`` does."""
     from pipelines import entry
+    from pipelines.warm_job import WARM_JOB_VARIABLE, start_held
 
     if (sys.argv[1:] if argv is None else argv) or "MLFLOW_TRACKING_URI" not in os.environ:
         print("usage: MLFLOW_TRACKING_URI=… python -m pipelines.standby", file=sys.stderr)
         return 2
     entry.raise_on_sigterm()
+    if WARM_JOB_VARIABLE in os.environ:  # from this thread: its sandbox dies with the thread that started it
+        start_held(Path.cwd() / "warm-job", os.environ[WARM_JOB_VARIABLE])
     # on a thread: a job that arrives early starts at once, and waits only for the imports it needs
     threading.Thread(target=_warm_up_quietly, args=(os.environ["MLFLOW_TRACKING_URI"],), daemon=True).start()
     try:

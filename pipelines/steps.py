@@ -36,6 +36,7 @@ from pipelines.progress import PROGRESS_FILE, ProgressFile, ProgressRelay
 from pipelines.result import PipelineResult
 from pipelines.runtimes import JobRuntime, default_runtime, repository_runtime
 from pipelines.stepping import LogTail, Steps
+from pipelines.warm_job import job_folders
 
 __all__ = ["StepError", "run_pipeline", "write_error_report"]
 
@@ -112,15 +113,17 @@ class _Pipeline:
             config = self._config()
         with step("fingerprint", "crash"):  # before the job runs: it can write its checkout
             self.code_fingerprint = code_fingerprint(self.repo_dir)
-        output, champion_dir = self.scratch / "out", self.scratch / "champion"
-        champion_dir.mkdir()  # mounted read-only; filled while the job loads its data and trains
         with contextlib.ExitStack() as held:  # the environment stays (not evicted) while jobs use it
             with step("environment", "environment"):
                 self.runtime = held.enter_context(repository_runtime(self.repo_dir, config.environment,
                                                                      self.policy))
             log.info("environment: %s", self.runtime.description)
-            spec = JobSpec(self.repo_dir, self.kind, output, champion_dir)
-            job = start_job(spec, self.policy, self.scratch, self.timeout_seconds, self.runtime, self.tags)
+            # the champion folder is mounted read-only; filled while the job loads its data and trains
+            warm, repo, output, champion_dir = job_folders(held, self.policy, self.runtime, self.repo_dir,
+                                                           self.scratch)
+            spec = JobSpec(repo, self.kind, output, champion_dir)
+            job = start_job(spec, self.policy, self.scratch, self.timeout_seconds, self.runtime, self.tags,
+                            warm)
             held.callback(job.kill)
             if self.progress is not None:  # the job's own steps (data, train, evaluate…) as they end
                 held.callback(ProgressRelay(output / PROGRESS_FILE, self.progress).start().stop)
@@ -134,7 +137,7 @@ class _Pipeline:
                 if usable:
                     with step("champion environment", "crash"):
                         usable, champion_error = champion_in_own_runtime(
-                            self.repo_dir, self.kind, champion_dir, self.runtime, self.policy, self.scratch,
+                            repo, self.kind, champion_dir, self.runtime, self.policy, self.scratch,
                             self.timeout_seconds)
                 reused = self._cached_or_none(job, tracker, config.config_hash(), version, usable)
                 if reused is not None:

@@ -3,6 +3,7 @@ cancel request, and what the run row keeps of its result."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,7 +49,7 @@ class RunOptions:
 
     workdir: Path
     tracking_uri: str
-    poll_seconds: float = 0.5
+    poll_seconds: float = 0.5  # how often a running job's cancel requests and progress are looked at
     public_url: str | None = None
     policy: JobPolicy = field(default_factory=JobPolicy)
     max_timeout_seconds: float = 3600.0
@@ -127,7 +128,8 @@ class PipelineRunner:
                 steps = shown_steps([fetched, *self._executor.progress(job_id)])
                 if throttle.due(steps) and on_progress(steps):
                     throttle.sent(steps)
-            time.sleep(self.options.poll_seconds)
+            with contextlib.suppress(TimeoutError):  # back at once when the job ends
+                self._executor.result(job_id, timeout=self.options.poll_seconds)
         reported = self._executor.progress(job_id)  # none: the pipeline said nothing, so no table either
         steps = shown_steps([fetched, *reported], finished=True) if reported else []
         mask = Masker(secrets.values())  # the job process masks already; this covers what it did not see

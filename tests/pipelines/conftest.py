@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.example_repo import EXAMPLE, set_model_name
+from pipelines.executor import LocalExecutor
+from tests.fixtures.example_repo import EXAMPLE, recording_copy, set_model_name
 
 
 @pytest.fixture(scope="module")
@@ -29,3 +31,17 @@ def example_repo(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
     set_model_name(repo, name)
     return repo
+
+
+@pytest.fixture
+def serial_executor(tmp_path: Path) -> Iterator[LocalExecutor]:
+    """A ``LocalExecutor`` running one job at a time in ``tmp_path/jobs``, shut down after the test."""
+    pool = LocalExecutor(workdir=tmp_path / "jobs", max_concurrency=1)
+    yield pool
+    pool.shutdown(timeout=30)
+
+
+@pytest.fixture
+def recording_repo(tmp_path: Path) -> Path:
+    """A copy of the example whose data function records what it sees (``RECORDING_DATA``)."""
+    return recording_copy(tmp_path)

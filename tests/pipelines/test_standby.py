@@ -4,9 +4,7 @@ the standby's own environment); a job of another kind starts the usual way; shut
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,38 +12,9 @@ import pytest
 from pipelines.executor import JobState, LocalExecutor, PipelineJob
 from pipelines.job_process import JobPolicy
 from pipelines.standby import TOOK_OVER
-from tests.fixtures.example_repo import EXAMPLE
+from tests.fixtures.processes import wait_for_processes
 
 pytestmark = pytest.mark.e2e
-
-# records the environment the repository's code sees (the sandboxed job's)
-ENV_RECORDING_DATA = '''import os
-from pathlib import Path
-
-from data_original import load_staging as _load_staging
-
-
-def load_staging():
-    (Path(__file__).parent / ".modelgate").mkdir(exist_ok=True)
-    (Path(__file__).parent / ".modelgate" / "token").write_text(os.environ.get("API_TOKEN", "none"))
-    return _load_staging()
-'''
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    copy = tmp_path / "repo"
-    shutil.copytree(EXAMPLE, copy)
-    (copy / "data.py").rename(copy / "data_original.py")
-    (copy / "data.py").write_text(ENV_RECORDING_DATA)
-    return copy
-
-
-@pytest.fixture
-def executor(tmp_path: Path) -> Iterator[LocalExecutor]:
-    pool = LocalExecutor(workdir=tmp_path / "jobs", max_concurrency=1)
-    yield pool
-    pool.shutdown(timeout=30)
 
 
 def _job(repo: Path, tracking_uri: str, job_id: str, env: dict[str, str] | None = None,
@@ -69,16 +38,13 @@ def _standbys(workdir: Path) -> dict[int, bytes]:
 
 
 def _wait_for_standby(workdir: Path) -> dict[int, bytes]:
-    deadline = time.monotonic() + 20
-    while not (found := _standbys(workdir)):
-        assert time.monotonic() < deadline, "no standby was started"
-        time.sleep(0.05)
-    return found
+    return wait_for_processes(lambda: _standbys(workdir), "standby", 20)
 
 
 def test_the_next_job_runs_in_the_standby_with_its_own_secrets(
-    executor: LocalExecutor, repo: Path, tracking_uri: str
+    serial_executor: LocalExecutor, recording_repo: Path, tracking_uri: str
 ) -> None:
+    executor, repo = serial_executor, recording_repo
     first = executor.submit(_job(repo, tracking_uri, "first"))
     assert executor.result(first, timeout=120).status == "passed"
     assert TOOK_OVER not in executor.logs(first)  # nothing was warm yet
@@ -96,8 +62,9 @@ def test_the_next_job_runs_in_the_standby_with_its_own_secrets(
 
 
 def test_a_job_with_another_environment_starts_fresh_and_shutdown_retires_the_standby(
-    executor: LocalExecutor, repo: Path, tracking_uri: str
+    serial_executor: LocalExecutor, recording_repo: Path, tracking_uri: str
 ) -> None:
+    executor, repo = serial_executor, recording_repo
     first = executor.submit(_job(repo, tracking_uri, "first"))
     executor.result(first, timeout=120)
     [old] = _wait_for_standby(executor.workdir)
@@ -110,7 +77,10 @@ def test_a_job_with_another_environment_starts_fresh_and_shutdown_retires_the_st
     assert _standbys(executor.workdir) == {}
 
 
-def test_a_job_in_a_standby_can_be_cancelled(executor: LocalExecutor, repo: Path, tracking_uri: str) -> None:
+def test_a_job_in_a_standby_can_be_cancelled(
+    serial_executor: LocalExecutor, recording_repo: Path, tracking_uri: str
+) -> None:
+    executor, repo = serial_executor, recording_repo
     executor.result(executor.submit(_job(repo, tracking_uri, "first")), timeout=120)
     _wait_for_standby(executor.workdir)
     (repo / "model.py").write_text("import time\n\n\ndef train(X_train, y_train):\n    time.sleep(60)\n")
