@@ -23,7 +23,8 @@ SCHEDULE_TRIGGER = "schedule"
 
 def fire_request(schedule: ScheduleRecord, now: datetime) -> JobRequest:
     """The scheduled run a fire of ``schedule`` queues: its latest slot at or before ``now``."""
-    job = ScheduledJob(schedule=schedule.key, fire_at=max(last_fire(schedule.cron, now), schedule.next_fire_at))
+    latest = max(last_fire(schedule.cron, now), schedule.next_fire_at)
+    job = ScheduledJob(schedule=schedule.key, fire_at=latest)
     return JobRequest(schedule.repository, schedule.installation_id, None, None, SCHEDULE_TRIGGER, job)
 
 

@@ -89,7 +89,7 @@ class ScheduledJob(_Job):
 
     kind: Literal["scheduled"] = "scheduled"
     schedule: str | None = None
-    fire_at: datetime
+    fire_at: datetime | None = None
     requested_by: str | None = None
 
 

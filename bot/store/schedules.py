@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, select
+from sqlalchemy import ColumnElement, Engine, Row, delete, select
 from sqlalchemy import update as sql_update
 
 from bot.store.engine import write_transaction
@@ -84,6 +84,7 @@ class ScheduleStore:
 
     def drop(self, *, repositories: Iterable[str] | None = None, installation_id: int | None = None) -> int:
         """Drop the schedules of ``repositories``, or of every repository of ``installation_id``; how many."""
+        where: ColumnElement[bool]
         if repositories is not None:
             where = schedules.c.repository.in_(list(repositories))
         elif installation_id is not None:
@@ -107,9 +108,12 @@ class ScheduleStore:
         with self._engine.connect() as conn:
             return [_schedule(row) for row in conn.execute(query)]
 
-    def fire(self, schedule: ScheduleRecord, next_fire_at: datetime, request: JobRequest) -> FireRecord | None:
+    def fire(
+        self, schedule: ScheduleRecord, next_fire_at: datetime, request: JobRequest
+    ) -> FireRecord | None:
         """Claim the fire of ``schedule`` at its ``next_fire_at``: move it on to ``next_fire_at`` and queue
-        ``request``, in one transaction. None when another replica claimed it first (or the schedule changed)."""
+        ``request``, in one transaction. None when another replica claimed it first (or the schedule
+        changed)."""
         now = utc(self._clock())
         slot = utc(schedule.next_fire_at)
         moved = (sql_update(schedules)
@@ -127,7 +131,8 @@ class ScheduleStore:
             if fire_id is None:
                 return None
             (run_id,) = enqueue_jobs(conn, [(request, None)], now)
-            conn.execute(sql_update(schedule_fires).where(schedule_fires.c.id == fire_id).values(run_id=run_id))
+            conn.execute(sql_update(schedule_fires).where(schedule_fires.c.id == fire_id)
+                         .values(run_id=run_id))
         return FireRecord(int(fire_id), schedule.repository, schedule.key, slot, run_id, now)
 
     def fires(self, repository: str) -> list[FireRecord]:

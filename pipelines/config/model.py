@@ -14,8 +14,8 @@ from pipelines.config.choice import exactly_one as _exactly_one
 from pipelines.config.choice import exactly_one_schema as _exactly_one_schema
 from pipelines.config.deploy import DeploySpec, NoDeploy, ProductionSection
 from pipelines.config.environment import EnvironmentSection
-from pipelines.config.schedule import DASHBOARD_FIELD, SCHEDULE_FIELD, ScheduleEntry
 from pipelines.config.problems import CrossFieldErrors, cross_field_problems, error_messages, yaml_problem
+from pipelines.config.schedule import DASHBOARD_FIELD, SCHEDULE_FIELD, ScheduleEntry
 
 CONFIG_FILE = ".modelgate.yml"
 FUNCTION_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"

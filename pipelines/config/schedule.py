@@ -6,7 +6,7 @@ Cron expressions are five UTC fields, checked and iterated by cronsim."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -60,10 +60,10 @@ def next_fire(cron: str, after: datetime) -> datetime:
     return next(CronSim(cron, start)).astimezone(UTC)
 
 
-SCHEDULE_FIELD = Field(
+SCHEDULE_FIELD: Any = Field(
     default_factory=list, title="Schedule",
-    description="Continuous training: runs on the default branch's head commit at these times. Read only from "
-    "the default branch's configuration, never from a pull request.",
+    description="Continuous training: runs on the default branch's head commit at these times. Read only "
+    "from the default branch's configuration, never from a pull request.",
 )
 DASHBOARD_FIELD = Field(
     True, description="Keep a dashboard issue in the repository (champion, outcomes, open PRs, next run, "

@@ -56,7 +56,8 @@ def store(engine: Engine, clock: Clock) -> ScheduleStore:
 def test_a_schedule_fires_when_due_and_moves_on(store: ScheduleStore, engine: Engine, clock: Clock) -> None:
     sync_schedules(store, REPO, 7, parse_config(config(MONDAY_3)), clock())
     [schedule] = store.of(REPO)
-    assert (schedule.key, schedule.next_fire_at, schedule.installation_id) == (f"production {MONDAY_3}", MON, 7)
+    assert (schedule.key, schedule.next_fire_at) == (f"production {MONDAY_3}", MON)
+    assert schedule.installation_id == 7
     scheduler = Scheduler(store, clock=clock)
     assert scheduler.tick(MON - timedelta(seconds=1)) == []
     [fired] = scheduler.tick(MON)
@@ -88,7 +89,8 @@ def test_racing_replicas_claim_each_fire_once(engine: Engine, clock: Clock) -> N
     for minutes in (5, 10, 12, 60 * 24 * 3):
         start = threading.Barrier(len(replicas))
 
-        def tick(scheduler: Scheduler, at: datetime = SAT + timedelta(minutes=minutes)) -> None:
+        def tick(scheduler: Scheduler, at: datetime = SAT + timedelta(minutes=minutes),
+                 start: threading.Barrier = start) -> None:
             start.wait()
             won.extend(f.id for f in scheduler.tick(at))
 
