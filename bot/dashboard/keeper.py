@@ -27,13 +27,15 @@ class Dashboard:
     def __init__(self, runs: RunStore, deployments: DeploymentStore, schedules: ScheduleStore) -> None:
         self._runs, self._deployments, self._schedules = runs, deployments, schedules
 
-    def refresh(self, api: DashboardClient, repo: Repo, config: ModelgateConfig) -> int | None:
-        """Bring the dashboard up to date (unless ``dashboard: false``); its issue number, None when off or
-        when it could not be written."""
+    def refresh(
+        self, api: DashboardClient, repo: Repo, config: ModelgateConfig, finished: RunRecord | None = None
+    ) -> int | None:
+        """Bring the dashboard up to date (unless ``dashboard: false``), showing ``finished``'s outcome (a run
+        whose result is not stored yet); its issue number, None when off or when it could not be written."""
         if not config.dashboard:
             return None
         try:
-            body = render(self.view(api, str(repo), config))
+            body = render(self.view(api, str(repo), config, finished))
             existing = api.find_issue(repo, DASHBOARD_MARKER)
             if existing is None:
                 return api.create_issue(repo, TITLE, body)
@@ -44,10 +46,15 @@ class Dashboard:
             log.exception("dashboard of %s not updated", repo)
             return None
 
-    def view(self, api: DashboardClient, repository: str, config: ModelgateConfig) -> DashboardView:
+    def view(
+        self, api: DashboardClient, repository: str, config: ModelgateConfig,
+        finished: RunRecord | None = None,
+    ) -> DashboardView:
         """What the dashboard of ``repository`` shows now."""
         deciding = [run for kind in DECIDING_KINDS
-                    for run in self._runs.list_runs(repository, kind=kind, limit=50)]
+                    for run in self._runs.list_runs(repository, kind=kind, limit=50)
+                    if finished is None or run.id != finished.id]
+        deciding += [finished] if finished is not None else []
         deciding.sort(key=lambda run: run.id, reverse=True)
         outcomes = [o for o in (_outcome(run) for run in deciding) if o is not None][:OUTCOME_ROWS]
         plots = [str(r.result["history_plot"]) for r in deciding if r.result and r.result.get("history_plot")]

@@ -116,7 +116,7 @@ class ProductionRun:
             config = known or read_config(api, repo, sha)
             with self._model_lock(config.model.name, run):
                 outcome = self._run(api, repo, run, sha, config, reporter)
-            self._settled(api, repo, run, config)
+            self._settled(api, repo, replace(run, result=outcome.result, finished_at=utc_now()), config)
             return outcome
         except Stop as stop:
             reporter.finish(stop.report)
@@ -149,9 +149,9 @@ class ProductionRun:
         return sha, pushed
 
     def _settled(self, api: ProductionClient, repo: Repo, run: RunRecord, config: ModelgateConfig) -> None:
-        """After the outcome: the repository's dashboard issue shows it (best effort)."""
+        """After the outcome (``run`` with its result, not yet stored): the dashboard issue shows it."""
         if self._dashboard is not None:
-            self._dashboard.refresh(api, repo, config)
+            self._dashboard.refresh(api, repo, config, run)
 
     def _promotion_key(self, run: RunRecord, sha: str) -> str:
         """What is promoted once: the commit (a merge, a push)."""
