@@ -18,7 +18,7 @@ REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes
 APP_PERMISSIONS = {"checks": "write", "contents": "read", "deployments": "write",
                    "issues": "write", "metadata": "read", "pull_requests": "write",
                    "statuses": "write"}
-APP_EVENTS = ["check_run", "check_suite", "issue_comment", "pull_request", "push"]
+APP_EVENTS = ["check_run", "check_suite", "issue_comment", "issues", "pull_request", "push"]
 _REPO_TEMPLATES = {
     "forks_url": "/forks", "keys_url": "/keys{/key_id}",
     "collaborators_url": "/collaborators{/collaborator}", "teams_url": "/teams",

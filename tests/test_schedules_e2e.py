@@ -205,9 +205,12 @@ def test_ticking_retrain_now_runs_once_for_a_writer_and_never_for_a_reader(conti
 
 def test_uninstalling_drops_the_schedules(continuous: Continuous) -> None:
     slot = continuous.create()
-    files = {".modelgate.yml": CONFIG, "feed.json": feed(slot)}
+    files = {".modelgate.yml": CONFIG + "dashboard: false\n", "feed.json": feed(slot)}
     continuous.github.create_repo(OWNER, "other", path=FEED_REPO, files=files)
     continuous.wait_until(lambda: continuous.schedules.of(f"{OWNER}/other"), "no schedule for the other")
+    wait_for_runs(continuous.services, lambda r: r.repository == f"{OWNER}/other")  # its push, handled
+    [dashboard] = continuous.dashboards()  # the other repository's is off
+    assert dashboard["repo"] in (FULL, FULL.lower())
     continuous.github.remove_repositories([FULL])
     continuous.wait_until(lambda: not continuous.schedules.of(FULL), "the removed repository kept one")
     assert continuous.schedules.of(f"{OWNER}/other") != []
