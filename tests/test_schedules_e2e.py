@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.server import Services, build_services
@@ -22,7 +21,8 @@ from bot.store import FireRecord, RunRecord, ScheduleStore
 from bot.store.types import utc_now
 from pipelines.config.schedule import next_fire
 from pipelines.serving import free_port
-from pipelines.tracking import Tracker
+from tests.fixtures.example_repo import predict
+from tests.fixtures.registry import registry_aliases, registry_tags
 from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(480)]
@@ -44,11 +44,6 @@ schedule:
   - cron: "{CRON}"
     pipeline: production
 """
-SAMPLE = {"columns": ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
-                      "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
-                      "od280/od315_of_diluted_wines", "proline"],
-          "data": [[13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]]}
-
 
 def feed(first_slot: datetime) -> str:
     """The data feed: few bottles until the first slot, all of them from then, mislabelled a week later."""
@@ -106,12 +101,10 @@ class Continuous:
         return issue
 
     def aliases(self) -> dict[str, int]:
-        client = Tracker(str(self.services.settings.mlflow_tracking_uri)).client
-        return {a: int(v) for a, v in client.get_registered_model(MODEL).aliases.items()}
+        return registry_aliases(str(self.services.settings.mlflow_tracking_uri), MODEL)
 
     def version_tags(self, version: int) -> dict[str, str]:
-        client = Tracker(str(self.services.settings.mlflow_tracking_uri)).client
-        return dict(client.get_model_version(MODEL, str(version)).tags)
+        return registry_tags(str(self.services.settings.mlflow_tracking_uri), MODEL, version)
 
 
 def settings(**more: Any) -> dict[str, Any]:
@@ -125,13 +118,6 @@ def continuous(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Continuous]:
         app = Continuous(sandbox, services)
         app.serve_port = serve_port  # type: ignore[attr-defined]
         yield app
-
-
-def predict(port: int) -> list[Any]:
-    url = f"http://127.0.0.1:{port}/invocations"
-    response = httpx.post(url, json={"dataframe_split": SAMPLE}, timeout=30)
-    assert response.status_code == 200, response.text
-    return list(response.json()["predictions"])
 
 
 def test_fires_promote_fresh_data_reject_a_worse_feed_and_keep_one_dashboard(continuous: Continuous) -> None:

@@ -34,8 +34,9 @@ HOSTILE = "Fix <img src=x onerror=alert(1)> @admin [click](http://evil.example) 
         (DashboardView(Champion("wine", 2), pulls=[OpenPull(5, HOSTILE, "failed", "accuracy 0.5 <b>"),
                                                    OpenPull(6, "plain", None)]),
          ["`wine` version **2** (not served by modelgate).", "| #6 plain | not run on its head yet |",
-          "| #5 Fix &lt;img src=x onerror=alert\\(1\\)&gt; &#64;admin \\[click\\]\\(http\\://evil\\.example\\) "
-          "\\*\\*now\\*\\* \\| x \\`y\\` \\#\\# header | failed: accuracy 0\\.5 &lt;b&gt; |"],
+          "| #5 Fix &lt;img src=x onerror=alert\\(1\\)&gt; &#64;admin \\[click\\]"
+          "\\(http\\://evil\\.example\\) \\*\\*now\\*\\* \\| x \\`y\\` \\#\\# header "
+          "| failed: accuracy 0\\.5 &lt;b&gt; |"],
          ["<img", "@admin", "](http://evil", "\n## header"]),
     ],
 )
@@ -55,8 +56,8 @@ def test_what_the_dashboard_shows(view: DashboardView, shown: list[str], not_sho
         ("a\nb\r\n  c", "a b c"),  # one line: no new table row, no heading
         ("<script>&", "&lt;script&gt;&amp;"),
         ("@team-x", "&#64;team\\-x"),
-        ("- [x] Retrain now <!-- modelgate:retrain-now -->", "\\- \\[x\\] Retrain now &lt;\\!\\-\\- modelgate\\:"
-         "retrain\\-now \\-\\-&gt;"),
+        ("- [x] Retrain now <!-- modelgate:retrain-now -->",
+         "\\- \\[x\\] Retrain now &lt;\\!\\-\\- modelgate\\:retrain\\-now \\-\\-&gt;"),
     ],
 )
 def test_untrusted_text_is_escaped(text: str, escaped: str) -> None:
