@@ -32,6 +32,7 @@ OWNER, NAME, MODEL = "acme", "wine-feed", "wine-feed"
 FULL = f"{OWNER}/{NAME}"
 CRON = "0 3 * * 1"  # Mondays 03:00 UTC
 DASHBOARD = "<!-- modelgate:dashboard -->"
+HOSTILE_TITLE = "Notes <img src=x onerror=alert(1)> @admin"
 CONFIG = f"""model: {{name: {MODEL}, task: classification, train: model:train}}
 data: {{staging: data:load_staging, production: data:load_production}}
 metrics: [accuracy, f1_macro]
@@ -123,6 +124,10 @@ def continuous(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[Continuous]:
 def test_fires_promote_fresh_data_reject_a_worse_feed_and_keep_one_dashboard(continuous: Continuous) -> None:
     port = continuous.serve_port  # type: ignore[attr-defined]
     slot = continuous.create(f"deploy: {{kind: mlflow-serve, port: {port}}}\n")
+    continuous.github.set_permission(OWNER, NAME, "ada", "write")
+    continuous.github.commit(OWNER, NAME, {"NOTES.md": "notes\n"}, branch="notes", author="ada")
+    pull = continuous.github.open_pull(OWNER, NAME, "notes", author="ada", title=HOSTILE_TITLE)
+    wait_for_runs(continuous.services, lambda r: r.kind == "staging")
     assert continuous.tick(slot - timedelta(minutes=1)) == []  # not yet
 
     [fired] = continuous.tick(slot)  # Monday 03:00: the feed has grown
@@ -144,6 +149,9 @@ def test_fires_promote_fresh_data_reject_a_worse_feed_and_keep_one_dashboard(con
     assert f"`{MODEL}` version **1** serving at http://127.0.0.1:{port}/invocations" in first["body"]
     assert f"Next scheduled run: **{slot + timedelta(days=7):%Y-%m-%d %H:%M} UTC**" in first["body"]
     assert "promoted as version 1" in first["body"] and "- [ ] Retrain now" in first["body"]
+    shown = f"| #{pull['number']} Notes &lt;img src=x onerror=alert\\(1\\)&gt; &#64;admin | passed: "
+    assert shown in first["body"]  # its staging verdict on its head
+    assert "<img" not in first["body"] and "@admin" not in first["body"]  # the title shows as text
 
     later = slot + timedelta(days=21, hours=2)  # down for three weeks: the missed Mondays fire once
     [fired] = continuous.tick(later)

@@ -131,7 +131,9 @@ class ProductionRun:
         finally:
             shutil.rmtree(self._runner.run_dir(run), ignore_errors=True)
 
-    def _begin(self, api: ProductionClient, repo: Repo, run: RunRecord) -> RunOutcome | tuple[str, Any]:
+    def _begin(
+        self, api: ProductionClient, repo: Repo, run: RunRecord
+    ) -> RunOutcome | tuple[str, ModelgateConfig | None]:
         """The commit to run on and its configuration if already read; or how the run ends before it starts
         (a push that does not run production, a commit GitHub does not vouch for)."""
         sha = run.head_sha

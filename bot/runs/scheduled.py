@@ -15,8 +15,9 @@ import logging
 from bot.commands.base import allows
 from bot.github import Repo
 from bot.github.clients import ProductionClient
-from bot.runs.outcome import RunOutcome
+from bot.runs.outcome import RunOutcome, Stop
 from bot.runs.production import ProductionRun
+from bot.runs.repo_config import read_config
 from bot.store import RunRecord, RunState, ScheduledJob
 from pipelines.config import ModelgateConfig
 
@@ -41,7 +42,14 @@ class ScheduledRun(ProductionRun):
         sha = api.branch_head(repo, branch) if branch else None
         if sha is None:
             return RunOutcome(RunState.CANCELLED, error=f"the default branch {branch!r} has no head commit")
-        return sha, None
+        try:
+            config = read_config(api, repo, sha)
+        except Stop:
+            return sha, None  # read again once the check run is open: it says what is wrong
+        if job.schedule is not None and job.schedule not in {entry.key for entry in config.schedule}:
+            reason = f"the schedule {job.schedule!r} is no longer in the default branch's configuration"
+            return RunOutcome(RunState.CANCELLED, error=reason)
+        return sha, config
 
     def _promotion_key(self, run: RunRecord, sha: str) -> str:
         """Each scheduled run promotes at most once, whatever commit it trained."""
