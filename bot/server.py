@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.dashboard.keeper import Dashboard
 from bot.deployments.guard import DeployGuard
 from bot.deployments.keeper import DeploymentKeeper
 from bot.deployments.local import ProcessServers
@@ -35,9 +36,12 @@ from bot.runs.ownership import ServePolicy
 from bot.runs.pipeline import PipelineRunner, RunOptions
 from bot.runs.production import ProductionRun
 from bot.runs.rollback import RollbackRun
+from bot.runs.scheduled import ScheduledRun
 from bot.runs.source import SourceLimits
 from bot.runs.staging import StagingRun
+from bot.runs.uninstall import UninstallRun
 from bot.runs.worker import PoolOptions, WorkerPool
+from bot.schedules.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store import (
     AcknowledgementStore,
@@ -48,6 +52,7 @@ from bot.store import (
     OwnershipStore,
     PromotionStore,
     RunStore,
+    ScheduleStore,
     create_db_engine,
     migrate,
     ping,
@@ -72,6 +77,7 @@ class Services:
     pool: WorkerPool | None
     acknowledger: Acknowledger | None = None
     reconciler: Reconciler | None = None
+    scheduler: Scheduler | None = None
 
 
 def run_options(settings: Settings) -> RunOptions:
@@ -118,11 +124,15 @@ def handlers(
     policy = ServePolicy.from_settings(settings)
     admission = Admission(OwnershipStore(engine), policy, options.tracking_uri)
     serve_logs = serve_logs_dir(settings)
-    production = ProductionRun(github, runs, PromotionStore(engine), LockStore(engine), runner, publisher,
-                               admission, keeper, serve_logs=serve_logs)
+    schedules = ScheduleStore(engine)
+    dashboard = Dashboard(runs, DeploymentStore(engine), schedules)
+    deciding = (github, runs, PromotionStore(engine), LockStore(engine), runner, publisher, admission, keeper)
+    production = ProductionRun(*deciding, serve_logs=serve_logs, schedules=schedules, dashboard=dashboard)
     return {
         "staging": StagingRun(github, runs, runner, publisher, AcknowledgementStore(engine)),
         "production": production,
+        "scheduled": ScheduledRun(*deciding, serve_logs=serve_logs, schedules=schedules, dashboard=dashboard),
+        "uninstall": UninstallRun(schedules),
         "rollback": RollbackRun(github, options, admission, keeper, serve_logs=serve_logs),
         "command": CommandRun(github, runs, options.tracking_uri),
     }
@@ -144,7 +154,7 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
         acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine))
         writer.on_runs_queued(acknowledger.runs_queued)
-    reconciler = None
+    reconciler, scheduler = None, None
     if size > 0:
         keeper, reconciler = deployment_keeping(settings, engine)
         kinds = handlers(settings, github, engine, runs, reports, keeper)
@@ -154,7 +164,10 @@ def build_services(settings: Settings, workers: int | None = None) -> Services:
         )
         pool = WorkerPool(runs, processor, options, on_abandoned=processor.report_abandoned)
         writer.on_committed(lambda fresh: pool.wake() if any(d.job for d in fresh) else None)
-    return Services(settings, engine, reports, deliveries, runs, writer, pool, acknowledger, reconciler)
+        scheduler = Scheduler(ScheduleStore(engine), settings.schedule_seconds,
+                              on_queued=lambda _: pool.wake())
+    return Services(settings, engine, reports, deliveries, runs, writer, pool, acknowledger, reconciler,
+                    scheduler)
 
 
 @contextlib.contextmanager
@@ -172,12 +185,14 @@ def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
 
         uri = services.settings.mlflow_tracking_uri
         assert uri is not None  # derived in Settings
-        reconciler = services.reconciler
+        reconciler, scheduler = services.reconciler, services.scheduler
 
         def prepare() -> None:
             prepare_tracking_store(uri)  # once, before runs race to migrate it
             if reconciler is not None:
                 reconciler.start()  # deploys read MLflow too
+            if scheduler is not None:
+                scheduler.start()
 
         if intake:
             services.pool.start_in_background(prepare)
@@ -187,6 +202,8 @@ def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
     try:
         yield services
     finally:
+        if services.scheduler is not None:
+            services.scheduler.stop()
         if services.reconciler is not None:
             services.reconciler.stop()
         if services.pool is not None:

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(default=3, ge=1, le=20)
     lease_seconds: float = Field(default=60.0, gt=1)
+    schedule_seconds: float = Field(
+        default=30.0, ge=0.1, le=3600,
+        description="How often each worker process looks for schedules that are due (a fire is claimed once "
+        "across replicas).",
+    )
     reconcile_seconds: float = Field(
         default=30.0, ge=0.5, le=3600,
         description="How often each worker compares the recorded deployments with what answers and fixes "

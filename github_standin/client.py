@@ -72,6 +72,20 @@ class SandboxClient:
         return self._call("POST", f"/repos/{owner}/{repo}/issues",
                           _compact({"title": title, "body": body, "author": author}))
 
+    def edit_issue(self, owner: str, repo: str, number: int, body: str, *, author: str | None = None) -> Any:
+        """A person replaces an issue's body (e.g. ticks a checkbox): ``issues.edited``."""
+        return self._call("PATCH", f"/repos/{owner}/{repo}/issues/{number}",
+                          _compact({"body": body, "author": author}))
+
+    def uninstall(self, *, author: str | None = None) -> Any:
+        """The App is uninstalled: ``installation.deleted``."""
+        return self._call("DELETE", "/installation", _compact({"author": author}))
+
+    def remove_repositories(self, repositories: list[str], *, author: str | None = None) -> Any:
+        """Repositories taken out of the App's installation: ``installation_repositories.removed``."""
+        return self._call("POST", "/installation/repositories/remove",
+                          _compact({"repositories": repositories, "author": author}))
+
     def comment(self, owner: str, repo: str, number: int, body: str, *,
                 author: str | None = None) -> Any:
         """Comment as a user; sends ``issue_comment.created``."""

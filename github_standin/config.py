@@ -14,7 +14,7 @@ DEFAULT_SECRET = "sandbox-webhook-secret"
 APP_PERMISSIONS = {"checks": "write", "contents": "read", "deployments": "write",
                    "issues": "write", "metadata": "read", "pull_requests": "write",
                    "statuses": "write"}
-APP_EVENTS = ("check_run", "check_suite", "issue_comment", "pull_request", "push")
+APP_EVENTS = ("check_run", "check_suite", "issue_comment", "issues", "pull_request", "push")
 
 
 def _read_pem(value: str | bytes | Path) -> str:

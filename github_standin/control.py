@@ -19,6 +19,7 @@ from github_standin.apps import manifest_problems
 from github_standin.errors import FAULT_STATUSES, GitHubError, not_found, parse_json_body
 from github_standin.models import Protection, Repo
 from github_standin.rest import Ctx, base_url, int_param, owned_item, repo_of, state_of
+from github_standin.rest_issue_edits import edit_body
 from github_standin.shapes import View
 from github_standin.web_apps import issue_code
 from github_standin.webhooks import (
@@ -26,6 +27,8 @@ from github_standin.webhooks import (
     check_run_event,
     check_suite_event,
     deliver,
+    installation_event,
+    installation_repositories_event,
     issue_comment_event,
     issues_event,
     merge_events,
@@ -119,6 +122,32 @@ def create_issue(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
                                  _get(body, "body", default=None), author)
     return 201, {"number": issue.number, "issue": ctx.view.issue(issue)}, \
         [issues_event(ctx.view, "opened", issue, author)]
+
+
+def edit_issue(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
+    """``{"body","author"}``: a person edits an issue's body (ticks a checkbox) → ``issues.edited``
+    with ``changes.body.from``."""
+    repo = repo_of(request, ctx)
+    issue = actions.get_issue(ctx.state, repo, int_param(request, "number"))
+    author = _get(body, "author", default=repo.owner)
+    event = edit_body(ctx, issue, _get(body, "body"), ctx.state.user(author).login)
+    return 200, {"issue": ctx.view.issue(issue)}, [event]
+
+
+def uninstall(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
+    """``{"author"}``: the App is uninstalled → ``installation.deleted`` (its repositories listed)."""
+    repos = sorted(ctx.state.repos)
+    event = installation_event(ctx.view, "deleted", repos, _get(body, "author", default="octo"))
+    return 200, {}, [event]
+
+
+def remove_repositories(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
+    """``{"repositories": ["owner/name"], "author"}``: repositories taken out of the installation →
+    ``installation_repositories.removed``."""
+    names = _get(body, "repositories", list)
+    keys = [ctx.state.repo(*str(name).split("/", 1)).key for name in names]
+    event = installation_repositories_event(ctx.view, "removed", keys, _get(body, "author", default="octo"))
+    return 200, {}, [event]
 
 
 def create_comment(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
@@ -291,7 +320,10 @@ ROUTES: list[Route] = [
     control_route(REPO + "/forks", ["POST"], create_fork),
     control_route(REPO + "/pulls", ["POST"], create_pull, sends=True),
     control_route(REPO + "/issues", ["POST"], create_issue, sends=True),
+    control_route(REPO + "/issues/{number:int}", ["PATCH"], edit_issue, sends=True),
     control_route(REPO + "/issues/{number:int}/comments", ["POST"], create_comment, sends=True),
+    control_route("/installation", ["DELETE"], uninstall, sends=True),
+    control_route("/installation/repositories/remove", ["POST"], remove_repositories, sends=True),
     control_route(REPO + "/pulls/{number:int}/merge", ["POST"], merge_pull, sends=True),
     control_route(REPO + "/collaborators/{user}", ["PUT"], set_collaborator),
     control_route(REPO + "/check-runs/{check_run_id:int}/rerequest", ["POST"], rerun_check,

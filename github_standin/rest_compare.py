@@ -58,15 +58,15 @@ async def compare(request: Request, ctx: Ctx) -> Response:
             "url": f"{ctx.view.repo_api(repo)}/compare/{basehead}",
             "html_url": f"{web}/compare/{basehead}", "permalink_url": f"{web}/compare/{base}...{head}",
             "diff_url": f"{web}/compare/{basehead}.diff", "patch_url": f"{web}/compare/{basehead}.patch",
-            "base_commit": _commit(ctx.view, repo, base),
-            "merge_base_commit": _commit(ctx.view, repo, merge_base),
+            "base_commit": commit_object(ctx.view, repo, base),
+            "merge_base_commit": commit_object(ctx.view, repo, merge_base),
             "status": _status(len(ahead), behind_by), "ahead_by": len(ahead), "behind_by": behind_by,
-            "total_commits": len(ahead), "commits": [_commit(ctx.view, repo, sha) for sha in page],
+            "total_commits": len(ahead), "commits": [commit_object(ctx.view, repo, sha) for sha in page],
             "files": [],
         }, headers=headers)
 
 
-def _commit(view: View, repo: Repo, sha: str) -> dict[str, Any]:
+def commit_object(view: View, repo: Repo, sha: str) -> dict[str, Any]:
     """A commit object as the commits and compare endpoints list it."""
     commit = view.state.commits[sha]
     api, web = f"{view.repo_api(repo)}/commits/{sha}", f"{view.base}/{repo.full_name}/commit/{sha}"

@@ -169,7 +169,7 @@ class View:
             "comments_url": f"{url}/comments", "events_url": f"{url}/events",
             "html_url": f"{web}/{kind}/{issue.number}", "id": issue.id,
             "node_id": node_id("Issue", issue.id), "number": issue.number,
-            "title": issue.title, "user": self.user(issue.user), "labels": [],
+            "title": issue.title, "body": issue.body, "user": self.user(issue.user), "labels": [],
             "state": issue.state, "locked": False, "assignee": None, "assignees": [],
             "milestone": None, "comments": self._comment_count(issue),
             "created_at": issue.created_at, "updated_at": issue.updated_at,
@@ -246,6 +246,11 @@ class View:
             "single_file_name": None, "has_multiple_single_files": False,
             "single_file_paths": [], "suspended_by": None, "suspended_at": None,
         }
+
+    def repository_stub(self, repo: Any) -> dict[str, Any]:
+        """A repository as ``installation`` events list it."""
+        return {"id": repo.id, "node_id": node_id("Repository", repo.id), "name": repo.name,
+                "full_name": repo.full_name, "private": False}
 
     def installation_ref(self) -> dict[str, Any]:
         """``{"id", "node_id"}`` as carried by webhook payloads."""

@@ -50,9 +50,32 @@ def issue_comment_event(view: View, issue: Issue, comment: Comment) -> Event:
                                       issue=view.issue(issue), comment=view.comment(comment))
 
 
-def issues_event(view: View, action: str, issue: Issue, sender: str) -> Event:
-    """``issues`` with ``action``."""
-    return "issues", _envelope(view, issue.repo, sender, action=action, issue=view.issue(issue))
+def issues_event(view: View, action: str, issue: Issue, sender: str, **extra: Any) -> Event:
+    """``issues`` with ``action`` (``changes`` for edited go in ``extra``)."""
+    return "issues", _envelope(view, issue.repo, sender, action=action, issue=view.issue(issue), **extra)
+
+
+def _installation(view: View, repos: list[str]) -> dict[str, Any]:
+    """The installation, seen from the account of the first of ``repos``."""
+    owner = view.state.repos[repos[0]].owner if repos else view.state.config.bot_login
+    return view.installation(owner)
+
+
+def installation_event(view: View, action: str, repos: list[str], sender: str) -> Event:
+    """``installation`` (``deleted``: the App was uninstalled), listing the repositories it covered."""
+    return "installation", {"action": action, "installation": _installation(view, repos),
+                            "repositories": [view.repository_stub(view.state.repos[k]) for k in repos],
+                            "sender": view.user(sender)}
+
+
+def installation_repositories_event(view: View, action: str, repos: list[str], sender: str) -> Event:
+    """``installation_repositories`` ``added`` or ``removed`` (repositories chosen in the App's settings)."""
+    stubs = [view.repository_stub(view.state.repos[k]) for k in repos]
+    return "installation_repositories", {
+        "action": action, "installation": _installation(view, repos), "repository_selection": "selected",
+        "repositories_added": stubs if action == "added" else [],
+        "repositories_removed": stubs if action == "removed" else [],
+        "requester": None, "sender": view.user(sender)}
 
 
 def check_run_event(view: View, run: CheckRun, action: str, sender: str,

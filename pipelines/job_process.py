@@ -46,7 +46,8 @@ class JobPolicy:
     """What the operator allows a job: isolation, network, memory, the repository's job secrets, where
     its environment comes from (``environments``; None: the App's own runtime), whose code that
     environment is built from (``scope``: ``base`` or ``fork:<owner/repo>``, never shared), and where
-    the job runs (``ray``: a ``pipelines.ray_jobs.RayTarget``; None: on this host)."""
+    the job runs (``ray``: a ``pipelines.ray_jobs.RayTarget``; None: on this host), and what it may know of
+    its run (``context``: ``MODELGATE_TRIGGER``, ``MODELGATE_SCHEDULED_AT``; not secret, never masked)."""
 
     isolation: Isolation = Isolation.BWRAP
     network: bool = False
@@ -55,6 +56,7 @@ class JobPolicy:
     environments: EnvironmentSettings | None = None
     scope: str = "base"
     ray: Any = None
+    context: Mapping[str, str] = field(default_factory=dict)  # what the job may know of its run (not secret)
 
 
 def policy_document(policy: JobPolicy) -> dict[str, Any]:
@@ -64,7 +66,7 @@ def policy_document(policy: JobPolicy) -> dict[str, Any]:
     ray = policy.ray
     return {
         "isolation": str(policy.isolation), "network": policy.network, "memory_mb": policy.memory_mb,
-        "scope": policy.scope,
+        "scope": policy.scope, "context": dict(policy.context),
         "environments": None if environments is None else {
             "root": str(environments.root), "cap_bytes": environments.cap_bytes,
             "index_url": environments.index_url},
@@ -90,6 +92,7 @@ def policy_from_document(stated: Mapping[str, Any], secrets: Mapping[str, str]) 
         environments=None if not environments else EnvironmentSettings(
             Path(environments["root"]), environments.get("cap_bytes"), environments.get("index_url")),
         scope=str(stated.get("scope") or "base"), ray=target,
+        context={str(k): str(v) for k, v in (stated.get("context") or {}).items()},
     )
 
 
@@ -105,7 +108,7 @@ def job_environment(policy: JobPolicy, scratch: Path, python: Path | None = None
     interpreter = Path(sys.executable) if python is None else python
     binaries = os.pathsep.join([str(interpreter.parent), "/usr/local/bin", "/usr/bin", "/bin"])
     return {
-        **policy.env,
+        **policy.env, **policy.context,
         "PATH": binaries, "HOME": str(home), "TMPDIR": str(tmp), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
         "PYTHONPATH": str(package_root()), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "Agg", "MODELGATE_JOB": "1",

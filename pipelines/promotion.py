@@ -1,8 +1,10 @@
 """Promotion and rollback of registered model versions (the production pipeline's last step on merge).
 
 A merge SHA is promoted exactly once: its version carries the tag ``modelgate.merge_sha`` and a
-retry finds it instead of registering a second version. ``champion`` points at the promoted
-version, ``previous-champion`` at the one it replaced; a rollback swaps them back.
+retry finds it instead of registering a second version. A scheduled run (which may train the same
+commit again on fresh data) is promoted once under its own key, the tag ``modelgate.scheduled``.
+``champion`` points at the promoted version, ``previous-champion`` at the one it replaced; a rollback
+swaps them back.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 from pipelines.tracking import _MISSING, CHAMPION_ALIAS, MODEL_URI_TAG, Tracker
 
 PREVIOUS_ALIAS = "previous-champion"
-MERGE_SHA_TAG = "modelgate.merge_sha"
+MERGE_SHA_TAG = "modelgate.merge_sha"  # the commit the version was trained from
+SCHEDULED_TAG = "modelgate.scheduled"  # the scheduled run that promoted it (its promotion key)
 RUN_ID_TAG = "modelgate.run_id"
 METRIC_TAG_PREFIX = "modelgate.metric."
 PREVIOUS_VERSION_TAG = "modelgate.previous_version"
@@ -55,15 +58,19 @@ class RollbackResult:
 
 
 def promote(
-    tracking_uri: str, model_name: str, run_id: str, *, merge_sha: str, tags: Mapping[str, str]
+    tracking_uri: str, model_name: str, run_id: str, *, merge_sha: str, tags: Mapping[str, str],
+    scheduled: str | None = None,
 ) -> Promotion:
-    """Register the run's logged model for ``merge_sha`` (once) and make it the champion."""
-    _check_quotable(model_name=model_name, merge_sha=merge_sha)
+    """Register the run's logged model for ``merge_sha`` (once; for the scheduled run ``scheduled``: once
+    per that run) and make it the champion."""
+    keys = {"scheduled": scheduled} if scheduled else {}
+    _check_quotable(model_name=model_name, merge_sha=merge_sha, **keys)
     client = Tracker(tracking_uri).client
-    version = _version_for_sha(client, model_name, merge_sha)
+    key = (SCHEDULED_TAG, scheduled) if scheduled else (MERGE_SHA_TAG, merge_sha)
+    version = _version_for(client, model_name, key)
     reused = version is not None
     if version is None:
-        version = _register(client, model_name, run_id, merge_sha, tags)
+        version = _register(client, model_name, run_id, merge_sha, tags, key)
     previous = _finish_aliases(client, model_name, version)
     return Promotion(model_name=model_name, version=int(version.version), previous_version=previous,
                      run_id=str(version.run_id), merge_sha=merge_sha, reused=reused)
@@ -168,13 +175,19 @@ def _version_exists(client: Any, model_name: str, version: int) -> bool:
     return True
 
 
-def _version_for_sha(client: Any, model_name: str, merge_sha: str) -> Any | None:
-    """The oldest version registered for ``merge_sha``, or None."""
-    found = client.search_model_versions(f"name = '{model_name}' and tag.`{MERGE_SHA_TAG}` = '{merge_sha}'")
+def _version_for(client: Any, model_name: str, key: tuple[str, str]) -> Any | None:
+    """The oldest version registered under ``key`` (tag, value), or None; a merge SHA's key never finds a
+    scheduled run's version of that commit."""
+    tag, value = key
+    found = client.search_model_versions(f"name = '{model_name}' and tag.`{tag}` = '{value}'")
+    if tag == MERGE_SHA_TAG:
+        found = [v for v in found if SCHEDULED_TAG not in v.tags]
     return min(found, key=lambda v: int(v.version)) if found else None
 
 
-def _register(client: Any, model_name: str, run_id: str, merge_sha: str, tags: Mapping[str, str]) -> Any:
+def _register(
+    client: Any, model_name: str, run_id: str, merge_sha: str, tags: Mapping[str, str], key: tuple[str, str]
+) -> Any:
     """A new READY version of the run's logged model, tagged; a concurrent twin's version wins."""
     from mlflow.exceptions import MlflowException
 
@@ -187,7 +200,7 @@ def _register(client: Any, model_name: str, run_id: str, merge_sha: str, tags: M
         raise PromotionError(f"run {run_id} has no {MODEL_URI_TAG} tag: no logged model to promote")
     metrics = {f"{METRIC_TAG_PREFIX}{key.removeprefix('candidate.')}": str(value)
                for key, value in run.data.metrics.items() if key.startswith("candidate.")}
-    version_tags = {**tags, **metrics, MERGE_SHA_TAG: merge_sha, RUN_ID_TAG: run_id}
+    version_tags = {**tags, **metrics, MERGE_SHA_TAG: merge_sha, RUN_ID_TAG: run_id, key[0]: key[1]}
     try:
         client.get_registered_model(model_name)
     except MlflowException as exc:
@@ -198,8 +211,8 @@ def _register(client: Any, model_name: str, run_id: str, merge_sha: str, tags: M
                                           await_creation_for=READY_TIMEOUT_SECONDS)
     if version.status != "READY":
         raise PromotionError(f"version {version.version} of {model_name!r} is {version.status}, not READY")
-    first = _version_for_sha(client, model_name, merge_sha)
-    if first is not None and first.version != version.version:  # another job promoted this SHA too
+    first = _version_for(client, model_name, key)
+    if first is not None and first.version != version.version:  # another job promoted this key too
         client.delete_model_version(model_name, version.version)
         return first
     return version

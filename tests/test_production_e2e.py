@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import pipelines
@@ -20,6 +19,8 @@ from bot.server import Services
 from bot.store import JobRequest, ProductionJob, RollbackJob, RunRecord
 from pipelines.serving import free_port
 from pipelines.tracking import Tracker
+from tests.fixtures.example_repo import predict
+from tests.fixtures.registry import registry_aliases, registry_tags
 from tests.fixtures.standin import SandboxHandle, running_app, wait_for_runs
 
 pytestmark = pytest.mark.e2e
@@ -41,11 +42,6 @@ seen = {key: os.environ[key] for key in ("MODEL_URI", "MODEL_VERSION")}
 seen["files"] = sorted(os.listdir(os.environ["MODEL_DIR"]))
 print("deployed", json.dumps(seen, sort_keys=True))
 """
-SAMPLE = {"columns": ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
-                      "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
-                      "od280/od315_of_diluted_wines", "proline"],
-          "data": [[13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]]}
-
 
 def config(deploy: str = "", gates: str | None = None, extra: str = "") -> str:
     """The example's .modelgate.yml with a deploy section (and other production gates)."""
@@ -110,12 +106,10 @@ class Production:
                 for d in state["deployments"]]
 
     def aliases(self) -> dict[str, int]:
-        client = Tracker(str(self.services.settings.mlflow_tracking_uri)).client
-        return {a: int(v) for a, v in client.get_registered_model(MODEL).aliases.items()}
+        return registry_aliases(str(self.services.settings.mlflow_tracking_uri), MODEL)
 
     def version_tags(self, version: int) -> dict[str, str]:
-        client = Tracker(str(self.services.settings.mlflow_tracking_uri)).client
-        return dict(client.get_model_version(MODEL, str(version)).tags)
+        return registry_tags(str(self.services.settings.mlflow_tracking_uri), MODEL, version)
 
 
 @pytest.fixture
@@ -127,13 +121,6 @@ def production(
     settings = {"serve_ports": str(serve_port), **getattr(request, "param", {})}
     with running_app(sandbox, tmp_path, **settings) as services:
         yield Production(sandbox, services, serve_port)
-
-
-def predict(port: int) -> list[Any]:
-    url = f"http://127.0.0.1:{port}/invocations"
-    response = httpx.post(url, json={"dataframe_split": SAMPLE}, timeout=30)
-    assert response.status_code == 200, response.text
-    return list(response.json()["predictions"])
 
 
 def test_a_merge_is_promoted_and_served_and_a_worse_one_is_not(production: Production) -> None:

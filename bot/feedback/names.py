@@ -6,8 +6,12 @@ from __future__ import annotations
 
 STAGING_CHECK = "modelgate / staging"
 PRODUCTION_CHECK = "modelgate / production"
-CHECK_NAME = {"staging": STAGING_CHECK, "production": PRODUCTION_CHECK}
-STATUS_CONTEXT = {"staging": "modelgate/staging", "production": "modelgate/production"}
+SCHEDULED_CHECK = "modelgate / scheduled"
+CHECK_NAME = {"staging": STAGING_CHECK, "production": PRODUCTION_CHECK, "scheduled": SCHEDULED_CHECK}
+STATUS_CONTEXT = {"staging": "modelgate/staging", "production": "modelgate/production",
+                  "scheduled": "modelgate/scheduled"}
+DASHBOARD_MARKER = "<!-- modelgate:dashboard -->"  # the repository's dashboard issue
+RETRAIN_MARKER = "<!-- modelgate:retrain-now -->"  # its "retrain now" checkbox line
 
 RETRAIN_ACTION_ID = "retrain"
 RETRAIN_ACTION = {"label": "Retrain", "description": "Run staging again on this commit",

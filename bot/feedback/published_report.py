@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ class Rendered:
 
     comment: str
     check_text: str
+    plots: dict[str, str] = field(default_factory=dict)  # published plot name -> its URL
 
 
 class ReportPublisher:
@@ -68,7 +69,7 @@ class ReportPublisher:
         names = [name for name in PLOTS if f"{name}.png" in published.files]  # report order
         comment = render_markdown(data, published.base_url, names, limit=COMMENT_LIMIT - 200)
         check = render_markdown(data, published.base_url, names, limit=CHECK_TEXT_LIMIT)
-        return Rendered(comment, check)
+        return Rendered(comment, check, {name: str(published.url(f"{name}.png")) for name in names})
 
     def comment(self, api: CommentWriter, repo: Repo, run: RunRecord, report: str) -> int | None:
         """Create or edit the run's sticky comment on its PR; returns the comment id."""

@@ -16,6 +16,7 @@ from githubkit import GitHub
 from githubkit.exception import RequestError, RequestFailed
 from githubkit.response import Response
 
+from bot.github.issues import IssueCalls
 from bot.github.limits import PermissionCache, SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def create_once(create: Callable[[], T], find: Callable[[], T | None], attempts:
     raise AssertionError("unreachable")
 
 
-class InstallationAPI:
+class InstallationAPI(IssueCalls):
     """GitHub REST calls authenticated as one App installation.
 
     Content-creating calls (POST/PATCH that write) wait on ``limiter`` when one is given;

@@ -98,13 +98,34 @@ class ProvenanceReader(Protocol):
     def compare_commits(self, repo: Repo, base: str, head: str) -> dict[str, Any] | None: ...
 
 
+class BranchReader(Protocol):
+    """The repository and the head commit of a branch (a scheduled run's commit)."""
+
+    def get_repository(self, repo: Repo) -> dict[str, Any]: ...
+
+    def branch_head(self, repo: Repo, branch: str) -> str | None: ...
+
+
+class DashboardClient(Protocol):
+    """Keeps the repository's dashboard issue (found by its marker) and reads its open pull requests."""
+
+    def find_issue(self, repo: Repo, marker: str) -> dict[str, Any] | None: ...
+
+    def create_issue(self, repo: Repo, title: str, body: str) -> int: ...
+
+    def edit_issue(self, repo: Repo, number: int, body: str) -> None: ...
+
+    def open_pulls(self, repo: Repo) -> list[dict[str, Any]]: ...
+
+
 class StagingClient(PullReader, ConfigReader, SourceReader, CheckWriter, CommentWriter, Protocol):
     """What a staging run does on GitHub."""
 
 
 class ProductionClient(PullReader, ConfigReader, SourceReader, CheckWriter, CommentWriter,
-                       DeploymentWriter, CommitPulls, ProvenanceReader, Protocol):
-    """What a production run does on GitHub."""
+                       DeploymentWriter, CommitPulls, ProvenanceReader, BranchReader, PermissionReader,
+                       DashboardClient, Protocol):
+    """What a production run (and a scheduled one) does on GitHub: its dashboard issue too."""
 
 
 class RollbackClient(ConfigReader, SourceReader, DeploymentWriter, Replier, Protocol):

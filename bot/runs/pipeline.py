@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from bot.runs.outcome import Stop
 from bot.runs.progress import PROGRESS_INTERVAL_SECONDS, ProgressThrottle
 from bot.runs.retry import RETRYABLE_ERRORS, Retry
 from bot.runs.source import DEFAULT_LIMITS, SourceLimits, fetch_source
-from bot.store import RunRecord, RunState, RunStore
+from bot.store import RunRecord, RunState, RunStore, ScheduledJob
 from pipelines.config import ModelgateConfig
 from pipelines.deploy import DeployError
 from pipelines.executor import Executor, JobState, PipelineJob
@@ -32,6 +33,8 @@ from pipelines.tracking import ARTIFACTS_VARIABLE
 if TYPE_CHECKING:
     from pipelines.ray_serve.deployer import RayServeTarget
 
+TRIGGER_VARIABLE = "MODELGATE_TRIGGER"
+SCHEDULED_AT_VARIABLE = "MODELGATE_SCHEDULED_AT"
 ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING})
 # the App's variables a pipeline process inherits: the credentials of S3, Azure and GCS clients (MLflow's
 # artifact store, MODELGATE_RAY_STORAGE), and fsspec's own configuration
@@ -105,15 +108,15 @@ class PipelineRunner:
         try:
             secrets = job_environment(self.options.job_env_dir, run.repository, from_fork)
         except JobSecretsError as exc:
-            failed = PipelineResult.failure(run.kind, "secrets", str(exc))  # the operator's file
+            failed = PipelineResult.failure(pipeline_kind(run), "secrets", str(exc))  # the operator's file
             return Finished(failed, "", output, source)
         timeout = min(float(config.timeout_seconds), self.options.max_timeout_seconds)
         scope = environment_scope(run.repository, run.pr_number, from_fork)
         job = PipelineJob(
-            job_id=f"run-{run.id}-{run.attempts}", repo_dir=source, kind=run.kind,
+            job_id=f"run-{run.id}-{run.attempts}", repo_dir=source, kind=pipeline_kind(run),
             tracking_uri=self.options.tracking_uri, timeout_seconds=timeout,
-            tags=run_tags(run, sha), use_cache=use_cache, output_dir=output,
-            policy=replace(self.options.policy, env=secrets, scope=scope),
+            tags=run_tags(run, sha), use_cache=use_cache and run.kind != "scheduled", output_dir=output,
+            policy=replace(self.options.policy, env=secrets, scope=scope, context=job_context(run)),
             env=pipeline_environment(self.options),
         )
         job_id = self._executor.submit(job)
@@ -139,6 +142,23 @@ class PipelineRunner:
         mask_text_files(output, mask)
         isolated = self.options.policy.isolation != Isolation.NONE
         return Finished(result, mask(self._executor.logs(job_id)), output, source, isolated, tuple(steps))
+
+
+def pipeline_kind(run: RunRecord) -> str:
+    """The pipeline a run runs: a scheduled run runs production's (fresh production data, promotion)."""
+    return "production" if run.kind == "scheduled" else run.kind
+
+
+def job_context(run: RunRecord) -> dict[str, str]:
+    """What the repository's data functions may know of their run: ``MODELGATE_TRIGGER`` (``schedule`` for
+    scheduled runs, else ``staging`` or ``production``) and, for scheduled runs, ``MODELGATE_SCHEDULED_AT``
+    (the UTC time the run stands for: its schedule's slot, or when someone asked for it)."""
+    if run.kind != "scheduled":
+        return {TRIGGER_VARIABLE: run.kind}
+    job = run.job_as(ScheduledJob)
+    at = job.fire_at or run.created_at
+    return {TRIGGER_VARIABLE: "schedule",
+            SCHEDULED_AT_VARIABLE: at.astimezone(UTC).isoformat(timespec="seconds")}
 
 
 def environment_scope(repository: str, pr_number: int | None, from_fork: bool) -> str:

@@ -29,6 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bot.dashboard.keeper import Dashboard
 from bot.deployments.keeper import DeploymentKeeper, deployment_key
 from bot.feedback import outcomes
 from bot.feedback.check_report import CheckReport
@@ -46,6 +47,7 @@ from bot.runs.provenance import refuse_unverified, verify_commit
 from bot.runs.release import Target, deploy_version
 from bot.runs.repo_config import read_config
 from bot.runs.retry import Retry
+from bot.schedules.sync import sync_schedules
 from bot.store import (
     Desired,
     LockStore,
@@ -56,7 +58,9 @@ from bot.store import (
     RunRecord,
     RunState,
     RunStore,
+    ScheduleStore,
 )
+from bot.store.types import utc_now
 from pipelines.config import ModelgateConfig
 
 log = logging.getLogger(__name__)
@@ -80,34 +84,40 @@ class ProductionRun:
     def __init__(
         self, github: ClientFactory[ProductionClient], runs: RunStore, promotions: PromotionStore,
         locks: LockStore, runner: PipelineRunner, publisher: ReportPublisher, admission: Admission,
-        keeper: DeploymentKeeper, *, serve_logs: Path,
+        keeper: DeploymentKeeper, *, serve_logs: Path, schedules: ScheduleStore | None = None,
+        dashboard: Dashboard | None = None,
     ) -> None:
         self._github, self._runs, self._promotions, self._locks = github, runs, promotions, locks
         self._runner, self._publisher, self._admission = runner, publisher, admission
         self._keeper = keeper
         self._serve_logs = serve_logs  # scoring-server logs, under the App's data dir
+        self._schedules, self._dashboard = schedules, dashboard
+
+    def _sync(
+        self, api: ProductionClient, repo: Repo, run: RunRecord, config: ModelgateConfig | None
+    ) -> None:
+        """Store the schedules of the default branch's new configuration; show them on the dashboard."""
+        if self._schedules is None:
+            return
+        sync_schedules(self._schedules, run.repository, run.installation_id, config, utc_now())
+        if config is not None and self._dashboard is not None:
+            self._dashboard.refresh(api, repo, config)
 
     def __call__(self, run: RunRecord) -> RunOutcome:
-        sha = run.head_sha
-        if sha is None:
-            return RunOutcome(RunState.CANCELLED, error="no commit to run on")
         repo = Repo.parse(run.repository)
         api = self._github.for_repository(run.repository, run.installation_id)
-        pushed: ModelgateConfig | None = None
-        if run.trigger == "push":
-            skip, pushed = self._push_skip(api, repo, sha)
-            if skip:
-                log.info("run %d: %s", run.id, skip)
-                return RunOutcome(RunState.CANCELLED, error=skip)
-        unverified = verify_commit(api, repo, run, sha)  # GitHub, not the webhook, vouches for the commit
-        if unverified is not None:
-            return refuse_unverified(api, repo, self._runs, run, sha, unverified)
+        begun = self._begin(api, repo, run)
+        if isinstance(begun, RunOutcome):
+            return begun
+        sha, known = begun
         reporter = start_reporter(RunReporter(api, repo, self._runs, run, sha),
                                   production_in_progress())
         try:
-            config = pushed or read_config(api, repo, sha)
+            config = known or read_config(api, repo, sha)
             with self._model_lock(config.model.name, run):
-                return self._run(api, repo, run, sha, config, reporter)
+                outcome = self._run(api, repo, run, sha, config, reporter)
+            self._settled(api, repo, replace(run, result=outcome.result, finished_at=utc_now()), config)
+            return outcome
         except Stop as stop:
             reporter.finish(stop.report)
             if stop.state == RunState.FAILED:
@@ -120,6 +130,34 @@ class ProductionRun:
             raise
         finally:
             shutil.rmtree(self._runner.run_dir(run), ignore_errors=True)
+
+    def _begin(
+        self, api: ProductionClient, repo: Repo, run: RunRecord
+    ) -> RunOutcome | tuple[str, ModelgateConfig | None]:
+        """The commit to run on and its configuration if already read; or how the run ends before it starts
+        (a push that does not run production, a commit GitHub does not vouch for)."""
+        sha = run.head_sha
+        if sha is None:
+            return RunOutcome(RunState.CANCELLED, error="no commit to run on")
+        pushed: ModelgateConfig | None = None
+        if run.trigger == "push":
+            skip, pushed = self._push_skip(api, repo, run, sha)
+            if skip:
+                log.info("run %d: %s", run.id, skip)
+                return RunOutcome(RunState.CANCELLED, error=skip)
+        unverified = verify_commit(api, repo, run, sha)  # GitHub, not the webhook, vouches for the commit
+        if unverified is not None:
+            return refuse_unverified(api, repo, self._runs, run, sha, unverified)
+        return sha, pushed
+
+    def _settled(self, api: ProductionClient, repo: Repo, run: RunRecord, config: ModelgateConfig) -> None:
+        """After the outcome (``run`` with its result, not yet stored): the dashboard issue shows it."""
+        if self._dashboard is not None:
+            self._dashboard.refresh(api, repo, config, run)
+
+    def _promotion_key(self, run: RunRecord, sha: str) -> str:
+        """What is promoted once: the commit (a merge, a push)."""
+        return sha
 
     @contextlib.contextmanager
     def _model_lock(self, model_name: str, run: RunRecord) -> Iterator[None]:
@@ -135,14 +173,16 @@ class ProductionRun:
             self._locks.release(name, run.id)
 
     def _push_skip(
-        self, api: ProductionClient, repo: Repo, sha: str
+        self, api: ProductionClient, repo: Repo, run: RunRecord, sha: str
     ) -> tuple[str | None, ModelgateConfig | None]:
         """Why a push to the default branch does not run production (None: it does), and the
-        commit's configuration when it was read."""
+        commit's configuration when it was read. The default branch's schedules follow its configuration."""
         try:
             config = read_config(api, repo, sha)
         except Stop:
+            self._sync(api, repo, run, None)
             return "push: .modelgate.yml is missing or invalid", None
+        self._sync(api, repo, run, config)
         if not config.production.on_push:
             return "push: production.on_push is off", config
         merged = [p for p in api.pulls_for_commit(repo, sha) if p.get("merge_commit_sha") == sha]
@@ -154,7 +194,7 @@ class ProductionRun:
         self, api: ProductionClient, repo: Repo, run: RunRecord, sha: str, config: ModelgateConfig,
         reporter: RunReporter,
     ) -> RunOutcome:
-        promotion = self._claim(config.model.name, sha, run)
+        promotion = self._claim(config.model.name, self._promotion_key(run, sha), run)
         if decide_production(_claim_of(promotion, run)).action == ProductionAction.ALREADY_DONE:
             return self._duplicate(promotion, reporter)
         pull = api.get_pull(repo, run.pr_number) if run.pr_number is not None else {}
@@ -180,7 +220,9 @@ class ProductionRun:
         self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)
         state = RunState.FAILED if result.status == "error" else RunState.SUCCEEDED
         production = {"state": outcome.state.value, "version": outcome.version, "outcome": outcome.line}
-        return RunOutcome(state, result=stored_result(result, sha, production=production), error=result.error)
+        plot = rendered.plots.get("history") if rendered else None
+        return RunOutcome(state, result=stored_result(result, sha, production=production, history_plot=plot),
+                          error=result.error)
 
     def _claim(self, model_name: str, sha: str, run: RunRecord) -> PromotionRecord:
         """This run's claim on promoting ``sha``, or the record that already decided it."""
@@ -226,8 +268,9 @@ class ProductionRun:
                 "modelgate.merged_by": merged_by, "modelgate.config_hash": config.config_hash(),
                 "modelgate.trigger": run.trigger}
         tracking_uri = self._runner.options.tracking_uri
+        key = self._promotion_key(run, sha)
         promoted = promote(tracking_uri, config.model.name, str(result.mlflow_run_id), merge_sha=sha,
-                           tags={k: v for k, v in tags.items() if v})
+                           tags={k: v for k, v in tags.items() if v}, scheduled=None if key == sha else key)
         target = Target(api, repo, sha, config, finished.source, admitted.address)
         try:
             deployed = deploy_version(target, tracking_uri, promoted.version, promoted.run_id,

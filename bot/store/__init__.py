@@ -1,5 +1,5 @@
 """State: the durable job store — webhook deliveries, runs and the typed job each carries
-(``jobs``), promotions, locks, ownership and published report files — on SQLite or PostgreSQL,
+(``jobs``), promotions, locks, ownership, schedules and published report files — on SQLite or PostgreSQL,
 with Alembic migrations."""
 
 from bot.store.acknowledgements import AcknowledgementStore
@@ -21,7 +21,9 @@ from bot.store.jobs import (
     ProductionJob,
     RollbackJob,
     RunKind,
+    ScheduledJob,
     StagingJob,
+    UninstallJob,
     load_job,
 )
 from bot.store.locks import LockStore, LockWaitStopped
@@ -29,6 +31,7 @@ from bot.store.owners import ModelOwner, OwnershipStore, PortHolder
 from bot.store.promotions import PromotionRecord, PromotionState, PromotionStore
 from bot.store.reports import ReportFileStore, StoredFile
 from bot.store.runs import RunStore
+from bot.store.schedules import FireRecord, ScheduleRecord, ScheduleStore, Wanted
 from bot.store.types import (
     TERMINAL,
     TRANSITIONS,
@@ -56,6 +59,7 @@ __all__ = [
     "DeploymentState",
     "DeploymentStore",
     "Desired",
+    "FireRecord",
     "Health",
     "IncomingDelivery",
     "InvalidTransition",
@@ -78,9 +82,14 @@ __all__ = [
     "RunRecord",
     "RunState",
     "RunStore",
+    "ScheduleRecord",
+    "ScheduleStore",
+    "ScheduledJob",
     "StagingJob",
     "StoredBatch",
     "StoredFile",
+    "UninstallJob",
+    "Wanted",
     "create_db_engine",
     "load_job",
     "migrate",

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-RunKind = Literal["staging", "production", "rollback", "command"]
+RunKind = Literal["staging", "production", "rollback", "command", "scheduled", "uninstall"]
 
 
 class _Job(BaseModel):
@@ -81,8 +81,30 @@ class RollbackJob(_Job):
     reply_to: int | None = None
 
 
-Job = Annotated[StagingJob | ProductionJob | CommandJob | RollbackJob, Field(discriminator="kind")]
-JobT = TypeVar("JobT", StagingJob, ProductionJob, CommandJob, RollbackJob)
+class ScheduledJob(_Job):
+    """Train on fresh production data at the default branch's head (resolved when the run starts) and
+    promote only if the gates pass. ``schedule``: the schedule that fired (None: asked for by a person,
+    ``requested_by``, through the dashboard's checkbox or a re-run of the check); ``fire_at``: the slot it
+    fired for, or when it was asked for (the data functions see it)."""
+
+    kind: Literal["scheduled"] = "scheduled"
+    schedule: str | None = None
+    fire_at: datetime | None = None
+    requested_by: str | None = None
+
+
+class UninstallJob(_Job):
+    """Forget what the App kept for repositories it no longer reaches: their schedules. ``repositories``
+    None: every repository of the installation (the App was uninstalled)."""
+
+    kind: Literal["uninstall"] = "uninstall"
+    installation_id: int
+    repositories: tuple[str, ...] | None = None
+
+
+Job = Annotated[StagingJob | ProductionJob | CommandJob | RollbackJob | ScheduledJob | UninstallJob,
+                Field(discriminator="kind")]
+JobT = TypeVar("JobT", StagingJob, ProductionJob, CommandJob, RollbackJob, ScheduledJob, UninstallJob)
 _JOB = TypeAdapter[Job](Job)
 
 

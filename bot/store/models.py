@@ -160,6 +160,35 @@ class Deployment(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Schedule(Base):
+    """One schedule of a repository's default-branch configuration and the next time it fires."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_next_fire_at", "next_fire_at"),)
+
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # "<pipeline> <cron>"
+    cron: Mapped[str] = mapped_column(String(128))
+    pipeline: Mapped[str] = mapped_column(String(32))
+    installation_id: Mapped[int | None] = mapped_column(BigInteger)
+    next_fire_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScheduleFire(Base):
+    """One fire of a schedule: claimed once across replicas by its unique (repository, key, fire time)."""
+
+    __tablename__ = "schedule_fires"
+    __table_args__ = (UniqueConstraint("repository", "key", "fire_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    repository: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(160))
+    fire_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ReportFile(Base):
     """One published report file (a plot, report.md, log.txt) under its report's random token."""
 
@@ -188,3 +217,5 @@ model_owners = _table(ModelOwner)
 serve_ports = _table(ServePort)
 report_files = _table(ReportFile)
 deployments = _table(Deployment)
+schedules = _table(Schedule)
+schedule_fires = _table(ScheduleFire)

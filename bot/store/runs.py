@@ -43,7 +43,7 @@ from bot.store.types import (
 
 QUEUED, RUNNING = RunState.QUEUED.value, RunState.RUNNING.value
 # Kinds that deploy: at most one of them runs per repository at a time, in id order.
-SERIAL_KINDS = ("production", "rollback")
+SERIAL_KINDS = ("production", "rollback", "scheduled")
 
 
 class RunStore:

@@ -67,7 +67,7 @@ class RunNotFound(LookupError):
         super().__init__(f"run {run_id} does not exist")
 
 
-UNCOALESCED_KINDS = frozenset({"command", "rollback"})
+UNCOALESCED_KINDS = frozenset({"command", "rollback", "uninstall"})
 
 
 @dataclass(frozen=True)

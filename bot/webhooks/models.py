@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Tolerant(BaseModel):
@@ -24,6 +24,7 @@ class Account(_Tolerant):
 
 class Installation(_Tolerant):
     id: int
+    account: Account | None = None
 
 
 class Repository(_Tolerant):
@@ -79,6 +80,9 @@ class Issue(_Tolerant):
     number: int
     state: str | None = None
     pull_request: dict[str, Any] | None = None
+    body: str | None = None
+    user: Account | None = None
+    updated_at: datetime | None = None
 
 
 class Comment(_Tolerant):
@@ -140,6 +144,32 @@ class IssueCommentEvent(Envelope):
     comment: Comment
 
 
+class BodyChange(_Tolerant):
+    """``changes.body`` of an edit: the body before it."""
+
+    from_: str | None = Field(None, alias="from")
+
+
+class IssueChanges(_Tolerant):
+    body: BodyChange | None = None
+
+
+class IssuesEvent(Envelope):
+    issue: Issue
+    changes: IssueChanges | None = None
+
+
+class InstallationEvent(Envelope):
+    """``installation`` (created, deleted, ...): the repositories it covers, when GitHub lists them."""
+
+    repositories: list[RepoStub] | None = None
+
+
+class InstallationRepositoriesEvent(Envelope):
+    repositories_added: list[RepoStub] = []
+    repositories_removed: list[RepoStub] = []
+
+
 class CheckRunEvent(Envelope):
     check_run: CheckRun
     requested_action: RequestedAction | None = None
@@ -155,6 +185,9 @@ EVENT_MODELS: dict[str, type[Envelope]] = {
     "issue_comment": IssueCommentEvent,
     "check_run": CheckRunEvent,
     "check_suite": CheckSuiteEvent,
+    "issues": IssuesEvent,
+    "installation": InstallationEvent,
+    "installation_repositories": InstallationRepositoriesEvent,
 }
 
 

@@ -12,13 +12,26 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.commands.parser import parse_commands
-from bot.feedback.names import PRODUCTION_CHECK, RETRAIN_ACTION_ID
-from bot.store import CommandJob, IncomingDelivery, Job, JobRequest, ProductionJob, StagingJob
+from bot.dashboard.checkbox import ticked
+from bot.feedback.names import PRODUCTION_CHECK, RETRAIN_ACTION_ID, SCHEDULED_CHECK
+from bot.store import (
+    CommandJob,
+    IncomingDelivery,
+    Job,
+    JobRequest,
+    ProductionJob,
+    ScheduledJob,
+    StagingJob,
+    UninstallJob,
+)
 from bot.webhooks.models import (
     CheckRunEvent,
     CheckSuiteEvent,
     Envelope,
+    InstallationEvent,
+    InstallationRepositoriesEvent,
     IssueCommentEvent,
+    IssuesEvent,
     PullRequestEvent,
     PushEvent,
     model_for,
@@ -167,6 +180,10 @@ def _check_run(payload: Envelope, app_id: int | None) -> Routed:
         if payload.action != "rerequested":
             return None, summary
         return _job(payload, pr, run.head_sha, trigger, ProductionJob()), summary
+    if run.name == SCHEDULED_CHECK:  # Re-run on a scheduled check: a scheduled run on today's head
+        if payload.action != "rerequested":
+            return None, summary
+        return _job(payload, None, None, trigger, _asked(payload, None)), summary
     return _job(payload, pr, run.head_sha, trigger, _approved(payload, run.head_sha)), summary
 
 
@@ -183,10 +200,55 @@ def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
     return job, summary
 
 
+def _asked(payload: Envelope, at: Any) -> ScheduledJob:
+    """A scheduled run a person asked for (the worker checks their write access)."""
+    return ScheduledJob(fire_at=at, requested_by=payload.sender.login if payload.sender else None)
+
+
+def _issues(payload: Envelope, app_id: int | None) -> Routed:
+    """A person ticking the dashboard's "retrain now" checkbox (the issue is a bot's; the edit turned the
+    unticked box ticked) asks for a scheduled run. The bot's own edits untick it: never a request."""
+    assert isinstance(payload, IssuesEvent)
+    issue = payload.issue
+    summary: dict[str, Any] = {"issue": issue.number}
+    if payload.action != "edited" or payload.repository is None or issue.pull_request is not None:
+        return None, summary
+    if _is_bot(payload.sender) or not _is_bot(issue.user):
+        return None, summary
+    before = payload.changes.body.from_ if payload.changes and payload.changes.body else None
+    if not ticked(before, issue.body):
+        return None, summary
+    job = _job(payload, None, None, "issues.edited", _asked(payload, issue.updated_at))
+    return job, summary | {"reason": "retrain now ticked"}
+
+
+def _uninstalled(payload: Envelope, app_id: int | None) -> Routed:
+    """The App lost repositories: all of an installation's (``installation.deleted``) or some
+    (``installation_repositories.removed``); their schedules are dropped."""
+    summary: dict[str, Any] = {}
+    if payload.installation is None:
+        return None, summary
+    account = payload.installation.account.login if payload.installation.account else "unknown"
+    repositories: tuple[str, ...] | None = None
+    if isinstance(payload, InstallationEvent) and payload.action == "deleted":
+        repositories = None
+    elif isinstance(payload, InstallationRepositoriesEvent) and payload.action == "removed":
+        repositories = tuple(r.full_name for r in payload.repositories_removed if r.full_name)
+        summary["removed"] = list(repositories)
+    else:
+        return None, summary
+    job = UninstallJob(installation_id=payload.installation.id, repositories=repositories)
+    trigger = f"{'installation' if repositories is None else 'installation_repositories'}.{payload.action}"
+    return JobRequest(f"{account}/*", payload.installation.id, None, None, trigger, job), summary
+
+
 _ROUTERS: dict[str, Callable[[Envelope, int | None], Routed]] = {
     "pull_request": _pull_request,
     "push": _push,
     "issue_comment": _issue_comment,
     "check_run": _check_run,
     "check_suite": _check_suite,
+    "issues": _issues,
+    "installation": _uninstalled,
+    "installation_repositories": _uninstalled,
 }

@@ -15,6 +15,7 @@ from pipelines.config.choice import exactly_one_schema as _exactly_one_schema
 from pipelines.config.deploy import DeploySpec, NoDeploy, ProductionSection
 from pipelines.config.environment import EnvironmentSection
 from pipelines.config.problems import CrossFieldErrors, cross_field_problems, error_messages, yaml_problem
+from pipelines.config.schedule import DASHBOARD_FIELD, SCHEDULE_FIELD, ScheduleEntry
 
 CONFIG_FILE = ".modelgate.yml"
 FUNCTION_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
@@ -199,6 +200,8 @@ class ModelgateConfig(_Section):
         description="The job's dependencies; without it modelgate uses requirements.txt, else pyproject.toml "
         "(with its uv.lock), else its own runtime.",
     )
+    schedule: list[ScheduleEntry] = SCHEDULE_FIELD
+    dashboard: bool = DASHBOARD_FIELD
 
     @model_validator(mode="after")
     def _cross_check(self) -> Self:

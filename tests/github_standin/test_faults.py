@@ -77,7 +77,7 @@ def test_every_rest_route_is_named_by_its_operation_id_and_takes_faults(sandbox:
 
 def test_bad_faults_are_refused(sandbox: SandboxHandle) -> None:
     with pytest.raises(SandboxError) as unknown:
-        sandbox.client.add_fault("issues/create", 500)
+        sandbox.client.add_fault("issues/lock", 500)
     assert unknown.value.status == 422
     with pytest.raises(SandboxError):
         sandbox.client.add_fault("pulls/get", 404)

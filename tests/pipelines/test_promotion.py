@@ -89,6 +89,23 @@ def test_the_same_merge_sha_is_promoted_once(
     assert aliases(tracking_uri, model_name) == {"champion": 2, "previous-champion": 1}
 
 
+def test_a_scheduled_run_on_a_promoted_commit_promotes_once_under_its_own_key(
+    tracking_uri: str, model_name: str, two_promoted: tuple[str, str]
+) -> None:
+    fresh = candidate(tracking_uri, model_name, 0.97)  # the head "bbb2" trained again on fresh data
+    scheduled = promote(tracking_uri, model_name, fresh, merge_sha="bbb2", tags=TAGS, scheduled="scheduled:7")
+    assert (scheduled.version, scheduled.previous_version, scheduled.reused) == (3, 2, False)
+    tags = Tracker(tracking_uri).client.get_model_version(model_name, "3").tags
+    assert (tags["modelgate.merge_sha"], tags["modelgate.scheduled"]) == ("bbb2", "scheduled:7")
+    retry = promote(tracking_uri, model_name, candidate(tracking_uri, model_name, 0.5), merge_sha="bbb2",
+                    tags=TAGS, scheduled="scheduled:7")
+    assert (retry.version, retry.reused, retry.run_id) == (3, True, fresh)
+    merge_retry = promote(tracking_uri, model_name, fresh, merge_sha="bbb2", tags=TAGS)
+    assert (merge_retry.version, merge_retry.reused) == (2, True)  # the merge's own version, not the fire's
+    assert versions(tracking_uri, model_name) == [1, 2, 3]
+    assert aliases(tracking_uri, model_name) == {"champion": 3, "previous-champion": 2}
+
+
 def test_a_retry_finishes_an_interrupted_promotion(tracking_uri: str, model_name: str) -> None:
     client = Tracker(tracking_uri).client
     run_id = candidate(tracking_uri, model_name, 0.8)
