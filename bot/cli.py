@@ -16,7 +16,8 @@ os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
-def _setup_logging(level: str) -> None:
+def setup_logging(level: str) -> None:
+    """Log to stderr at ``level``."""
     logging.basicConfig(
         level=level, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -27,34 +28,37 @@ def _settings(args: argparse.Namespace) -> Settings:
     names = ("host", "port", "workers", "processes")
     overrides = {k: v for k in names if (v := getattr(args, k, None)) is not None}
     settings = load_settings(**overrides)
-    _setup_logging(settings.log_level)
+    setup_logging(settings.log_level)
     return settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the webhook receiver (and, unless --workers 0, the run workers)."""
-    import uvicorn
-
-    from bot.runs.source import warn_if_tarfile_filter_is_weak
-    from bot.server import build_services, create_app
-    from bot.webhooks.http_limits import server_options
+    """Run the webhook receiver and the run workers: in one process, or (on several cores) intake
+    processes sharing the port and a background process for the workers, under a supervisor."""
+    from bot.processes.plan import plan_processes, usable_cpus
+    from bot.processes.supervisor import Supervisor, prepare_metrics
 
     settings = _settings(args).require("webhooks")
     if settings.workers > 0:
         settings.require("github")
+    plan = plan_processes(usable_cpus(), settings.processes, settings.workers, settings.has_app())
+    if not plan.single:  # before anything imports prometheus-client
+        prepare_metrics(settings.data_dir / "prometheus")
+    from bot.runs.source import warn_if_tarfile_filter_is_weak
+
     warn_if_tarfile_filter_is_weak()
     if settings.workers > 0:  # intake alone never opens MLflow nor runs jobs
         require_isolation(settings)
-    options = server_options(settings)
-    if settings.processes == 1:
-        uvicorn.run(create_app(build_services(settings)), **options)
+    if plan.single:
+        import uvicorn
+
+        from bot.server import build_services, create_app
+        from bot.webhooks.http_limits import server_options
+
+        uvicorn.run(create_app(build_services(settings)), **server_options(settings))
         return 0
-    # each process reads the same settings from the environment, with the CLI's overrides
-    for name in ("host", "port", "workers"):
-        os.environ[f"MODELGATE_{name.upper()}"] = str(getattr(settings, name))
     migrate_once(settings)
-    uvicorn.run("bot.server:app_from_environment", factory=True, workers=settings.processes, **options)
-    return 0
+    return Supervisor(settings, plan).run()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -116,7 +120,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from github_standin.app import run_sandbox
     from github_standin.cli import config_from_args
 
-    _setup_logging("INFO")
+    setup_logging("INFO")
     run_sandbox(config_from_args(args))
     return 0
 
@@ -190,7 +194,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the offline demo against the sandbox."""
     from github_standin.demo import run_demo
 
-    _setup_logging("WARNING")
+    setup_logging("WARNING")
     return run_demo(json_output=args.json, keep=args.keep)
 
 
@@ -202,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, help="run-worker threads per process (0: intake only)")
-    serve.add_argument("--processes", type=int, help="HTTP server processes sharing the port")
+    serve.add_argument("--processes", type=int,
+                       help="intake processes sharing the port (default: one per core, at most 4; 1: one "
+                       "process runs everything)")
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help=cmd_worker.__doc__)
     worker.add_argument("--workers", type=int)
