@@ -57,8 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         uvicorn.run(create_app(build_services(settings)), **server_options(settings))
         return 0
-    migrate_once(settings)
-    return Supervisor(settings, plan).run()
+    return Supervisor(settings, plan).run()  # each process migrates as it starts (safe at once)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
