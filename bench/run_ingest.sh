@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Webhook-ingest benchmark: `modelgate serve` as users run it (durable dedupe on, SQLite in WAL mode,
-# run workers on) against the Probot peer, interleaved in one run by ../shared/bench/bench_compare.sh.
+# run workers on; on this 2-core machine: 2 intake processes and a background process for the run
+# workers and the acknowledger, under serve's supervisor) against the Probot peer, interleaved in one run by ../shared/bench/bench_compare.sh.
 # Needs: wrk (apt-get install wrk), node + npm, openssl, the project installed in .venv.
 # Env: REPS (default 3), PORT (default 9000), SHARED (default ../shared next to the repo),
 #      WORKERS (run workers; default: serve's own default, 2; 0 = an intake-only replica),
 #      NAME (the receiver's name in the table; default modelgate).
 # Or receivers as arguments, NAME=SERVER,WORKERS[,PROCESSES] each (WORKERS may be empty: serve's
-# default; PROCESSES: `serve --processes`, workers per process), e.g.
-#   REPS=3 bench/run_ingest.sh uvicorn=uvicorn, granian=granian, intake-only=uvicorn,0 two=uvicorn,1,2
-# SERVER uvicorn is `modelgate serve`. SERVER granian is the same App (bot.server:app_from_environment,
+# default; PROCESSES: `serve --processes`, intake processes, 1 = everything in one process), e.g.
+#   REPS=3 bench/run_ingest.sh default=uvicorn, one-process=uvicorn,,1 intake-only=uvicorn,0
+# SERVER uvicorn is `modelgate serve`. SERVER granian is the one-process App (bot.server:app_from_environment,
 # its lifespan starting writer, acknowledger and workers) under granian 2.8.7's own CLI (single-threaded
 # runtime, uvloop, HTTP/1, backpressure 100; installed into .venv on first use): measured and not adopted,
 # see bench/README.md. GRANIAN_ARGS adds options (e.g. "--runtime-mode mt --runtime-threads 2").

@@ -27,29 +27,31 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the webhook receiver (and, unless --workers 0, the run workers)."""
-    import uvicorn
-
-    from bot.runs.source import warn_if_tarfile_filter_is_weak
-    from bot.server import build_services, create_app
-    from bot.webhooks.http_limits import server_options
+    """Run the webhook receiver and the run workers: in one process, or (on several cores) intake
+    processes sharing the port and a background process for the workers, under a supervisor."""
+    from bot.processes.plan import plan_processes, usable_cpus
+    from bot.processes.supervisor import Supervisor, prepare_metrics
 
     settings = _settings(args).require("webhooks")
     if settings.workers > 0:
         settings.require("github")
+    plan = plan_processes(usable_cpus(), settings.processes, settings.workers, settings.has_app())
+    if not plan.single:  # before anything imports prometheus-client
+        prepare_metrics(settings.data_dir / "prometheus")
+    from bot.runs.source import warn_if_tarfile_filter_is_weak
+
     warn_if_tarfile_filter_is_weak()
     if settings.workers > 0:  # intake alone never opens MLflow nor runs jobs
         require_isolation(settings)
-    options = server_options(settings)
-    if settings.processes == 1:
-        uvicorn.run(create_app(build_services(settings)), **options)
+    if plan.single:
+        import uvicorn
+
+        from bot.server import build_services, create_app
+        from bot.webhooks.http_limits import server_options
+
+        uvicorn.run(create_app(build_services(settings)), **server_options(settings))
         return 0
-    # each process reads the same settings from the environment, with the CLI's overrides
-    for name in ("host", "port", "workers"):
-        os.environ[f"MODELGATE_{name.upper()}"] = str(getattr(settings, name))
-    migrate_once(settings)
-    uvicorn.run("bot.server:app_from_environment", factory=True, workers=settings.processes, **options)
-    return 0
+    return Supervisor(settings, plan).run()  # each process migrates as it starts (safe at once)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -211,7 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, help="run-worker threads per process (0: intake only)")
-    serve.add_argument("--processes", type=int, help="HTTP server processes sharing the port")
+    serve.add_argument("--processes", type=int,
+                       help="intake processes sharing the port (default: one per core, at most 4; 1: one "
+                       "process runs everything)")
     serve.set_defaults(func=cmd_serve)
     worker = sub.add_parser("worker", help=cmd_worker.__doc__)
     worker.add_argument("--workers", type=int)

@@ -1,13 +1,19 @@
-"""Prometheus metrics: one registry per process, exposed at ``GET /metrics``."""
+"""Prometheus metrics, exposed at ``GET /metrics``: one registry per process, or, when ``modelgate serve``
+runs several processes, prometheus-client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set by the
+supervisor before any process imports this): every process writes its values to files there and
+``/metrics`` answers their sums, whichever intake process serves it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 # The ``event`` label's values: the events the App subscribes to (app.yml) and those GitHub sends
@@ -30,6 +36,12 @@ INGEST_SECONDS = Histogram(
     "modelgate_webhook_ingest_seconds",
     "Time from request to answer for webhook deliveries, storage included.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+    registry=REGISTRY,
+)
+PROCESS_RESTARTS = Counter(
+    "modelgate_process_restarts_total",
+    "modelgate serve's processes that ended unexpectedly and were started again, by role.",
+    ["role"],
     registry=REGISTRY,
 )
 GITHUB_CALLS = Counter(
@@ -84,6 +96,18 @@ class RunStateCollector(Collector):
         for (kind, state), value in sorted(counts.items()):
             family.add_metric([kind, state], value)
         yield family
+
+
+def exposition(from_store: Sequence[Collector]) -> bytes:
+    """The text ``/metrics`` answers: this process's registry, or the sums of every process's values (in
+    multiprocess mode) with the gauges read from the store (``from_store``: the run and deployment ones)."""
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    for collector in from_store:
+        registry.register(collector)
+    return generate_latest(registry)
 
 
 def register_run_counts(counts: Callable[[], dict[tuple[str, str], int]]) -> Callable[[], None]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +27,13 @@ from bot.deployments.servers import RecordedServers
 from bot.feedback.published_report import ReportPublisher
 from bot.feedback.report_files import ReportFiles
 from bot.github import GitHubApp
-from bot.metrics import REGISTRY, DeploymentCollector, register_collector, register_run_counts
+from bot.metrics import (
+    DeploymentCollector,
+    RunStateCollector,
+    exposition,
+    register_collector,
+    register_run_counts,
+)
 from bot.runs.acknowledger import Acknowledger
 from bot.runs.admission import Admission
 from bot.runs.command import CommandRun
@@ -57,6 +64,7 @@ from bot.store import (
     migrate,
     ping,
 )
+from bot.store.writer_queue import writer_turn
 from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
 from bot.webhooks.writer import DeliveryWriter, writer_for
 
@@ -78,6 +86,13 @@ class Services:
     acknowledger: Acknowledger | None = None
     reconciler: Reconciler | None = None
     scheduler: Scheduler | None = None
+    workers_elsewhere: Callable[[], str] | None = None  # the state of another process's run workers
+
+    def workers_state(self) -> str | None:
+        """starting, running, failed (MLflow's store could not be prepared), stopped; None: no workers."""
+        if self.workers_elsewhere is not None:
+            return self.workers_elsewhere()
+        return self.pool.state if self.pool is not None else None
 
 
 def run_options(settings: Settings) -> RunOptions:
@@ -138,17 +153,22 @@ def handlers(
     }
 
 
-def build_services(settings: Settings, workers: int | None = None) -> Services:
-    """Create the engine, stores, writer and (when ``workers`` > 0) the worker pool."""
+def build_services(settings: Settings, workers: int | None = None, *,
+                   notify: Callable[[list[str]], None] | None = None) -> Services:
+    """Create the engine, stores, writer and (when ``workers`` > 0) the worker pool. With ``notify``: an
+    intake process of several, which tells ``notify`` of the runs it queued (another process works and
+    acknowledges them)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.db_url)
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
     reports = ReportFiles(engine, settings.public_url, settings.report_retention_days)
-    writer = writer_for(engine.dialect.name, deliveries.record)
+    writer = writer_for(engine.dialect.name, deliveries.record, functools.partial(writer_turn, engine))
+    if notify is not None:
+        writer.on_runs_queued(notify)
+        return Services(settings, engine, reports, deliveries, runs, writer, None)
     size = settings.workers if workers is None else workers
     pool, acknowledger = None, None
-    has_app = settings.app_id is not None and (settings.private_key or settings.private_key_path)
-    if size > 0 or has_app:  # an intake-only replica (--workers 0) acknowledges too, given the App's key
+    if size > 0 or settings.has_app():  # an intake-only replica (--workers 0) with the App's key acknowledges
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
@@ -225,14 +245,17 @@ def create_app(services: Services) -> WebhookFastPath:
     async def healthz(request: Request) -> Response:
         ok = await run_in_threadpool(ping, services.engine)
         answer = {"status": "ok" if ok else "unavailable", "database": "up" if ok else "down"}
-        if services.pool is not None:  # starting, running, failed (its MLflow store could not be prepared)
-            answer["workers"] = services.pool.state
-            ok = ok and services.pool.state != "failed"
+        workers = services.workers_state()
+        if workers is not None:  # starting, running, failed (its MLflow store could not be prepared)
+            answer["workers"] = workers
+            ok = ok and workers != "failed"
             answer["status"] = "ok" if ok else "unavailable"
         return JSONResponse(answer, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
-        body = await run_in_threadpool(generate_latest, REGISTRY)
+        from_store = [RunStateCollector(services.runs.counts),
+                      DeploymentCollector(DeploymentStore(services.engine).gauges)]
+        body = await run_in_threadpool(exposition, from_store)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @contextlib.asynccontextmanager

@@ -48,7 +48,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=3000, ge=1, le=65535)
     workers: int = Field(default=2, ge=0, le=64)
-    processes: int = Field(default=1, ge=1, le=64)
+    processes: int | None = Field(
+        default=None, ge=1, le=64,
+        description="HTTP intake processes sharing the port. Default: one per core, at most 4 (one on a "
+        "one-core machine). With more than one, the run workers and the acknowledger run in a process of "
+        "their own; 1: everything in one process.",
+    )
     pipeline_concurrency: int = Field(default=2, ge=1, le=64)
     warm_processes: bool = Field(
         default=True,
@@ -299,6 +304,10 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"MODELGATE_PRIVATE_KEY_PATH={self.private_key_path}: cannot read it ({exc.strerror})"
             ) from None
+
+    def has_app(self) -> bool:
+        """The App's id and private key are set (it can call GitHub: acknowledge runs, run workers)."""
+        return self.app_id is not None and bool(self.private_key or self.private_key_path)
 
     def secret(self) -> str:
         """The webhook secret (required to accept deliveries)."""

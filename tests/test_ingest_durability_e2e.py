@@ -1,9 +1,10 @@
 """A delivery answered 2xx survives ``kill -9`` right after the answer.
 
-A real ``modelgate serve`` process, as users run it (default settings: SQLite in its data directory,
-run workers on, the GitHub stand-in as GitHub), gets signed ``pull_request.opened`` deliveries of
-different PRs at once over real HTTP. The test sends SIGKILL to the server's whole process group the
-moment a 2xx answer arrives:
+A real ``modelgate serve``, as users run it (default settings: SQLite in its data directory, run
+workers on, the GitHub stand-in as GitHub; on a machine with several cores a supervisor with intake
+processes and a background process), gets signed ``pull_request.opened`` deliveries of different PRs
+at once over real HTTP. The test sends SIGKILL to the server's whole process group (every process of
+it) the moment a 2xx answer arrives:
 
 * round 1 kills right after the last of the concurrent answers: every delivery was answered, so every
   one must be stored, with its staging run;
@@ -22,6 +23,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +57,17 @@ class Server(ServeProcess):
         """Killed, as the test kills it."""
         self.kill_group()
         self.process.wait(timeout=30)
+
+    def wait_group_gone(self, timeout: float = 30.0) -> None:
+        """Until no process of the group is left (the supervisor's intake and background processes too)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        raise AssertionError("processes of the killed server are still running")
 
 
 def start_serve(sandbox: SandboxHandle, data_dir: Path, log: Path, workers: str) -> Server:
@@ -97,6 +110,7 @@ class Burst:
             thread.join(timeout=30)
         self.server.kill_group()  # when fewer than kill_after were answered
         self.server.process.wait(timeout=30)
+        self.server.wait_group_gone()
         return self.statuses
 
     def _send(self, delivery: Delivery, ready: threading.Barrier) -> None:

@@ -19,7 +19,7 @@ def test_bot_top_level_holds_only_the_entry_points_and_folders_by_flow() -> None
     folders = {p.name for p in (ROOT / "bot").iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert modules == BOT_TOP_LEVEL
     assert folders == {"webhooks", "store", "runs", "feedback", "github", "commands", "deployments",
-                       "install", "schedules", "dashboard"}
+                       "install", "schedules", "dashboard", "processes"}
 
 
 def test_every_package_says_what_it_is_for() -> None:

@@ -63,10 +63,10 @@ class WorkerPool:
     def start(self) -> None:
         """Recover runs left by dead workers, then start the threads."""
         self.recover()
+        self.state = "running"  # before the threads: a run they finish at once finds the pool running
         for index in range(self.options.size):
             self._spawn(self._work, f"run-worker-{index}")
         self._spawn(self._keepalive, "run-heartbeat")
-        self.state = "running"
 
     def start_in_background(self, prepare: Callable[[], None]) -> None:
         """``prepare`` (the MLflow store: seconds), then ``start``, on a thread of their own, so that the

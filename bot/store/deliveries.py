@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from bot.store.engine import is_postgres, write_transaction
 from bot.store.models import deliveries
@@ -92,33 +92,30 @@ class DeliveryStore:
             return conn.execute(select(func.count()).select_from(deliveries)).scalar_one()
 
 
-_KNOWN = select(deliveries.c.guid).where(deliveries.c.guid.in_(bindparam("guids", expanding=True)))
 _COLUMNS = ("guid", "event", "action", "installation_id", "repository", "outcome", "summary", "received_at")
-_SQLITE_INSERT = (
-    f"INSERT INTO deliveries ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
-)
+_ROW = f"({', '.join('?' for _ in _COLUMNS)})"
+
+
+def _sqlite_insert(rows: int) -> str:
+    """One ``INSERT OR IGNORE`` of ``rows`` rows that returns the GUIDs it inserted (SQLite ≥ 3.35)."""
+    return (f"INSERT OR IGNORE INTO deliveries ({', '.join(_COLUMNS)}) VALUES {', '.join([_ROW] * rows)} "
+            "RETURNING guid")
 
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     """Insert the rows whose GUID is not stored yet; returns the GUIDs inserted.
 
     PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING RETURNING guid`` (replicas may race).
-    SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so look up the known
-    GUIDs and insert the rest with one ``executemany`` of pre-bound values — this is the
-    hot path of webhook intake and SQLAlchemy's per-row processing would dominate it.
+    SQLite: the same in one statement of pre-bound values (``INSERT OR IGNORE ... RETURNING``, a row per
+    delivery) — this is the hot path of webhook intake and SQLAlchemy's per-row processing would dominate
+    it; the transaction holds the write lock (BEGIN IMMEDIATE).
     """
     if is_postgres(conn):
         stmt = upsert_insert(conn, deliveries).on_conflict_do_nothing(index_elements=["guid"])
         return set(conn.execute(stmt.returning(deliveries.c.guid), rows).scalars())
-    guids = [row["guid"] for row in rows]
-    known = set(conn.execute(_KNOWN, {"guids": guids}).scalars())
-    fresh = [row for row in rows if row["guid"] not in known]
-    if fresh:
-        bind_time = deliveries.c.received_at.type.bind_processor(conn.dialect)
-        received = bind_time(fresh[0]["received_at"]) if bind_time else fresh[0]["received_at"]
-        values = [
-            (*(row[name] for name in _COLUMNS[:6]), json.dumps(row["summary"]), received)
-            for row in fresh
-        ]
-        conn.exec_driver_sql(_SQLITE_INSERT, values)
-    return {row["guid"] for row in fresh}
+    bind_time = deliveries.c.received_at.type.bind_processor(conn.dialect)
+    received = bind_time(rows[0]["received_at"]) if bind_time else rows[0]["received_at"]
+    values: list[Any] = []
+    for row in rows:
+        values += (*(row[name] for name in _COLUMNS[:6]), json.dumps(row["summary"]), received)
+    return {guid for (guid,) in conn.exec_driver_sql(_sqlite_insert(len(rows)), tuple(values))}

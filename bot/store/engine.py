@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import os
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
+from bot.store.writer_queue import writer_turn
 from pipelines.tracking_store import schema_advisory_lock
 
 log = logging.getLogger(__name__)
@@ -81,83 +77,12 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that writes: ``BEGIN IMMEDIATE`` on SQLite (takes the write lock up
     front, waiting up to busy_timeout), a plain transaction elsewhere. Commits on success.
 
-    On a SQLite file the writers of every thread and process first queue on ``_WriterQueue``: SQLite's
-    own wait for its lock polls in sleeps of 1 to 100 ms, so a writer (the webhook intake's event loop)
-    that found it taken lost milliseconds after it was free again; the queue hands it over at once."""
-    with _writer_queue(engine), engine.connect() as conn:
+    On a SQLite file the writers of every thread and process first wait for their turn
+    (``bot.store.writer_queue``)."""
+    with writer_turn(engine), engine.connect() as conn:
         conn.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
         with conn.begin():
             yield conn
-
-
-class _WriterQueue:
-    """One writer at a time on a SQLite file: a lock among this process's threads, then ``flock`` on
-    ``<database>.writer`` among processes (both wake the next writer as soon as the holder is done).
-    Re-entrant in a thread. SQLite's own locking stays what keeps the data right: this only orders."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self.pid = os.getpid()
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._fd: int | None = None
-        self._locked = False
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """Wait for the turn (at most ``WAIT_SECONDS``: then SQLite's own wait decides), write, pass it on."""
-        if not self._lock.acquire(timeout=WAIT_SECONDS):
-            yield
-            return
-        try:
-            if self._depth == 0:
-                self._locked = self._flock()
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0 and self._locked and self._fd is not None:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-                    self._locked = False
-        finally:
-            self._lock.release()
-
-    def _flock(self) -> bool:
-        """Take the file lock, polling every 0.2 ms (another process's commit takes a fraction of a ms);
-        False after ``WAIT_SECONDS``."""
-        if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(POLL_SECONDS)
-
-
-WAIT_SECONDS = 5.0  # SQLite's busy_timeout
-POLL_SECONDS = 0.0002
-_QUEUES: dict[str, _WriterQueue] = {}
-_QUEUES_LOCK = threading.Lock()
-
-
-def _writer_queue(engine: Engine) -> contextlib.AbstractContextManager[None]:
-    """The writer queue of ``engine``'s SQLite file; nothing to queue on elsewhere."""
-    database = engine.url.database or ""
-    if engine.dialect.name != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
-        return contextlib.nullcontext()
-    queue = _QUEUES.get(database)
-    if queue is None or queue.pid != os.getpid():  # a forked child queues anew
-        with _QUEUES_LOCK:
-            queue = _QUEUES.get(database)
-            if queue is None or queue.pid != os.getpid():
-                path = Path(database).expanduser().resolve()
-                queue = _QUEUES[database] = _WriterQueue(path.with_name(path.name + ".writer"))
-    return queue.held()
 
 
 def is_postgres(engine_or_conn: Engine | Connection) -> bool:

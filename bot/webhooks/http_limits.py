@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from bot.webhooks.one_write import OneWrite
+
 if TYPE_CHECKING:
     from uvicorn.config import Config
     from uvicorn.server import ServerState
@@ -67,6 +69,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_headers = False
         self._disarm()
         super().on_headers_complete()
+        if self.cycle is not None:  # its response goes out in one write (bot.webhooks.one_write)
+            self.cycle.transport = OneWrite(self.transport)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self._message_completed = True

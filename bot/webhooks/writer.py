@@ -6,7 +6,9 @@ Nothing is acknowledged before it is committed. Two strategies with one interfac
   delivery and, if it is the first of a batch, schedules a flush two loop iterations later,
   so every request already being parsed joins the same commit. A local SQLite commit takes
   well under a millisecond and runs with no thread hand-off and no GIL contention, which
-  is what lets one process outpace Probot on the ingest benchmark (bench/README.md).
+  is what lets one process outpace Probot on the ingest benchmark (bench/README.md). When
+  another writer (another intake process, a run worker) has the database, the loop does not
+  wait for it: it tries again a millisecond later, and the requests of that millisecond join.
 * ``ThreadedGroupCommit`` (PostgreSQL and other network databases): one writer thread
   takes everything queued since its last commit, so a slow round trip never stalls the loop.
 """
@@ -19,7 +21,9 @@ import enum
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Final, Protocol
 
 from bot.store import IncomingDelivery, StoredBatch
@@ -27,6 +31,7 @@ from bot.store import IncomingDelivery, StoredBatch
 log = logging.getLogger(__name__)
 
 Record = Callable[[Sequence[IncomingDelivery]], StoredBatch]  # DeliveryStore.record
+Turn = Callable[[bool], AbstractContextManager[bool]]  # writer_turn bound to the engine: wait → taken
 Listener = Callable[[list[IncomingDelivery]], None]
 RunsListener = Callable[[list[str]], None]
 _Waiter = tuple[IncomingDelivery, asyncio.Future[bool]]
@@ -42,6 +47,8 @@ class _Stop(enum.Enum):
 _STOP: Final = _Stop.STOP
 FLUSH_HOPS = 2  # loop iterations a batch stays open: lets in-flight requests join it
 MAX_BATCH = 256
+RETRY_SECONDS = 0.001  # another writer has the database: try again this much later
+GIVE_UP_SECONDS = 5.0  # ... until then; after that wait for the turn (SQLite's busy timeout decides)
 
 
 class WriterStopped(RuntimeError):
@@ -101,12 +108,19 @@ def _resolve(batch: list[_Waiter], results: list[bool] | Exception) -> None:
             future.set_result(results[index])
 
 
-class InlineGroupCommit(_Base):
-    """Commits on the event loop thread, batching what arrives within two loop turns."""
+def _always(wait: bool) -> AbstractContextManager[bool]:
+    return nullcontext(True)
 
-    def __init__(self, record: Record) -> None:
+
+class InlineGroupCommit(_Base):
+    """Commits on the event loop thread, batching what arrives within two loop turns (and while another
+    writer has the database: ``turn`` asks for it without waiting)."""
+
+    def __init__(self, record: Record, turn: Turn = _always) -> None:
         super().__init__(record)
+        self._turn = turn
         self._pending: list[_Waiter] = []
+        self._waiting_since: float | None = None  # the turn was refused: a retry is scheduled
 
     def start(self) -> None:
         """Accept deliveries."""
@@ -125,19 +139,28 @@ class InlineGroupCommit(_Base):
         self._pending.append((delivery, future))
         if len(self._pending) == 1:
             loop.call_soon(self._flush_after, FLUSH_HOPS - 1, loop)
-        elif len(self._pending) >= MAX_BATCH:
-            self._flush()
+        elif len(self._pending) >= MAX_BATCH and self._waiting_since is None:
+            self._flush(loop)
         return await future
 
     def _flush_after(self, hops: int, loop: asyncio.AbstractEventLoop) -> None:
         if hops > 0:
             loop.call_soon(self._flush_after, hops - 1, loop)
         else:
-            self._flush()
+            self._flush(loop)
 
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if batch:
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._pending:
+            return
+        now = time.monotonic()
+        patient = self._waiting_since is None or now - self._waiting_since < GIVE_UP_SECONDS
+        with self._turn(not patient) as ours:
+            if not ours:
+                self._waiting_since = self._waiting_since or now
+                loop.call_later(RETRY_SECONDS, self._flush, loop)
+                return
+            self._waiting_since = None
+            batch, self._pending = self._pending, []
             _resolve(batch, self._store(batch))
 
 
@@ -204,6 +227,7 @@ class ThreadedGroupCommit(_Base):
                 loop.call_soon_threadsafe(_resolve, waiters, outcome)
 
 
-def writer_for(dialect: str, record: Record) -> DeliveryWriter:
-    """The group-commit strategy for a database dialect (``sqlite``, ``postgresql``, ...)."""
-    return InlineGroupCommit(record) if dialect == "sqlite" else ThreadedGroupCommit(record)
+def writer_for(dialect: str, record: Record, turn: Turn = _always) -> DeliveryWriter:
+    """The group-commit strategy for a database dialect (``sqlite``, ``postgresql``, ...); ``turn``: the
+    SQLite writers' queue (``bot.store.writer_queue.writer_turn`` bound to the engine)."""
+    return InlineGroupCommit(record, turn) if dialect == "sqlite" else ThreadedGroupCommit(record)

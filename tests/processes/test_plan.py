@@ -1,0 +1,43 @@
+"""How ``modelgate serve`` lays itself out over processes (pure decisions: tables)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.processes.plan import MAX_AUTO_INTAKE, ProcessPlan, plan_processes
+from bot.processes.supervisor import restart_delay
+
+# (usable cores, MODELGATE_PROCESSES, run workers, has the App's key) -> plan
+PLANS = [
+    ((1, None, 2, True), ProcessPlan(1, background=False)),  # one core: one process does everything
+    ((2, None, 2, True), ProcessPlan(2, background=True)),  # the default on this project's machine
+    ((3, None, 2, True), ProcessPlan(3, background=True)),
+    ((64, None, 2, True), ProcessPlan(MAX_AUTO_INTAKE, background=True)),  # SQLite: one writer at a time
+    ((8, 1, 2, True), ProcessPlan(1, background=False)),  # asked for one process
+    ((1, 3, 2, True), ProcessPlan(3, background=True)),  # asked for three on one core
+    ((2, None, 0, True), ProcessPlan(2, background=True)),  # intake only, but the acknowledger needs a home
+    ((2, None, 0, False), ProcessPlan(2, background=False)),  # intake only, no App key: nothing else to run
+    ((2, None, 2, False), ProcessPlan(2, background=True)),
+    ((1, None, 0, False), ProcessPlan(1, background=False)),
+]
+
+
+@pytest.mark.parametrize(("given", "plan"), PLANS)
+def test_plan(given: tuple[int, int | None, int, bool], plan: ProcessPlan) -> None:
+    assert plan_processes(*given) == plan
+
+
+@pytest.mark.parametrize(("plan", "single"), [
+    (ProcessPlan(1, background=False), True),
+    (ProcessPlan(2, background=False), False),
+    (ProcessPlan(2, background=True), False),
+])
+def test_single_process(plan: ProcessPlan, single: bool) -> None:
+    assert plan.single is single
+
+
+# quick failures in a row -> seconds before the next start
+@pytest.mark.parametrize(("failures", "delay"), [(0, 0.0), (1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0),
+                                                 (50, 30.0)])
+def test_restart_delay(failures: int, delay: float) -> None:
+    assert restart_delay(failures) == delay
