@@ -268,7 +268,7 @@ def deployer_for(
 
 def _ray_serve_deployer(
     spec: Mapping[str, Any], tracking_uri: str, key: ServeKey | None, target: RayServeTarget | None
-) -> Deployer:
+) -> Server:
     from pipelines.ray_serve.deployer import RayServeDeployer, Replicas
     from pipelines.ray_serve.names import default_route_prefix
 

@@ -11,10 +11,15 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import httpx
+
 from pipelines.ray_serve.names import routes_overlap
 from pipelines.serving import DeployError
 
 DECLARATIONS = threading.Lock()
+APPLICATIONS = "/api/serve/applications/"
+PROBE_SECONDS = 5.0
+REQUEST_SECONDS = 120.0  # a PUT that starts Serve waits for its controller
 FAILED_STATUSES = frozenset({"DEPLOY_FAILED", "UNHEALTHY"})
 MESSAGE_LINES = 6
 
@@ -28,18 +33,26 @@ class ServeApi:
             from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
         except ImportError as exc:
             raise DeployError("ray-serve needs the ray extra: pip install 'modelgate[ray]'") from exc
-        try:
+        try:  # Ray's client waits without limit: first see that something answers there
+            httpx.get(f"{address}/api/version", timeout=PROBE_SECONDS)
             self._client = ServeSubmissionClient(address)
         except Exception as exc:
             raise DeployError(f"the Ray cluster at {address} does not answer: {_last_line(exc)}") from exc
 
     def details(self) -> dict[str, Any]:
         """Serve's state: ``applications`` by name (status, message, ``deployed_app_config``)."""
-        return dict(self._call("reading the Serve applications", self._client.get_serve_details))
+        return dict(self._call("reading the Serve applications", self._request, "GET", None).json())
 
     def put(self, declaration: dict[str, Any]) -> None:
         """Declare exactly these applications (and start Serve when it is not running)."""
-        self._call("declaring the Serve applications", self._client.deploy_applications, declaration)
+        self._call("declaring the Serve applications", self._request, "PUT", declaration)
+
+    def _request(self, method: str, body: dict[str, Any] | None) -> Any:
+        """One call of the applications endpoint, with the client's authentication and a time limit."""
+        response = self._client._do_request(method, APPLICATIONS, json_data=body, timeout=REQUEST_SECONDS)
+        if response.status_code != 200:
+            raise RuntimeError(f"status {response.status_code}: {response.text}")
+        return response
 
     def upload(self, runtime_env: dict[str, Any]) -> dict[str, Any]:
         """``runtime_env`` with its local ``py_modules`` uploaded to the cluster (``gcs://`` URIs)."""
