@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args).require("webhooks")
     if settings.workers > 0:
         settings.require("github")
-    plan = plan_processes(usable_cpus(), settings.processes, settings.workers, settings.has_app())
+    plan = plan_processes(usable_cpus(), settings.processes, settings.workers)
     if not plan.single:  # before anything imports prometheus-client
         prepare_metrics(settings.data_dir / "prometheus")
     from bot.runs.source import warn_if_tarfile_filter_is_weak

@@ -153,27 +153,27 @@ def handlers(
     }
 
 
-def build_services(settings: Settings, workers: int | None = None, *,
+def build_services(settings: Settings, workers: int | None = None, *, acknowledge: bool = True,
                    notify: Callable[[list[str]], None] | None = None) -> Services:
-    """Create the engine, stores, writer and (when ``workers`` > 0) the worker pool. With ``notify``: an
-    intake process of several, which tells ``notify`` of the runs it queued (another process works and
-    acknowledges them)."""
+    """Create the engine, stores, writer, the acknowledger (given the App's key and ``acknowledge``) and
+    (when ``workers`` > 0) the worker pool. With ``notify``: an intake process of several, which tells
+    ``notify`` of the runs it queued (another process's workers take them)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.db_url)
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
     reports = ReportFiles(engine, settings.public_url, settings.report_retention_days)
     writer = writer_for(engine.dialect.name, deliveries.record, functools.partial(writer_turn, engine))
-    if notify is not None:
-        writer.on_runs_queued(notify)
-        return Services(settings, engine, reports, deliveries, runs, writer, None)
     size = settings.workers if workers is None else workers
     pool, acknowledger = None, None
     if size > 0 or settings.has_app():  # an intake-only replica (--workers 0) with the App's key acknowledges
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
-        acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine))
-        writer.on_runs_queued(acknowledger.runs_queued)
+        if acknowledge:  # where the deliveries are committed: no hop between the commit and GitHub
+            acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine))
+            writer.on_runs_queued(acknowledger.runs_queued)
+    if notify is not None:
+        writer.on_runs_queued(notify)
     reconciler, scheduler = None, None
     if size > 0:
         keeper, reconciler = deployment_keeping(settings, engine)

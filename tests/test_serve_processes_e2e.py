@@ -1,5 +1,5 @@
 """``modelgate serve`` on several cores: a supervisor, intake processes sharing the port, and a background
-process for the run workers and the acknowledger (``bot.processes``). Real processes, real HTTP, the data
+process for the run workers (``bot.processes``). Real processes, real HTTP, the data
 directory's real SQLite, the GitHub stand-in as GitHub.
 
 Which intake process holds a connection is read from ``/proc`` (the server side of the connection's socket

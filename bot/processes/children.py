@@ -1,6 +1,7 @@
 """The processes a supervisor (``bot.processes.supervisor``) starts: intake processes, which take webhooks on
-the shared listening socket and nothing else, and the background process, which runs the run workers and
-the acknowledger. Both are started with ``multiprocessing``'s spawn (a fresh interpreter)."""
+the shared listening socket and acknowledge the runs they queue (the "queued" status: the acknowledger
+runs where the commit happens), and the background process, which runs the run workers. Both are
+started with ``multiprocessing``'s spawn (a fresh interpreter)."""
 
 from __future__ import annotations
 
@@ -63,25 +64,23 @@ def intake_main(settings: Settings, listener: socket.socket, notice: socket.sock
 
 
 def _nobody(delivery_guids: list[str]) -> None:
-    """No process works runs (``--workers 0`` without the App's key): nobody to tell."""
+    """No process works runs (``--workers 0``): nobody to tell."""
 
 
 def background_main(settings: Settings, notice: socket.socket, workers: Synchronized[int] | None) -> None:
-    """The background process: run workers and acknowledger (as ``settings`` has them), woken by the
-    intake processes' notices; publishes the workers' state in ``workers``."""
+    """The background process: the run workers, woken by the intake processes' notices; publishes their
+    state in ``workers``."""
     from bot.processes.notice import RunsListener
     from bot.server import build_services, running
 
     _child_setup(settings)
-    services = build_services(settings)
+    services = build_services(settings, acknowledge=False)  # the intake processes acknowledge
     state = WorkersState(workers) if workers is not None else None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     def on_runs(delivery_guids: list[str]) -> None:
-        if services.acknowledger is not None:
-            services.acknowledger.runs_queued(delivery_guids)
         if services.pool is not None:
             services.pool.wake()
 

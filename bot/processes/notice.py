@@ -1,6 +1,6 @@
 """Runs queued in one process, told to another: ``modelgate serve``'s intake processes commit deliveries,
-and its background process (run workers, acknowledger) hears at once which deliveries queued a run of
-their own, to acknowledge those runs (``pending`` within 100 ms) and wake a worker.
+and its background process (the run workers) hears at once which deliveries queued a run of their own,
+to wake a worker.
 
 One datagram per commit, the GUIDs one a line, over a Unix datagram socket pair the supervisor made (its
 receiving end outlives a restarted background process, so nothing sent meanwhile is lost). Sending never

@@ -2,8 +2,8 @@
 
 One core, or ``MODELGATE_PROCESSES=1``: one process does everything (HTTP intake, run workers,
 acknowledger). Otherwise several intake processes share the port and do nothing but take webhooks
-(the webhook ingest benchmark needs both cores for intake: bench/README.md), and the run workers and
-the acknowledger, when there are any, run in a background process of their own."""
+(the webhook ingest benchmark needs both cores for intake: bench/README.md) and acknowledge the runs
+they queue; the run workers, when there are any, run in a background process of their own."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ MAX_AUTO_INTAKE = 4  # SQLite has one writer at a time: past a few intake proces
 
 @dataclass(frozen=True)
 class ProcessPlan:
-    """``intake`` HTTP processes; ``background``: a process of its own for run workers / acknowledger."""
+    """``intake`` HTTP processes; ``background``: a process of its own for the run workers."""
 
     intake: int
     background: bool
@@ -26,14 +26,13 @@ class ProcessPlan:
         return self.intake == 1 and not self.background
 
 
-def plan_processes(cpus: int, processes: int | None, workers: int, acknowledges: bool) -> ProcessPlan:
+def plan_processes(cpus: int, processes: int | None, workers: int) -> ProcessPlan:
     """The layout for ``cpus`` usable cores, the ``processes`` setting (None: one intake process per core,
-    at most ``MAX_AUTO_INTAKE``), ``workers`` run workers and whether the App ``acknowledges`` queued runs
-    (it has the App's key)."""
+    at most ``MAX_AUTO_INTAKE``) and ``workers`` run workers."""
     intake = processes if processes is not None else max(1, min(cpus, MAX_AUTO_INTAKE))
     if intake == 1:
         return ProcessPlan(1, background=False)
-    return ProcessPlan(intake, background=workers > 0 or acknowledges)
+    return ProcessPlan(intake, background=workers > 0)
 
 
 def usable_cpus() -> int:

@@ -79,7 +79,7 @@ class Supervisor:
         listener = Config("bot.server:app_from_environment", host=self._settings.host,
                           port=self._settings.port).bind_socket()
         sending, receiving = notice_pair() if self._plan.background else (None, None)
-        if self._plan.background and self._settings.workers > 0:
+        if self._plan.background:
             self._workers = self._context.Value("i", STATES.index("starting"))
         self.slots = [_Slot(INTAKE, n, intake_main, (self._settings, listener, sending, self._workers))
                       for n in range(self._plan.intake)]
@@ -89,7 +89,7 @@ class Supervisor:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self._stopping.set())
         log.info("modelgate serve: %d intake processes on %s:%d%s", self._plan.intake, self._settings.host,
-                 self._settings.port, ", run workers and acknowledger in a background process"
+                 self._settings.port, ", run workers in a background process"
                  if self._plan.background else "")
         failed = False
         try:

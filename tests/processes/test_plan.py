@@ -7,23 +7,21 @@ import pytest
 from bot.processes.plan import MAX_AUTO_INTAKE, ProcessPlan, plan_processes
 from bot.processes.supervisor import restart_delay
 
-# (usable cores, MODELGATE_PROCESSES, run workers, has the App's key) -> plan
+# (usable cores, MODELGATE_PROCESSES, run workers) -> plan
 PLANS = [
-    ((1, None, 2, True), ProcessPlan(1, background=False)),  # one core: one process does everything
-    ((2, None, 2, True), ProcessPlan(2, background=True)),  # the default on this project's machine
-    ((3, None, 2, True), ProcessPlan(3, background=True)),
-    ((64, None, 2, True), ProcessPlan(MAX_AUTO_INTAKE, background=True)),  # SQLite: one writer at a time
-    ((8, 1, 2, True), ProcessPlan(1, background=False)),  # asked for one process
-    ((1, 3, 2, True), ProcessPlan(3, background=True)),  # asked for three on one core
-    ((2, None, 0, True), ProcessPlan(2, background=True)),  # intake only, but the acknowledger needs a home
-    ((2, None, 0, False), ProcessPlan(2, background=False)),  # intake only, no App key: nothing else to run
-    ((2, None, 2, False), ProcessPlan(2, background=True)),
-    ((1, None, 0, False), ProcessPlan(1, background=False)),
+    ((1, None, 2), ProcessPlan(1, background=False)),  # one core: one process does everything
+    ((2, None, 2), ProcessPlan(2, background=True)),  # the default on this project's machine
+    ((3, None, 2), ProcessPlan(3, background=True)),
+    ((64, None, 2), ProcessPlan(MAX_AUTO_INTAKE, background=True)),  # SQLite: one writer at a time
+    ((8, 1, 2), ProcessPlan(1, background=False)),  # asked for one process
+    ((1, 3, 2), ProcessPlan(3, background=True)),  # asked for three on one core
+    ((2, None, 0), ProcessPlan(2, background=False)),  # intake only: intake acknowledges, nothing else runs
+    ((1, None, 0), ProcessPlan(1, background=False)),
 ]
 
 
 @pytest.mark.parametrize(("given", "plan"), PLANS)
-def test_plan(given: tuple[int, int | None, int, bool], plan: ProcessPlan) -> None:
+def test_plan(given: tuple[int, int | None, int], plan: ProcessPlan) -> None:
     assert plan_processes(*given) == plan
 
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pandas as pd
 import pytest
 
 import pipelines
+from bot.store import DeploymentRecord, DeploymentState, DeploymentStore
+from bot.store import Health as Seen
 from pipelines.deploy import DeployError, Health, deployer_for
 from pipelines.ray_serve.cluster import ServeApi
 from pipelines.ray_serve.deployer import RayServeDeployer, RayServeTarget
@@ -146,6 +150,18 @@ def answering(base: str) -> tuple[int, list[Any]]:
     return int(version), list(response.json()["predictions"])
 
 
+T = TypeVar("T")
+
+
+def wait_until(found: Callable[[], list[T]], timeout: float) -> list[T]:
+    """What ``found()`` returns once it is not empty (polled every 0.2 s); fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (value := found()):
+        assert time.monotonic() < deadline, f"nothing within {timeout:g} s"
+        time.sleep(0.2)
+    return value
+
+
 def test_a_merge_is_served_by_ray_serve_rolled_back_and_kept_through_a_restart(
     sandbox: SandboxHandle, ray_head: RayHead, serve_url: str, tmp_path: Path
 ) -> None:
@@ -178,6 +194,16 @@ def test_a_merge_is_served_by_ray_serve_rolled_back_and_kept_through_a_restart(
 
     with running_app(sandbox, data, **settings) as services:  # the App restarted: the cluster kept serving
         assert answering(base) == served
+        restarted = datetime.now(UTC)
+        records = DeploymentStore(services.engine)
+
+        def checked_since_restart() -> list[DeploymentRecord]:
+            found = records.all()
+            return found if found and (found[0].checked_at or restarted) > restarted else []
+
+        [record] = wait_until(checked_since_restart, 120)  # the reconcile loop's first pass
+        assert (record.target, record.version, record.url) == ("ray-serve", 1, f"{base}/invocations")
+        assert (record.state, record.health, record.restarts) == (DeploymentState.SERVING, Seen.UP, 0)
         target = services.settings.ray_serve_target()
         deployer = deployer_for({"kind": "ray-serve"}, tracking_uri=tracking_uri, workdir=tmp_path,
                                 log_dir=tmp_path, key=(f"{OWNER}/{NAME}", NAME), ray_serve=target)
