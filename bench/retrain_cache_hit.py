@@ -6,8 +6,9 @@ sandbox on), against the GitHub stand-in (in this process). One PR of the exampl
 and its first run trains; then, ``--rounds`` times, a writer comments ``/retrain`` and the time from the
 comment's webhook being answered to the next final ``modelgate/staging`` status on the head is taken
 (polled from the stand-in every 5 ms). Each rerun finds the first run's result by its cache key. Between
-reruns the bench waits ``--pause`` seconds (a person's next comment does not come within milliseconds of the
-last status; the App starts its warm processes meanwhile). Then where the time went, from the logs
+reruns the bench waits ``--pause`` seconds and then until the App's processes use no CPU (a person's next
+comment does not come within milliseconds of the last status; the App starts its warm processes
+meanwhile); ``--pause 0`` comments at once. Then where the time went, from the logs
 (``bench/cache_hit_parts.py``).
 
 Run: ``.venv/bin/python bench/retrain_cache_hit.py`` (prints the table, rewrites its README section).
@@ -26,6 +27,7 @@ from github_standin.client import SandboxClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cache_hit_parts import Rerun, parts_table, rerun_marks
+from settle import settle
 from staging_wall import publish
 from time_to_pending import EXAMPLE, NAME, OWNER, _wait, modelgate_serving
 
@@ -83,6 +85,8 @@ def main() -> None:
         _wait(lambda: _finals(github, sha) >= 1, 300, "the first (training) run")
         for _ in range(args.rounds):
             time.sleep(args.pause)
+            if args.pause:
+                settle()  # and until the App's warm processes are idle (ready), however busy the machine
             ms, answered = one_retrain(github, sha, pr)
             times.append(ms)
             reruns.append((answered, _job_dir(work, answered - 0.01)))
@@ -99,11 +103,13 @@ def main() -> None:
 def section(body: str, args: argparse.Namespace, cpus: int, minutes: float) -> str:
     """The README section: what was measured, the command, the machine, the table."""
     settings = "".join(f" --setting {setting}" for setting in args.setting)
+    idle = " and once the App was idle (its warm processes ready)" if args.pause else ""
     command = f"bench/retrain_cache_hit.py --rounds {args.rounds} --pause {args.pause:g}{settings}"
     text = (f"Command: `.venv/bin/python {command}` ({cpus} CPUs, {minutes:.1f} min). `modelgate serve` "
             f"with default settings{' but' + settings if settings else ''} (2 workers, SQLite, bubblewrap); "
             f"one PR of the example repository trained once, then `/retrain` by a writer {args.rounds} "
-            f"times on the unchanged head, each {args.pause:g} s after the last final status. Time from "
+            f"times on the unchanged head, each {args.pause:g} s after the last final status{idle}. "
+            f"Time from "
             f"each comment's webhook being answered to the next final `modelgate/staging` status, polled "
             f"every 5 ms from the stand-in. Every rerun reuses the first run's result (same code, data, "
             f"config, champion and environment); the goal is < 1 s.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,8 +38,20 @@ log = logging.getLogger(__name__)
 _LOCK_NAMESPACE = 0x6D6C  # "ml"
 
 
+_prepared: set[str] = set()  # by this process: a standby's warm-up, then its run, asks again
+_preparing = threading.Lock()
+
+
 def prepare_tracking_store(tracking_uri: str) -> None:
-    """Create (or upgrade) the MLflow store at ``tracking_uri``; safe from many processes at once."""
+    """Create (or upgrade) the MLflow store at ``tracking_uri``; safe from many processes at once. Once
+    per process and URI: a second call (its run, after a standby's warm-up) returns when the first is done."""
+    with _preparing:
+        if tracking_uri not in _prepared:
+            _prepare(tracking_uri)
+            _prepared.add(tracking_uri)
+
+
+def _prepare(tracking_uri: str) -> None:
     try:
         url = make_url(tracking_uri)
     except ArgumentError:  # "databricks", a bare path: not a database MLflow opens itself
