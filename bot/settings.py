@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=0, le=64)
     processes: int | None = Field(
         default=1, ge=1, le=64,
-        description="HTTP intake processes sharing the port. With more than one, the run workers run in a process of their own; 1 (the default): everything in one "
-        "process, which keeps the queued status within 100 ms of the first webhooks after a start.",
+        description="HTTP intake processes sharing the port. With more than one, the run workers run in a "
+        "process of their own; 1 (the default): everything in one process, which keeps the queued status "
+        "within 100 ms of the first webhooks after a start.",
     )
     pipeline_concurrency: int = Field(default=2, ge=1, le=64)
     warm_processes: bool = Field(
