@@ -9,7 +9,6 @@ from pathlib import Path
 
 import yaml
 
-from bot.github import Repo
 from bot.settings import Settings, SettingsError
 
 SettingsLoader = Callable[[argparse.Namespace], Settings]
@@ -17,6 +16,8 @@ SettingsLoader = Callable[[argparse.Namespace], Settings]
 
 def _repository(value: str) -> str:
     try:
+        from bot.github import Repo  # not at import: the CLI's parser must not load prometheus-client
+
         return str(Repo.parse(value))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
