@@ -166,7 +166,8 @@ class JobProcess:
 
         process = warm.process
         try:
-            process.stdin.write(hand_over_line(self.spec, dict(self.policy.env)))
+            # the run's secrets and context (its trigger): a warm job started before the run knows neither
+            process.stdin.write(hand_over_line(self.spec, {**self.policy.env, **self.policy.context}))
             process.stdin.flush()
         except (OSError, ValueError):
             warm.kill()

@@ -63,7 +63,8 @@ def warm_policy(policy: JobPolicy) -> str | None:
     """The value of ``WARM_JOB_VARIABLE`` for jobs like ``policy`` (None: none can be warm)."""
     if policy.isolation != Isolation.BWRAP or policy.ray is not None:
         return None
-    return json.dumps(policy_document(policy))  # no job secrets: they come with the hand-over
+    # no job secrets nor the last run's context (its trigger): both come with the next run's hand-over
+    return json.dumps({**policy_document(policy), "context": {}})
 
 
 class WarmJob:
