@@ -1,7 +1,9 @@
 """The `schedule:` and `dashboard:` sections of `.modelgate.yml`: continuous training read from the default
 branch's configuration only (never a PR's), and the repository's dashboard issue.
 
-Cron expressions are five UTC fields, checked and iterated by cronsim."""
+Cron expressions are five UTC fields, checked and iterated by cronsim. cronsim is imported on use: the
+repository's job re-reads the configuration in its own environment, which has no cronsim (the job runtime
+stays small); there only the field count is checked, the trusted side having checked the whole first."""
 
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ def cron_problem(expression: str) -> str | None:
         return "expected five fields: minute hour day-of-month month day-of-week"
     try:
         from cronsim import CronSim, CronSimError
-    except ImportError:  # a job in a repository's own environment: the App checked the schedule already
+    except ImportError:  # the repository's job environment: the trusted side checked it already
         return None
     try:
         CronSim(expression, datetime(2000, 1, 1, tzinfo=UTC))
