@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.feedback.check_run import RunReporter
@@ -29,9 +29,12 @@ class Acknowledger:
     """Acknowledges the staging runs of stored deliveries, on its own thread (``start``/``stop``)."""
 
     def __init__(
-        self, github: ClientFactory[CheckWriter], runs: RunStore, acknowledgements: AcknowledgementStore
+        self, github: ClientFactory[CheckWriter], runs: RunStore, acknowledgements: AcknowledgementStore,
+        warm: Callable[[], None] | None = None,
     ) -> None:
+        """``warm``: run first on the thread, before any acknowledgement (``GitHubApp.warm``)."""
         self._github, self._runs, self._acks = github, runs, acknowledgements
+        self._warm = warm
         self._pending: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._writers: ThreadPoolExecutor | None = None
@@ -85,6 +88,11 @@ class Acknowledger:
             self._acks.end(run.id)
 
     def _loop(self) -> None:
+        if self._warm is not None:
+            try:
+                self._warm()
+            except Exception:  # only slower: the first acknowledgement imports it
+                log.exception("warming the GitHub client failed")
         while (guids := self._pending.get()) is not None:
             try:
                 for run in self._due(guids):
