@@ -28,7 +28,7 @@ class RecordedServers:
         """The record's server; None for a target nothing keeps serving (``command``)."""
         from pipelines.deploy import deployer_for
 
-        if record.target in ("none", "command"):
+        if record.target in NOT_KEPT:
             return None
         deployer = deployer_for(record.spec, tracking_uri=self.options.tracking_uri, workdir=self.serve_logs,
                                 log_dir=self.serve_logs, key=(record.repository, record.model_name),
