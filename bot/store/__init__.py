@@ -17,6 +17,7 @@ from bot.store.engine import create_db_engine, migrate, normalize_url, ping
 from bot.store.jobs import (
     CommandJob,
     CommandLine,
+    InstallJob,
     Job,
     ProductionJob,
     RollbackJob,
@@ -62,6 +63,7 @@ __all__ = [
     "FireRecord",
     "Health",
     "IncomingDelivery",
+    "InstallJob",
     "InvalidTransition",
     "Job",
     "JobRequest",
