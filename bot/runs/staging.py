@@ -11,7 +11,8 @@
 4. read ``.modelgate.yml`` at the SHA (invalid → failure with every message); a draft skips
    when it says ``run_on_draft: false``;
 5. fetch the tarball, hand a job to the executor, watch for a cancel request;
-6. map the result to a check conclusion and a commit status.
+6. map the result to a check conclusion and a commit status;
+7. the dashboard issue shows the verdict (best effort, as the default branch's configuration says).
 """
 
 from __future__ import annotations
