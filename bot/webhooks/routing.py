@@ -251,6 +251,8 @@ def _installation(payload: Envelope, app_id: int | None) -> Routed:
     trigger = f"{event}.{payload.action}"
     listed = _listed(payload)
     job: Job
+    if trigger == "installation_repositories.added" and listed is None:
+        return None, summary | {"reason": "no repositories added"}
     if trigger in REACHED:
         job = InstallJob(installation_id=payload.installation.id, repositories=listed)
         summary["added"] = list(listed or ())

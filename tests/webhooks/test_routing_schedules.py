@@ -97,6 +97,7 @@ def test_re_running_the_scheduled_check_asks_for_a_scheduled_run() -> None:
         ("installation.suspend.1", {"action": "unsuspend"}, InstallJob(installation_id=16598467)),
         ("installation_repositories.added.1", {}, InstallJob(installation_id=957387,
                                                              repositories=("Codertocat/Space",))),
+        ("installation_repositories.added.1", {"repositories_added": []}, None),
         ("installation.new_permissions_accepted.1", {}, None),
     ],
 )
