@@ -141,7 +141,7 @@ def handlers(
     admission = Admission(OwnershipStore(engine), policy, options.tracking_uri)
     serve_logs = serve_logs_dir(settings)
     schedules, locks = ScheduleStore(engine), LockStore(engine)
-    dashboard = Dashboard(runs, DeploymentStore(engine), schedules, locks, reports.store)
+    dashboard = Dashboard.on(engine)
     deciding = (github, runs, PromotionStore(engine), locks, runner, publisher, admission, keeper)
     production = ProductionRun(*deciding, serve_logs=serve_logs, schedules=schedules, dashboard=dashboard)
     return {

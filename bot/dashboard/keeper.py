@@ -4,7 +4,10 @@ never a run's failure.
 
 Callers are runs (production, scheduled, staging, install), one at a time per repository whatever their kind
 or replica: a refresh holds the database lock ``dashboard:<repository>`` (``LockStore``, held by its run),
-so two refreshes never both find no issue and both open one. The champion-history plot it shows is pinned
+so two refreshes never both find no issue and both open one. The issue's number is remembered
+(``DashboardStore``) once found or opened, and read directly from then on: searching a repository's issues
+for the marker goes a hundred at a time and would miss it past the first pages. The champion-history plot it
+shows is pinned
 in the report files (``ReportFileStore.pin``): report retention never breaks the dashboard's image.
 ``dashboard: false`` turns it off: the issue is left closed with a note, and reopened when it is back on.
 """
@@ -17,12 +20,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import Engine
+
 from bot.dashboard.render import TITLE, Champion, DashboardView, OpenPull, Outcome, render, render_off
 from bot.feedback.names import DASHBOARD_MARKER
 from bot.feedback.report_files import published_file
 from bot.github import Repo
 from bot.github.clients import DashboardClient
 from bot.store import (
+    DashboardStore,
     DeploymentState,
     DeploymentStore,
     LockStore,
@@ -46,12 +52,18 @@ class Dashboard:
     """Renders and writes one repository's dashboard issue."""
 
     def __init__(
-        self, runs: RunStore, deployments: DeploymentStore, schedules: ScheduleStore,
+        self, runs: RunStore, deployments: DeploymentStore, schedules: ScheduleStore, *,
         locks: LockStore | None = None, pins: ReportFileStore | None = None,
-        lock_seconds: float = LOCK_SECONDS,
+        issues: DashboardStore | None = None, lock_seconds: float = LOCK_SECONDS,
     ) -> None:
         self._runs, self._deployments, self._schedules = runs, deployments, schedules
-        self._locks, self._pins, self._lock_seconds = locks, pins, lock_seconds
+        self._locks, self._pins, self._issues, self._lock_seconds = locks, pins, issues, lock_seconds
+
+    @classmethod
+    def on(cls, engine: Engine) -> Dashboard:
+        """The keeper with every store on ``engine`` (its lock, pins and issue numbers too)."""
+        return cls(RunStore(engine), DeploymentStore(engine), ScheduleStore(engine), locks=LockStore(engine),
+                   pins=ReportFileStore(engine), issues=DashboardStore(engine))
 
     def refresh(
         self, api: DashboardClient, repo: Repo, config: ModelgateConfig, run: RunRecord
@@ -89,9 +101,10 @@ class Dashboard:
     def _write(self, api: DashboardClient, repo: Repo, config: ModelgateConfig, run: RunRecord) -> int:
         view = self.view(api, str(repo), config, run)
         body = render(view)
-        existing = api.find_issue(repo, DASHBOARD_MARKER)
+        existing = self._existing(api, repo)
         if existing is None:
             number = api.create_issue(repo, TITLE, body)
+            self._remember(str(repo), number)
         else:
             number = int(existing["number"])
             reopen = existing.get("state") == "closed" and existing.get("body") == render_off()
@@ -103,11 +116,30 @@ class Dashboard:
     def _turn_off(self, api: DashboardClient, repo: Repo) -> None:
         """``dashboard: false``: leave the issue (if any) closed with a note and without its checkbox."""
         self._pin(str(repo), None)
-        existing = api.find_issue(repo, DASHBOARD_MARKER)
+        existing = self._existing(api, repo)
         if existing is None:
             return
         if existing.get("state") != "closed" or existing.get("body") != render_off():
             api.edit_issue(repo, int(existing["number"]), render_off(), state="closed")
+
+    def _existing(self, api: DashboardClient, repo: Repo) -> dict[str, Any] | None:
+        """The dashboard issue: the remembered one while it is still the App's dashboard, else the one its
+        marker finds (remembered from then on); None when there is none."""
+        number = self._issues.issue(str(repo)) if self._issues is not None else None
+        if number is not None:
+            issue = api.get_issue(repo, number)
+            if issue is not None and _is_dashboard(issue):
+                return issue
+        found = api.find_issue(repo, DASHBOARD_MARKER)
+        if found is not None:
+            self._remember(str(repo), int(found["number"]))
+        elif number is not None and self._issues is not None:
+            self._issues.forget(str(repo))
+        return found
+
+    def _remember(self, repository: str, number: int) -> None:
+        if self._issues is not None:
+            self._issues.remember(repository, number)
 
     def _pin(self, repository: str, plot: str | None) -> None:
         """Keep the plot the dashboard shows past the report retention (and only that one)."""
@@ -160,6 +192,12 @@ class Dashboard:
             title = str(pull.get("title") or "")
             shown.append(OpenPull(number, title, result.get("verdict"), result.get("summary")))
         return shown
+
+
+def _is_dashboard(issue: dict[str, Any]) -> bool:
+    """Whether ``issue`` is a bot's (the App's) issue holding the dashboard's marker, not a pull request."""
+    by_bot = (issue.get("user") or {}).get("type") == "Bot"
+    return by_bot and "pull_request" not in issue and DASHBOARD_MARKER in (issue.get("body") or "")
 
 
 def _outcome(run: RunRecord) -> Outcome | None:

@@ -202,6 +202,16 @@ class ReportFile(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class DashboardIssue(Base):
+    """The number of a repository's dashboard issue, once found or opened."""
+
+    __tablename__ = "dashboard_issues"
+
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)  # lower case
+    issue_number: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ReportPin(Base):
     """A published file kept past the retention period while its holder (``dashboard:<repo>``) shows it."""
 
@@ -228,6 +238,7 @@ model_owners = _table(ModelOwner)
 serve_ports = _table(ServePort)
 report_files = _table(ReportFile)
 report_pins = _table(ReportPin)
+dashboard_issues = _table(DashboardIssue)
 deployments = _table(Deployment)
 schedules = _table(Schedule)
 schedule_fires = _table(ScheduleFire)

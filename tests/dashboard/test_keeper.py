@@ -17,14 +17,12 @@ from bot.dashboard.untick import untick
 from bot.feedback.report_files import PNG_SIGNATURE, ReportFiles
 from bot.github import GitHubApp, Repo
 from bot.store import (
-    DeploymentStore,
+    DashboardStore,
     JobRequest,
-    LockStore,
     ProductionJob,
     ReportFileStore,
     RunRecord,
     RunStore,
-    ScheduleStore,
     StagingJob,
 )
 from pipelines.config import parse_config
@@ -38,8 +36,13 @@ CONFIG = parse_config(EXAMPLE)
 
 def keeper(engine: Engine) -> Dashboard:
     """A replica's dashboard keeper on ``engine``."""
-    return Dashboard(RunStore(engine), DeploymentStore(engine), ScheduleStore(engine), LockStore(engine),
-                     ReportFileStore(engine))
+    return Dashboard.on(engine)
+
+
+def listed(sandbox: SandboxHandle) -> int:
+    """How many times the App listed a repository's issues (searching for the marker)."""
+    requests = sandbox.client.state("requests")["requests"]
+    return sum(1 for r in requests if r["operationId"] == "issues/list-for-repo")
 
 
 def running(engine: Engine, repository: str, kind: str = "staging", pr: int | None = None,
@@ -108,7 +111,9 @@ def test_what_the_dashboard_shows_and_keeps(sandbox: SandboxHandle, engine: Engi
     plot = published.url("history.png")
     promoted = replace(production, result={"sha": created["sha"], "history_plot": plot,
                                            "production": {"state": "promoted", "version": 1}})
+    searched = listed(sandbox)
     assert dashboard.refresh(api, repo, CONFIG, promoted) == number
+    assert listed(sandbox) == searched  # the remembered issue is read, not searched for again
     assert f"]({plot})" in issues(sandbox, "acme/wine")[0]["body"]
     assert ReportFileStore(engine).pinned() == {"dashboard:acme/wine": (published.token, "history.png")}
 
@@ -129,3 +134,7 @@ def test_what_the_dashboard_shows_and_keeps(sandbox: SandboxHandle, engine: Engi
     assert untick(api, repo, number) is False  # nothing to untick: no edit
     person = sandbox.client.create_issue("acme", "wine", "copy", body=ticked, author="maintainer")
     assert untick(api, repo, person["number"]) is False  # not the App's issue
+
+    DashboardStore(engine).remember("acme/wine", person["number"])  # wrong: a person's issue
+    assert dashboard.refresh(api, repo, CONFIG, promoted) == number  # found again by its marker
+    assert DashboardStore(engine).issue("ACME/Wine") == number

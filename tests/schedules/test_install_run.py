@@ -15,16 +15,7 @@ from bot.dashboard.keeper import Dashboard
 from bot.github import GitHubApp
 from bot.runs.install import InstallRun
 from bot.runs.outcome import RunOutcome
-from bot.store import (
-    DeploymentStore,
-    InstallJob,
-    JobRequest,
-    LockStore,
-    ReportFileStore,
-    RunState,
-    RunStore,
-    ScheduleStore,
-)
+from bot.store import InstallJob, JobRequest, RunState, RunStore, ScheduleStore
 from tests.fixtures.clocks import FakeClock
 from tests.fixtures.config_cases import EXAMPLE
 from tests.fixtures.standin import SandboxHandle
@@ -46,10 +37,7 @@ def handled(engine: Engine, handler: InstallRun, job: InstallJob) -> RunOutcome:
 
 
 def install_run(engine: Engine, github: GitHubApp) -> InstallRun:
-    schedules = ScheduleStore(engine)
-    dashboard = Dashboard(RunStore(engine), DeploymentStore(engine), schedules, LockStore(engine),
-                          ReportFileStore(engine))
-    return InstallRun(github, schedules, dashboard)
+    return InstallRun(github, ScheduleStore(engine), Dashboard.on(engine))
 
 
 def dashboards(sandbox: SandboxHandle) -> list[str]:
