@@ -1,5 +1,7 @@
 """Queued at intake: as soon as a delivery that queues a staging run is stored, the run's commit gets a
-``pending`` status "queued (N ahead)" and a ``queued`` check run, however busy the workers are.
+``pending`` status "queued (N ahead)" and a ``queued`` check run, however busy the workers are; and as soon
+as a tick of a dashboard's "retrain now" checkbox is stored, the box is unticked (whoever ticked it: the
+worker decides whether their scheduled run runs, and unticks it again when it starts, should this fail).
 
 A thread of its own does it, off the webhook's request; it writes through the App's clients (their rate
 limiter) and through ``RunReporter`` (one check run per run and SHA, which the worker that claims the
@@ -15,11 +17,12 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.dashboard.untick import untick_quietly
 from bot.feedback.check_run import RunReporter
 from bot.feedback.messages import queued_description
 from bot.github import Repo
-from bot.github.clients import CheckWriter, ClientFactory
-from bot.store import AcknowledgementStore, RunRecord, RunStore, StagingJob
+from bot.github.clients import AcknowledgerClient, ClientFactory
+from bot.store import AcknowledgementStore, IncomingDelivery, RunRecord, RunStore, ScheduledJob, StagingJob
 
 log = logging.getLogger(__name__)
 WRITERS = 4  # runs acknowledged at once
@@ -29,7 +32,8 @@ class Acknowledger:
     """Acknowledges the staging runs of stored deliveries, on its own thread (``start``/``stop``)."""
 
     def __init__(
-        self, github: ClientFactory[CheckWriter], runs: RunStore, acknowledgements: AcknowledgementStore
+        self, github: ClientFactory[AcknowledgerClient], runs: RunStore,
+        acknowledgements: AcknowledgementStore,
     ) -> None:
         self._github, self._runs, self._acks = github, runs, acknowledgements
         self._pending: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
@@ -41,6 +45,28 @@ class Acknowledger:
         that joined a queued run has nothing to acknowledge; a query per commit for them took a sixth of
         the process's time under load)."""
         self._pending.put(delivery_guids)
+
+    def committed(self, fresh: list[IncomingDelivery]) -> None:
+        """The writer's listener for every new delivery: untick the checkbox each tick of a dashboard's
+        "retrain now" ticked (whether its run was queued or joined a queued one), off the writer's thread."""
+        for delivery in fresh:
+            request = delivery.job
+            if request is None or not isinstance(request.job, ScheduledJob) or request.job.issue is None:
+                continue
+            try:
+                if self._writers is not None:
+                    issue = request.job.issue
+                    self._writers.submit(self._untick, request.repository, request.installation_id, issue)
+            except RuntimeError:  # stopping: the worker unticks it when the run starts
+                log.info("not unticking %s#%d: stopping", request.repository, request.job.issue)
+
+    def _untick(self, repository: str, installation_id: int | None, issue: int) -> None:
+        try:
+            api = self._github.for_repository(repository, installation_id)
+        except Exception as exc:  # no token: the worker unticks it when the run starts
+            log.warning("could not untick %s#%d: %s: %s", repository, issue, type(exc).__name__, exc)
+            return
+        untick_quietly(api, Repo.parse(repository), issue)
 
     def start(self) -> None:
         """Start the thread that finds the runs, and the ones that write to GitHub (several runs at once:
