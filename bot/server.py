@@ -38,6 +38,7 @@ from bot.runs.acknowledger import Acknowledger
 from bot.runs.admission import Admission
 from bot.runs.command import CommandRun
 from bot.runs.dispatch import RunProcessor
+from bot.runs.install import InstallRun
 from bot.runs.outcome import RunHandler
 from bot.runs.ownership import ServePolicy
 from bot.runs.pipeline import PipelineRunner, RunOptions
@@ -139,14 +140,15 @@ def handlers(
     policy = ServePolicy.from_settings(settings)
     admission = Admission(OwnershipStore(engine), policy, options.tracking_uri)
     serve_logs = serve_logs_dir(settings)
-    schedules = ScheduleStore(engine)
-    dashboard = Dashboard(runs, DeploymentStore(engine), schedules)
-    deciding = (github, runs, PromotionStore(engine), LockStore(engine), runner, publisher, admission, keeper)
+    schedules, locks = ScheduleStore(engine), LockStore(engine)
+    dashboard = Dashboard.on(engine)
+    deciding = (github, runs, PromotionStore(engine), locks, runner, publisher, admission, keeper)
     production = ProductionRun(*deciding, serve_logs=serve_logs, schedules=schedules, dashboard=dashboard)
     return {
-        "staging": StagingRun(github, runs, runner, publisher, AcknowledgementStore(engine)),
+        "staging": StagingRun(github, runs, runner, publisher, AcknowledgementStore(engine), dashboard),
         "production": production,
         "scheduled": ScheduledRun(*deciding, serve_logs=serve_logs, schedules=schedules, dashboard=dashboard),
+        "install": InstallRun(github, schedules, dashboard),
         "uninstall": UninstallRun(schedules),
         "rollback": RollbackRun(github, options, admission, keeper, serve_logs=serve_logs),
         "command": CommandRun(github, runs, options.tracking_uri),
@@ -172,6 +174,7 @@ def build_services(settings: Settings, workers: int | None = None, *, acknowledg
         if acknowledge:  # where the deliveries are committed: no hop between the commit and GitHub
             acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine), warm=github.warm)
             writer.on_runs_queued(acknowledger.runs_queued)
+            writer.on_committed(acknowledger.committed)
     if notify is not None:
         writer.on_runs_queued(notify)
     reconciler, scheduler = None, None

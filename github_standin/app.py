@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from github_standin import (
     control,
+    control_installation,
     rest_apps,
     rest_checks,
     rest_compare,
@@ -27,9 +28,9 @@ OPERATION_PREFIXES = ("apps/", "checks/", "issues/", "pulls/", "reactions/", "re
 
 def create_sandbox_app(config: SandboxConfig) -> Starlette:
     """A Starlette app that answers like the parts of GitHub an App uses (state in memory)."""
-    routes: list[Route] = [*control.ROUTES, *rest_apps.ROUTES, *rest_checks.ROUTES,
-                           *rest_deployments.ROUTES, *rest_issues.ROUTES, *rest_repos.ROUTES,
-                           *rest_compare.ROUTES, *web_apps.ROUTES,
+    routes: list[Route] = [*control.ROUTES, *control_installation.ROUTES, *rest_apps.ROUTES,
+                           *rest_checks.ROUTES, *rest_deployments.ROUTES, *rest_issues.ROUTES,
+                           *rest_repos.ROUTES, *rest_compare.ROUTES, *web_apps.ROUTES,
                            *rest_protection.ROUTES,  # before get-branch ({branch:path} takes /protection)
                            *rest_issue_edits.ROUTES]
     app = Starlette(routes=routes, exception_handlers={404: unknown_route, 405: unknown_route})

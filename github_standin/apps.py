@@ -2,8 +2,8 @@
 
 An App created through the manifest flow gets a new id, slug, key pair, webhook secret and client
 secret; the stand-in accepts its JWTs from then on. As the stand-in's simplification it is installed at
-once on every repository (an installation of its own, with the manifest's ``default_permissions``);
-webhooks still go only to the configured App.
+once on every repository (an installation of its own, with the manifest's ``default_permissions``), and it
+gets webhooks at the manifest's ``hook_attributes.url`` (``hooks``).
 """
 
 from __future__ import annotations

@@ -37,10 +37,12 @@ class SandboxClient:
         return data
 
     def create_repo(self, owner: str, name: str, *, path: str | Path | None = None,
-                    files: dict[str, str] | None = None, default_branch: str = "main") -> Any:
-        """A repository whose first commit holds ``path``'s files and/or ``files``."""
+                    files: dict[str, str] | None = None, default_branch: str = "main",
+                    push: bool = True) -> Any:
+        """A repository whose first commit holds ``path``'s files and/or ``files``; ``push`` False: no
+        ``push`` webhook (a repository that existed before the App was installed on it)."""
         body: dict[str, Any] = {"owner": owner, "name": name, "default_branch": default_branch,
-                                "files": files or {}}
+                                "files": files or {}, "push": push}
         if path is not None:
             body["path"] = str(path)
         return self._call("POST", "/repos", body)
@@ -76,6 +78,23 @@ class SandboxClient:
         """A person replaces an issue's body (e.g. ticks a checkbox): ``issues.edited``."""
         return self._call("PATCH", f"/repos/{owner}/{repo}/issues/{number}",
                           _compact({"body": body, "author": author}))
+
+    def install(self, repositories: list[str] | None = None, *, author: str | None = None) -> Any:
+        """The App is installed on ``repositories`` (default: all): ``installation.created``."""
+        return self._call("POST", "/installation", _compact({"repositories": repositories, "author": author}))
+
+    def add_repositories(self, repositories: list[str], *, author: str | None = None) -> Any:
+        """Repositories added to the App's installation: ``installation_repositories.added``."""
+        return self._call("POST", "/installation/repositories/add",
+                          _compact({"repositories": repositories, "author": author}))
+
+    def suspend(self, *, author: str | None = None) -> Any:
+        """The App's installation is suspended: ``installation.suspend``."""
+        return self._call("POST", "/installation/suspend", _compact({"author": author}))
+
+    def unsuspend(self, *, author: str | None = None) -> Any:
+        """The App's installation is unsuspended: ``installation.unsuspend``."""
+        return self._call("POST", "/installation/unsuspend", _compact({"author": author}))
 
     def uninstall(self, *, author: str | None = None) -> Any:
         """The App is uninstalled: ``installation.deleted``."""

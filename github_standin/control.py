@@ -27,8 +27,6 @@ from github_standin.webhooks import (
     check_run_event,
     check_suite_event,
     deliver,
-    installation_event,
-    installation_repositories_event,
     issue_comment_event,
     issues_event,
     merge_events,
@@ -43,7 +41,7 @@ ROLES = ("read", "triage", "write", "maintain", "admin")
 PRESS_ROLES = frozenset({"write", "maintain", "admin"})  # who sees GitHub's check buttons
 
 
-def _get(body: dict[str, Any], key: str, kind: type | tuple[type, ...] = str,
+def get_field(body: dict[str, Any], key: str, kind: type | tuple[type, ...] = str,
          default: Any = ...) -> Any:
     """``body[key]`` of type ``kind``; 422 when required and missing or of the wrong type."""
     if body.get(key) is None:
@@ -57,25 +55,26 @@ def _get(body: dict[str, Any], key: str, kind: type | tuple[type, ...] = str,
 
 def _files(body: dict[str, Any]) -> dict[str, Any]:
     """``files`` (path → text, or null to delete), on top of the directory ``path`` if given."""
-    files: dict[str, Any] = _get(body, "files", dict, {})
+    files: dict[str, Any] = get_field(body, "files", dict, {})
     if "path" in body:
         try:
-            files = {**git.read_directory(_get(body, "path")), **files}
+            files = {**git.read_directory(get_field(body, "path")), **files}
         except FileNotFoundError as exc:
             raise GitHubError(422, str(exc)) from None
     return files
 
 
 def create_repo(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
-    """``{"owner","name","path"|"files","default_branch"}`` → repo with one commit; ``push``."""
-    owner, name = _get(body, "owner"), _get(body, "name")
+    """``{"owner","name","path"|"files","default_branch","push"}`` → repo with one commit; ``push`` (none
+    with ``"push": false``: a repository the App is installed on later, see ``control_installation``)."""
+    owner, name = get_field(body, "owner"), get_field(body, "name")
     files = _files(body)
-    repo = ctx.state.add_repo(owner, name, _get(body, "default_branch", default="main"))
+    repo = ctx.state.add_repo(owner, name, get_field(body, "default_branch", default="main"))
     result = actions.push(ctx.state, repo, repo.default_branch, files,
-                          _get(body, "message", default="Initial commit"),
-                          _get(body, "author", default=owner), replace_tree=True)
-    return 201, {"repository": ctx.view.repository(repo), "sha": result.commit.sha}, \
-        push_events(ctx.view, result)
+                          get_field(body, "message", default="Initial commit"),
+                          get_field(body, "author", default=owner), replace_tree=True)
+    events = push_events(ctx.view, result) if get_field(body, "push", bool, True) else []
+    return 201, {"repository": ctx.view.repository(repo), "sha": result.commit.sha}, events
 
 
 def create_commit(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
@@ -84,10 +83,10 @@ def create_commit(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     commit's tree is that directory (plus ``files``) instead of the branch's tree."""
     repo = repo_of(request, ctx)
     files = _files(body)
-    branch = _get(body, "branch", default=repo.default_branch)
+    branch = get_field(body, "branch", default=repo.default_branch)
     result = actions.push(ctx.state, repo, branch, files,
-                          _get(body, "message", default="Update files"),
-                          _get(body, "author", default=repo.owner), replace_tree="path" in body)
+                          get_field(body, "message", default="Update files"),
+                          get_field(body, "author", default=repo.owner), replace_tree="path" in body)
     data = {"sha": result.commit.sha, "before": result.before, "branch": branch,
             "created": result.before == git.ZERO_SHA}
     return 201, data, push_events(ctx.view, result)
@@ -95,21 +94,21 @@ def create_commit(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
 
 def create_fork(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """``{"owner"}`` → ``owner/<name>`` forked from this repository (no webhook)."""
-    repo = actions.fork(ctx.state, repo_of(request, ctx), _get(body, "owner"))
+    repo = actions.fork(ctx.state, repo_of(request, ctx), get_field(body, "owner"))
     return 201, {"repository": ctx.view.repository(repo)}, []
 
 
 def create_pull(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """``{"head","base","title","body","author","fork","draft"}`` → ``pull_request.opened``."""
     repo = repo_of(request, ctx)
-    head = _get(body, "head")
-    author = _get(body, "author", default=repo.owner)
+    head = get_field(body, "head")
+    author = get_field(body, "author", default=repo.owner)
     issue = actions.open_pull(
-        ctx.state, repo, head=head, base=_get(body, "base", default=repo.default_branch),
-        title=_get(body, "title", default=f"Update {head}"), author=author,
-        body=_get(body, "body", default=None), fork_pr=_get(body, "fork", bool, False),
-        draft=_get(body, "draft", bool, False),
-        association=_get(body, "author_association", default=None))
+        ctx.state, repo, head=head, base=get_field(body, "base", default=repo.default_branch),
+        title=get_field(body, "title", default=f"Update {head}"), author=author,
+        body=get_field(body, "body", default=None), fork_pr=get_field(body, "fork", bool, False),
+        draft=get_field(body, "draft", bool, False),
+        association=get_field(body, "author_association", default=None))
     data = {"number": issue.number, "pull_request": ctx.view.pull_request(issue)}
     return 201, data, [pull_request_event(ctx.view, "opened", issue, author)]
 
@@ -117,9 +116,9 @@ def create_pull(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
 def create_issue(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """``{"title","body","author"}`` → a plain issue; ``issues.opened``."""
     repo = repo_of(request, ctx)
-    author = _get(body, "author", default=repo.owner)
-    issue = actions.create_issue(ctx.state, repo, _get(body, "title"),
-                                 _get(body, "body", default=None), author)
+    author = get_field(body, "author", default=repo.owner)
+    issue = actions.create_issue(ctx.state, repo, get_field(body, "title"),
+                                 get_field(body, "body", default=None), author)
     return 201, {"number": issue.number, "issue": ctx.view.issue(issue)}, \
         [issues_event(ctx.view, "opened", issue, author)]
 
@@ -129,25 +128,9 @@ def edit_issue(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     with ``changes.body.from``."""
     repo = repo_of(request, ctx)
     issue = actions.get_issue(ctx.state, repo, int_param(request, "number"))
-    author = _get(body, "author", default=repo.owner)
-    event = edit_body(ctx, issue, _get(body, "body"), ctx.state.user(author).login)
+    author = get_field(body, "author", default=repo.owner)
+    event = edit_body(ctx, issue, get_field(body, "body"), ctx.state.user(author).login)
     return 200, {"issue": ctx.view.issue(issue)}, [event]
-
-
-def uninstall(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
-    """``{"author"}``: the App is uninstalled → ``installation.deleted`` (its repositories listed)."""
-    repos = sorted(ctx.state.repos)
-    event = installation_event(ctx.view, "deleted", repos, _get(body, "author", default="octo"))
-    return 200, {}, [event]
-
-
-def remove_repositories(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
-    """``{"repositories": ["owner/name"], "author"}``: repositories taken out of the installation →
-    ``installation_repositories.removed``."""
-    names = _get(body, "repositories", list)
-    keys = [ctx.state.repo(*str(name).split("/", 1)).key for name in names]
-    event = installation_repositories_event(ctx.view, "removed", keys, _get(body, "author", default="octo"))
-    return 200, {}, [event]
 
 
 def create_comment(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
@@ -155,7 +138,7 @@ def create_comment(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     repo = repo_of(request, ctx)
     number = int_param(request, "number")
     comment = actions.add_comment(ctx.state, repo, number, body.get("body"),
-                                  _get(body, "author", default=repo.owner))
+                                  get_field(body, "author", default=repo.owner))
     issue = actions.get_issue(ctx.state, repo, number)
     return 201, {"comment": ctx.view.comment(comment)}, \
         [issue_comment_event(ctx.view, issue, comment)]
@@ -165,9 +148,9 @@ def merge_pull(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """``{"author"}`` → 405 while protection blocks; else ``pull_request.closed`` + ``push``."""
     repo = repo_of(request, ctx)
     issue = actions.get_issue(ctx.state, repo, int_param(request, "number"), pull=True)
-    author = _get(body, "author", default=repo.owner)
-    result = actions.merge(ctx.state, issue, author, sha=_get(body, "sha", default=None),
-                           method=_get(body, "merge_method", default="merge"))
+    author = get_field(body, "author", default=repo.owner)
+    result = actions.merge(ctx.state, issue, author, sha=get_field(body, "sha", default=None),
+                           method=get_field(body, "merge_method", default="merge"))
     return 200, actions.merge_answer(result), merge_events(ctx.view, issue, result, author)
 
 
@@ -175,7 +158,7 @@ def set_collaborator(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result
     """``{"permission": read|triage|write|maintain|admin|none}`` (no webhook)."""
     repo = repo_of(request, ctx)
     login = ctx.state.user(request.path_params["user"]).login
-    role = _get(body, "permission", default="write")
+    role = get_field(body, "permission", default="write")
     if role not in (*ROLES, "none"):
         raise GitHubError(422, f"permission must be one of {', '.join(ROLES)} or none")
     repo.collaborators = {k: v for k, v in repo.collaborators.items() if k.lower() != login.lower()}
@@ -186,7 +169,7 @@ def set_collaborator(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result
 
 def _presser(ctx: Ctx, repo: Repo, body: dict[str, Any]) -> str:
     """The ``user`` pressing a check button: 403 without write access, as on GitHub."""
-    login = ctx.state.user(_get(body, "user", default=repo.owner)).login
+    login = ctx.state.user(get_field(body, "user", default=repo.owner)).login
     if ctx.state.role(repo, login) not in PRESS_ROLES:
         raise GitHubError(403, f"{login} needs write access to {repo.full_name} to re-run checks")
     return login
@@ -208,7 +191,7 @@ def request_check_action(request: Request, ctx: Ctx, body: dict[str, Any]) -> Re
     repo = repo_of(request, ctx)
     user = _presser(ctx, repo, body)
     run = owned_item(request, ctx, ctx.state.check_runs, "check_run_id")
-    identifier = _get(body, "identifier")
+    identifier = get_field(body, "identifier")
     if identifier not in [a.get("identifier") for a in run.actions]:
         raise GitHubError(422, f"check run {run.id} offers no action {identifier!r}")
     event = check_run_event(ctx.view, run, "requested_action", user, identifier)
@@ -231,8 +214,8 @@ def set_protection(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """``{"required_contexts": [...], "branch"?}`` (default branch by default; no webhook): the
     branch's required contexts, from any source; its other rules stay."""
     repo = repo_of(request, ctx)
-    contexts = _get(body, "required_contexts", list)
-    branch = _get(body, "branch", default=repo.default_branch)
+    contexts = get_field(body, "required_contexts", list)
+    branch = get_field(body, "branch", default=repo.default_branch)
     protection = repo.protection.setdefault(branch, Protection())
     protection.checks, protection.status_checks = [(str(c), None) for c in contexts], True
     return 200, {"branch": branch, "required_contexts": protection.contexts}, []
@@ -240,24 +223,24 @@ def set_protection(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
 
 def add_fault(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """``{"operation","status","count","retry_after"}``: the next calls of it fail."""
-    operation, status = _get(body, "operation"), _get(body, "status", int)
+    operation, status = get_field(body, "operation"), get_field(body, "status", int)
     if operation not in request.app.state.operation_ids:
         raise GitHubError(422, f"unknown operation {operation!r}")
     if status not in FAULT_STATUSES:
         raise GitHubError(422, f"status must be one of {sorted(FAULT_STATUSES)}")
-    ctx.state.add_fault(operation, status, _get(body, "count", int, 1),
-                        _get(body, "retry_after", int, 1))
+    ctx.state.add_fault(operation, status, get_field(body, "count", int, 1),
+                        get_field(body, "retry_after", int, 1))
     return 201, {"faults": ctx.state.snapshot()["faults"]}, []
 
 
 def issue_manifest_code(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """``{"manifest": {...}, "owner"?}`` → a one-time ``code`` for ``POST /app-manifests/{code}/conversions``
     (as if ``owner`` had confirmed the manifest on GitHub's page; 422 for a manifest GitHub refuses)."""
-    manifest = _get(body, "manifest", dict)
+    manifest = get_field(body, "manifest", dict)
     problems = manifest_problems(manifest)
     if problems:
         raise GitHubError(422, "; ".join(problems))
-    code = issue_code(ctx.state, manifest, _get(body, "owner", default=ctx.state.config.app_owner))
+    code = issue_code(ctx.state, manifest, get_field(body, "owner", default=ctx.state.config.app_owner))
     return 201, {"code": code}, []
 
 
@@ -276,7 +259,7 @@ def reset(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
 def config(request: Request, ctx: Ctx, body: dict[str, Any]) -> Result:
     """GET or PUT ``{"webhook_url": str | null}``."""
     if request.method == "PUT" and "webhook_url" in body:
-        ctx.state.webhook_url = _get(body, "webhook_url", default=None)
+        ctx.state.webhook_url = get_field(body, "webhook_url", default=None)
     return 200, {"webhook_url": ctx.state.webhook_url, "app_id": ctx.state.config.app_id,
                  "installation_id": ctx.state.config.installation_id,
                  "bot": ctx.state.config.bot_login}, []
@@ -322,8 +305,6 @@ ROUTES: list[Route] = [
     control_route(REPO + "/issues", ["POST"], create_issue, sends=True),
     control_route(REPO + "/issues/{number:int}", ["PATCH"], edit_issue, sends=True),
     control_route(REPO + "/issues/{number:int}/comments", ["POST"], create_comment, sends=True),
-    control_route("/installation", ["DELETE"], uninstall, sends=True),
-    control_route("/installation/repositories/remove", ["POST"], remove_repositories, sends=True),
     control_route(REPO + "/pulls/{number:int}/merge", ["POST"], merge_pull, sends=True),
     control_route(REPO + "/collaborators/{user}", ["PUT"], set_collaborator),
     control_route(REPO + "/check-runs/{check_run_id:int}/rerequest", ["POST"], rerun_check,

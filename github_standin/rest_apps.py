@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from github_standin.apps import StandinApp, create_app
 from github_standin.errors import GitHubError, not_found
-from github_standin.rest import Ctx, int_param, json_body, json_response, repo_of, rest_route
+from github_standin.rest import Ctx, int_param, json_body, json_response, paginate, repo_of, rest_route
 
 MAX_TOKEN_REPOSITORIES = 500
 
@@ -42,6 +42,17 @@ async def repo_installation(request: Request, ctx: Ctx) -> Response:
     async with ctx.state.lock:
         repo = repo_of(request, ctx)
         return json_response(ctx.view.installation(repo.owner, _caller(ctx)))
+
+
+async def installation_repositories(request: Request, ctx: Ctx) -> Response:
+    """GET /installation/repositories: the repositories the installation reaches (every one but forks of
+    other owners' repositories, as for ``push``), by name, paginated."""
+    async with ctx.state.lock:
+        repos = sorted((r for r in ctx.state.repos.values() if r.fork_of is None), key=lambda r: r.full_name)
+        page, headers = paginate(request, repos)
+        answer = {"total_count": len(repos), "repository_selection": "all",
+                  "repositories": [ctx.view.repository(repo) for repo in page]}
+        return json_response(answer, headers=headers)
 
 
 async def get_app(request: Request, ctx: Ctx) -> Response:
@@ -79,6 +90,8 @@ ROUTES: list[Route] = [
     rest_route("/repos/{owner}/{repo}/installation", "GET", "apps/get-repo-installation",
                repo_installation, auth="app"),
     rest_route("/app", "GET", "apps/get-authenticated", get_app, auth="app"),
+    rest_route("/installation/repositories", "GET", "apps/list-repos-accessible-to-installation",
+               installation_repositories),
     rest_route("/app-manifests/{code}/conversions", "POST", "apps/create-from-manifest",
                manifest_conversion, auth="none"),
 ]

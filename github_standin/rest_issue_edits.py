@@ -61,9 +61,12 @@ async def get_issue(request: Request, ctx: Ctx) -> Response:
 
 
 async def update_issue(request: Request, ctx: Ctx) -> Response:
-    """PATCH /repos/{owner}/{repo}/issues/{issue_number} (``body``, ``title``) by the App's bot;
-    ``issues.edited`` follows when the body changed."""
+    """PATCH /repos/{owner}/{repo}/issues/{issue_number} (``body``, ``title``, ``state``) by the App's bot;
+    ``issues.edited`` follows when the body changed, ``issues.closed``/``reopened`` when the state did."""
     body = await json_body(request)
+    wanted = body.get("state")
+    if wanted is not None and wanted not in ("open", "closed"):
+        raise validation_failed("Issue", "state", "invalid")
     async with ctx.state.lock:
         issue = actions.get_issue(ctx.state, repo_of(request, ctx), int_param(request, "number"))
         events = []
@@ -71,6 +74,11 @@ async def update_issue(request: Request, ctx: Ctx) -> Response:
             issue.title = body["title"]
         if isinstance(body.get("body"), str) and body["body"] != issue.body:
             events.append(edit_body(ctx, issue, body["body"], ctx.bot))
+        if wanted is not None and wanted != issue.state:
+            issue.state, issue.updated_at = wanted, now_iso()
+            issue.closed_at = issue.updated_at if wanted == "closed" else None
+            action = "closed" if wanted == "closed" else "reopened"
+            events.append(issues_event(ctx.view, action, issue, ctx.bot))
         data = ctx.view.issue(issue)
     deliver_later(ctx.state, events)
     return json_response(data)

@@ -60,7 +60,10 @@ class SandboxState:
         return self.apps[self.config.app_id]
 
     def reset(self) -> None:
-        """Forget repositories, activity, faults and logs (config, Apps, keys and tokens stay)."""
+        """Forget repositories, activity, faults, logs and the Apps created from manifests (config, the
+        configured App, its key and tokens stay)."""
+        self.apps = {self.config.app_id: self.apps[self.config.app_id]}
+        self.tokens = {token: held for token, held in self.tokens.items() if held[1] in self.apps}
         self._ids: dict[str, int] = {}
         self.users: dict[str, User] = {}
         self.repos: dict[str, Repo] = {}
@@ -77,7 +80,7 @@ class SandboxState:
         self.faults: dict[str, deque[Fault]] = {}
         self.requests: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []
-        self.sent: dict[str, tuple[str, bytes]] = {}  # guid → (event, body), for redelivery
+        self.sent: dict[str, tuple[str, bytes, int]] = {}  # guid → (event, body, App id), for redelivery
         self.bot = self.user(self.config.bot_login, "Bot")
 
     # ids, users, tokens -------------------------------------------------------------------

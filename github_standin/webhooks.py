@@ -14,12 +14,12 @@ import httpx
 
 from github_standin import git, shapes_ci
 from github_standin.actions import PushResult
+from github_standin.hooks import Hook, as_seen_by, hooks_for
 from github_standin.models import CheckRun, Comment, Issue
 from github_standin.shapes import View
 from github_standin.state import SandboxState
 
 Event = tuple[str, dict[str, Any]]
-HOOK_ID = "1"
 MAX_PUSH_COMMITS = 20
 _background: set[asyncio.Task[Any]] = set()
 _TLS = httpx.create_ssl_context()  # one CA bundle load for every delivery client, not one per batch
@@ -56,16 +56,20 @@ def issues_event(view: View, action: str, issue: Issue, sender: str, **extra: An
 
 
 def _installation(view: View, repos: list[str]) -> dict[str, Any]:
-    """The installation, seen from the account of the first of ``repos``."""
-    owner = view.state.repos[repos[0]].owner if repos else view.state.config.bot_login
+    """The installation, seen from the account of the first of ``repos`` (of any repository when none)."""
+    keys = repos or sorted(view.state.repos)
+    owner = view.state.repos[keys[0]].owner if keys else view.state.config.bot_login
     return view.installation(owner)
 
 
-def installation_event(view: View, action: str, repos: list[str], sender: str) -> Event:
-    """``installation`` (``deleted``: the App was uninstalled), listing the repositories it covered."""
-    return "installation", {"action": action, "installation": _installation(view, repos),
-                            "repositories": [view.repository_stub(view.state.repos[k]) for k in repos],
-                            "sender": view.user(sender)}
+def installation_event(view: View, action: str, repos: list[str] | None, sender: str) -> Event:
+    """``installation`` (``created``, ``deleted``: uninstalled, ``suspend``, ...), listing the repositories it
+    covers (``repos`` None: without the list, as GitHub sends ``suspend`` and ``unsuspend``)."""
+    payload: dict[str, Any] = {"action": action, "installation": _installation(view, repos or []),
+                               "sender": view.user(sender)}
+    if repos is not None:
+        payload["repositories"] = [view.repository_stub(view.state.repos[k]) for k in repos]
+    return "installation", payload
 
 
 def installation_repositories_event(view: View, action: str, repos: list[str], sender: str) -> Event:
@@ -156,54 +160,59 @@ def _push_commit(view: View, web: str, sha: str) -> dict[str, Any]:
             **git.changed_paths(parent_tree, commit.tree)}
 
 
-def _headers(state: SandboxState, event: str, guid: str, body: bytes) -> dict[str, str]:
-    secret = state.config.webhook_secret
+def _headers(hook: Hook, event: str, guid: str, body: bytes) -> dict[str, str]:
+    secret = hook.secret.encode()
     return {
         "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/sandbox",
-        "X-GitHub-Event": event, "X-GitHub-Delivery": guid, "X-GitHub-Hook-ID": HOOK_ID,
+        "X-GitHub-Event": event, "X-GitHub-Delivery": guid, "X-GitHub-Hook-ID": hook.hook_id,
         "X-GitHub-Hook-Installation-Target-Type": "integration",
-        "X-GitHub-Hook-Installation-Target-ID": str(state.config.app_id),
-        "X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest(),
-        "X-Hub-Signature-256": signature(secret, body),
+        "X-GitHub-Hook-Installation-Target-ID": str(hook.app.id),
+        "X-Hub-Signature": "sha1=" + hmac.new(secret, body, hashlib.sha1).hexdigest(),
+        "X-Hub-Signature-256": signature(hook.secret, body),
     }
 
 
 async def deliver(state: SandboxState, events: list[Event]) -> list[dict[str, Any]]:
-    """POST each event to the webhook URL in order; record (never retry) each answer."""
+    """POST each event, in order, to each App's webhook URL (``hooks``); record (never retry) each answer."""
     records: list[dict[str, Any]] = []
     async with state.delivery_lock:
         for event, payload in events:
-            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-            guid = str(uuid.uuid4())
-            state.sent[guid] = (event, body)
-            records.append(await _send(state, event, guid, body))
+            for hook in hooks_for(state, event):
+                seen = as_seen_by(payload, hook.app, state.app)
+                body = json.dumps(seen, separators=(",", ":"), ensure_ascii=False).encode()
+                guid = str(uuid.uuid4())
+                state.sent[guid] = (event, body, hook.app.id)
+                records.append(await _send(state, hook, event, guid, body))
     return records
 
 
 async def redeliver(state: SandboxState, guid: str) -> dict[str, Any] | None:
-    """Send a delivery again, same GUID and bytes (GitHub's "Redeliver"); None if unknown."""
+    """Send a delivery again, same GUID and bytes, to the same App (GitHub's "Redeliver"); None if unknown."""
     if guid not in state.sent:
         return None
-    event, body = state.sent[guid]
+    event, body, app_id = state.sent[guid]
+    found = [hook for hook in hooks_for(state, event) if hook.app.id == app_id]
+    if not found:
+        return None
     async with state.delivery_lock:
-        return await _send(state, event, guid, body, redelivery=True)
+        return await _send(state, found[0], event, guid, body, redelivery=True)
 
 
 async def _send(
-    state: SandboxState, event: str, guid: str, body: bytes, redelivery: bool = False
+    state: SandboxState, hook: Hook, event: str, guid: str, body: bytes, redelivery: bool = False
 ) -> dict[str, Any]:
-    record: dict[str, Any] = {"guid": guid, "event": event,
+    record: dict[str, Any] = {"guid": guid, "event": event, "app_id": hook.app.id,
                               "action": json.loads(body).get("action"), "redelivery": redelivery,
-                              "url": state.webhook_url, "status": None, "error": None}
+                              "url": hook.url, "status": None, "error": None}
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=state.config.webhook_timeout, trust_env=False,
                                  verify=_TLS) as client:
-        if state.webhook_url is None:
+        if hook.url is None:
             record["error"] = "no webhook_url configured"
         else:
             try:
-                answer = await client.post(state.webhook_url, content=body,
-                                           headers=_headers(state, event, guid, body))
+                answer = await client.post(hook.url, content=body,
+                                           headers=_headers(hook, event, guid, body))
                 record["status"] = answer.status_code
             except httpx.HTTPError as exc:
                 record["error"] = f"{type(exc).__name__}: {exc}"

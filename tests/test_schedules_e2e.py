@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.server import Services, build_services
@@ -129,6 +130,8 @@ def test_fires_promote_fresh_data_reject_a_worse_feed_and_keep_one_dashboard(con
     continuous.github.commit(OWNER, NAME, {"NOTES.md": "notes\n"}, branch="notes", author="ada")
     pull = continuous.github.open_pull(OWNER, NAME, "notes", author="ada", title=HOSTILE_TITLE)
     wait_for_runs(continuous.services, lambda r: r.kind == "staging")
+    shown = f"| #{pull['number']} Notes &lt;img src=x onerror=alert\\(1\\)&gt; &#64;admin | passed: "
+    assert shown in continuous.dashboard()["body"]  # its staging verdict on its head, at once
     assert continuous.tick(slot - timedelta(minutes=1)) == []  # not yet
 
     [fired] = continuous.tick(slot)  # Monday 03:00: the feed has grown
@@ -150,8 +153,7 @@ def test_fires_promote_fresh_data_reject_a_worse_feed_and_keep_one_dashboard(con
     assert f"`{MODEL}` version **1** serving at http://127.0.0.1:{port}/invocations" in first["body"]
     assert f"Next scheduled run: **{slot + timedelta(days=7):%Y-%m-%d %H:%M} UTC**" in first["body"]
     assert "promoted as version 1" in first["body"] and "- [ ] Retrain now" in first["body"]
-    shown = f"| #{pull['number']} Notes &lt;img src=x onerror=alert\\(1\\)&gt; &#64;admin | passed: "
-    assert shown in first["body"]  # its staging verdict on its head
+    assert shown in first["body"]
     assert "<img" not in first["body"] and "@admin" not in first["body"]  # the title shows as text
 
     later = slot + timedelta(days=21, hours=2)  # down for three weeks: the missed Mondays fire once
@@ -172,6 +174,13 @@ def test_fires_promote_fresh_data_reject_a_worse_feed_and_keep_one_dashboard(con
     assert "version **1**" in updated["body"]
     assert re.search(r"\| rejected \| accuracy -0\.\d{4}, f1\\_macro -0\.\d{4}", updated["body"])  # deltas
     assert f"{slot + timedelta(days=28):%Y-%m-%d %H:%M} UTC" in updated["body"]
+    found = re.search(r"!\[Metric history of the promoted versions\]\((\S+)\)", updated["body"])
+    assert found is not None
+    continuous.services.reports.prune(now=time.time() + 400 * 86_400)  # long past the report retention
+    plot = found.group(1)
+    assert httpx.get(plot, trust_env=False).status_code == 200  # the dashboard's plot stays
+    rest = plot.replace("history.png", "log.txt")
+    assert httpx.get(rest, trust_env=False).status_code == 404  # the rest of its report went
 
 
 def test_ticking_retrain_now_runs_once_for_a_writer_and_never_for_a_reader(continuous: Continuous) -> None:
@@ -183,12 +192,16 @@ def test_ticking_retrain_now_runs_once_for_a_writer_and_never_for_a_reader(conti
     continuous.github.edit_issue(OWNER, NAME, dashboard["number"], ticked, author="reader")
     [refused] = continuous.scheduled(1)
     assert refused.state == "cancelled" and "without write access" in (refused.error or "")
-    continuous.github.edit_issue(OWNER, NAME, dashboard["number"], dashboard["body"], author="reader")
+    assert continuous.dashboard()["body"] == dashboard["body"]  # unticked by the App, nothing trained
+    assert continuous.checks() == []
 
     continuous.github.set_permission(OWNER, NAME, "maintainer", "write")
+    before = len(continuous.github.state("requests")["requests"])
     continuous.github.edit_issue(OWNER, NAME, dashboard["number"], ticked, author="maintainer")
     _, run = continuous.scheduled(2)
     assert (run.trigger, run.state) == ("issues.edited", "succeeded")
+    calls = [r["operationId"] for r in continuous.github.state("requests")["requests"][before:]]
+    assert calls.index("issues/update") < calls.index("checks/create")  # unticked before it trained
     assert run.result is not None and run.result["production"]["state"] == "promoted"
     assert continuous.aliases() == {"champion": 1}
     after = continuous.wait_until(lambda: [d for d in continuous.dashboards() if "promoted" in d["body"]],
@@ -199,21 +212,34 @@ def test_ticking_retrain_now_runs_once_for_a_writer_and_never_for_a_reader(conti
     assert len(continuous.dashboards()) == 1
 
 
-def test_uninstalling_drops_the_schedules(continuous: Continuous) -> None:
-    slot = continuous.create()
-    files = {".modelgate.yml": CONFIG + "dashboard: false\n", "feed.json": feed(slot)}
-    continuous.github.create_repo(OWNER, "other", path=FEED_REPO, files=files)
-    continuous.wait_until(lambda: continuous.schedules.of(f"{OWNER}/other"), "no schedule for the other")
-    wait_for_runs(continuous.services, lambda r: r.kind == "production", 2)  # both pushes handled
+def test_installing_reads_the_schedules_and_uninstalling_drops_them(continuous: Continuous) -> None:
+    slot, github, other = next_fire(CRON, utc_now()), continuous.github, f"{OWNER}/other"
+    for name, config in ((NAME, CONFIG), ("other", CONFIG + "dashboard: false\n"),
+                         ("broken", CONFIG.replace(CRON, "61 3 * * 1"))):
+        files = {".modelgate.yml": config, "feed.json": feed(slot)}
+        github.create_repo(OWNER, name, path=FEED_REPO, files=files, push=False)  # there before the App
+    github.create_repo(OWNER, "plain", files={"README.md": "no modelgate here\n"}, push=False)
+    github.install()  # installation.created lists the four: their schedules now, not at their next push
+    [installed] = wait_for_runs(continuous.services, lambda r: r.kind == "install")
+    assert installed.state == "succeeded" and installed.result is not None
+    assert installed.result["schedules"] == {FULL: 1, other: 1, f"{OWNER}/broken": 0, f"{OWNER}/plain": 0}
+    assert [s.next_fire_at for s in continuous.schedules.of(FULL)] == [slot]
     [dashboard] = continuous.dashboards()  # the other repository's is off
     assert dashboard["repo"] in (FULL, FULL.lower())
-    continuous.github.remove_repositories([FULL])
+    assert f"Next scheduled run: **{slot:%Y-%m-%d %H:%M} UTC**" in dashboard["body"]
+    assert continuous.services.runs.list_runs(kind="production") == []  # nothing was pushed or trained
+
+    github.remove_repositories([FULL])
     continuous.wait_until(lambda: not continuous.schedules.of(FULL), "the removed repository kept one")
-    assert continuous.schedules.of(f"{OWNER}/other") != []
-    continuous.github.uninstall()
-    continuous.wait_until(lambda: not continuous.schedules.of(f"{OWNER}/other"), "uninstalling kept one")
+    assert continuous.schedules.of(other) != []
+    github.add_repositories([FULL])
+    continuous.wait_until(lambda: continuous.schedules.of(FULL), "the added repository got none")
+    github.uninstall()
+    continuous.wait_until(lambda: not continuous.schedules.of(other), "uninstalling kept one")
+    assert continuous.schedules.of(FULL) == []
     assert continuous.tick(slot + timedelta(days=1)) == []
     assert continuous.services.runs.list_runs(kind="scheduled") == []
+    assert len(continuous.dashboards()) == 1  # re-added: the same dashboard
 
 
 @pytest.mark.postgres

@@ -22,3 +22,11 @@ def ticked(before: str | None, after: str | None) -> bool:
     """Whether an edit from ``before`` to ``after`` ticked the checkbox (an unticked box became ticked);
     any other edit, and an edit GitHub reported without the previous body, is not a request."""
     return box_state(before) is False and box_state(after) is True
+
+
+def unticked(body: str) -> str:
+    """``body`` with its checkbox unticked (unchanged when it has none)."""
+    found = _BOX.search(body)
+    if found is None:
+        return body
+    return body[:found.start("mark")] + " " + body[found.end("mark"):]

@@ -1,17 +1,43 @@
 """Keeping the repository's dashboard issue: gather what it shows from the store and GitHub, render it, and
 edit the one issue found by its marker (created once, never duplicated). Best effort: a failure is logged,
-never a run's failure. Callers are production and scheduled runs, one at a time per repository."""
+never a run's failure.
+
+Callers are runs (production, scheduled, staging, install), one at a time per repository whatever their kind
+or replica: a refresh holds the database lock ``dashboard:<repository>`` (``LockStore``, held by its run),
+so two refreshes never both find no issue and both open one. The issue's number is remembered
+(``DashboardStore``) once found or opened, and read directly from then on: searching a repository's issues
+for the marker goes a hundred at a time and would miss it past the first pages. The champion-history plot it
+shows is pinned
+in the report files (``ReportFileStore.pin``): report retention never breaks the dashboard's image.
+``dashboard: false`` turns it off: the issue is left closed with a note, and reopened when it is back on.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from collections.abc import Iterator
 from typing import Any
 
-from bot.dashboard.render import TITLE, Champion, DashboardView, OpenPull, Outcome, render
+from sqlalchemy import Engine
+
+from bot.dashboard.render import TITLE, Champion, DashboardView, OpenPull, Outcome, render, render_off
 from bot.feedback.names import DASHBOARD_MARKER
+from bot.feedback.report_files import published_file
 from bot.github import Repo
 from bot.github.clients import DashboardClient
-from bot.store import DeploymentState, DeploymentStore, RunRecord, RunStore, ScheduleStore
+from bot.store import (
+    DashboardStore,
+    DeploymentState,
+    DeploymentStore,
+    LockStore,
+    ReportFileStore,
+    RunRecord,
+    RunStore,
+    ScheduleStore,
+)
+from bot.store.types import utc_now
 from pipelines.config import ModelgateConfig
 
 log = logging.getLogger(__name__)
@@ -19,50 +45,130 @@ DECIDING_KINDS = ("production", "scheduled")
 OUTCOME_ROWS = 10
 PULL_ROWS = 20
 DELTA_METRICS = 3
+LOCK_SECONDS = 60.0  # a refresh waits this long for another one of the repository, then gives up
 
 
 class Dashboard:
     """Renders and writes one repository's dashboard issue."""
 
-    def __init__(self, runs: RunStore, deployments: DeploymentStore, schedules: ScheduleStore) -> None:
+    def __init__(
+        self, runs: RunStore, deployments: DeploymentStore, schedules: ScheduleStore, *,
+        locks: LockStore | None = None, pins: ReportFileStore | None = None,
+        issues: DashboardStore | None = None, lock_seconds: float = LOCK_SECONDS,
+    ) -> None:
         self._runs, self._deployments, self._schedules = runs, deployments, schedules
+        self._locks, self._pins, self._issues, self._lock_seconds = locks, pins, issues, lock_seconds
+
+    @classmethod
+    def on(cls, engine: Engine) -> Dashboard:
+        """The keeper with every store on ``engine`` (its lock, pins and issue numbers too)."""
+        return cls(RunStore(engine), DeploymentStore(engine), ScheduleStore(engine), locks=LockStore(engine),
+                   pins=ReportFileStore(engine), issues=DashboardStore(engine))
 
     def refresh(
-        self, api: DashboardClient, repo: Repo, config: ModelgateConfig, finished: RunRecord | None = None
+        self, api: DashboardClient, repo: Repo, config: ModelgateConfig, run: RunRecord
     ) -> int | None:
-        """Bring the dashboard up to date (unless ``dashboard: false``), showing ``finished``'s outcome (a run
-        whose result is not stored yet); its issue number, None when off or when it could not be written."""
-        if not config.dashboard:
-            return None
+        """Bring the dashboard up to date for ``run``, which refreshes it (holding the repository's dashboard
+        lock) and shows its outcome (its ``result``, not stored yet, if it has one). With ``dashboard:
+        false`` the issue is closed instead. Its issue number; None when off or when it was not written."""
         try:
-            body = render(self.view(api, str(repo), config, finished))
-            existing = api.find_issue(repo, DASHBOARD_MARKER)
-            if existing is None:
-                return api.create_issue(repo, TITLE, body)
-            if existing.get("body") != body:
-                api.edit_issue(repo, int(existing["number"]), body)
-            return int(existing["number"])
+            with self._locked(str(repo), run):
+                if not config.dashboard:
+                    self._turn_off(api, repo)
+                    return None
+                return self._write(api, repo, config, run)
         except Exception:  # the dashboard never fails a run
             log.exception("dashboard of %s not updated", repo)
             return None
 
     def view(
-        self, api: DashboardClient, repository: str, config: ModelgateConfig,
-        finished: RunRecord | None = None,
+        self, api: DashboardClient, repository: str, config: ModelgateConfig, run: RunRecord | None = None,
     ) -> DashboardView:
-        """What the dashboard of ``repository`` shows now."""
-        deciding = [run for kind in DECIDING_KINDS
-                    for run in self._runs.list_runs(repository, kind=kind, limit=50)
-                    if finished is None or run.id != finished.id]
-        deciding += [finished] if finished is not None else []
-        deciding.sort(key=lambda run: run.id, reverse=True)
-        outcomes = [o for o in (_outcome(run) for run in deciding) if o is not None][:OUTCOME_ROWS]
+        """What the dashboard of ``repository`` shows now (with ``run``'s result when it has one)."""
+        deciding = [stored for kind in DECIDING_KINDS
+                    for stored in self._runs.list_runs(repository, kind=kind, limit=50)
+                    if run is None or stored.id != run.id]
+        deciding += [run] if run is not None and run.kind in DECIDING_KINDS else []
+        deciding.sort(key=lambda r: r.id, reverse=True)
+        outcomes = [o for o in (_outcome(r) for r in deciding) if o is not None][:OUTCOME_ROWS]
         plots = [str(r.result["history_plot"]) for r in deciding if r.result and r.result.get("history_plot")]
         schedules = self._schedules.of(repository)
         next_run = (schedules[0].next_fire_at, schedules[0].cron) if schedules else None
         return DashboardView(self._champion(repository, config.model.name, deciding), outcomes,
                              plots[0] if plots else None,
-                             self._pulls(api, repository), next_run)
+                             self._pulls(api, repository, run), next_run)
+
+    def _write(self, api: DashboardClient, repo: Repo, config: ModelgateConfig, run: RunRecord) -> int:
+        view = self.view(api, str(repo), config, run)
+        body = render(view)
+        existing = self._existing(api, repo)
+        if existing is None:
+            number = api.create_issue(repo, TITLE, body)
+            self._remember(str(repo), number)
+        else:
+            number = int(existing["number"])
+            reopen = existing.get("state") == "closed" and existing.get("body") == render_off()
+            if existing.get("body") != body or reopen:
+                api.edit_issue(repo, number, body, state="open" if reopen else None)
+        self._pin(str(repo), view.history_plot)
+        return number
+
+    def _turn_off(self, api: DashboardClient, repo: Repo) -> None:
+        """``dashboard: false``: leave the issue (if any) closed with a note and without its checkbox."""
+        self._pin(str(repo), None)
+        existing = self._existing(api, repo)
+        if existing is None:
+            return
+        if existing.get("state") != "closed" or existing.get("body") != render_off():
+            api.edit_issue(repo, int(existing["number"]), render_off(), state="closed")
+
+    def _existing(self, api: DashboardClient, repo: Repo) -> dict[str, Any] | None:
+        """The dashboard issue: the remembered one while it is still the App's dashboard, else the one its
+        marker finds (remembered from then on); None when there is none."""
+        number = self._issues.issue(str(repo)) if self._issues is not None else None
+        if number is not None:
+            issue = api.get_issue(repo, number)
+            if issue is not None and _is_dashboard(issue):
+                return issue
+        found = api.find_issue(repo, DASHBOARD_MARKER)
+        if found is not None:
+            self._remember(str(repo), int(found["number"]))
+        elif number is not None and self._issues is not None:
+            self._issues.forget(str(repo))
+        return found
+
+    def _remember(self, repository: str, number: int) -> None:
+        if self._issues is not None:
+            self._issues.remember(repository, number)
+
+    def _pin(self, repository: str, plot: str | None) -> None:
+        """Keep the plot the dashboard shows past the report retention (and only that one)."""
+        if self._pins is None:
+            return
+        holder = f"dashboard:{repository.lower()}"
+        shown = published_file(plot) if plot else None
+        if shown is None:
+            self._pins.unpin(holder)
+        else:
+            self._pins.pin(holder, *shown, now=utc_now())
+
+    @contextlib.contextmanager
+    def _locked(self, repository: str, run: RunRecord) -> Iterator[None]:
+        """Hold the repository's dashboard lock for ``run`` (LockWaitStopped after ``lock_seconds``)."""
+        if self._locks is None:
+            yield
+            return
+        name = f"dashboard:{repository.lower()}"
+        deadline = time.monotonic() + self._lock_seconds
+
+        def waited_too_long() -> str | None:
+            return "another refresh held the dashboard too long" if time.monotonic() > deadline else None
+
+        self._locks.wait(name, run.id, waited_too_long, poll=0.1)
+        try:
+            yield
+        finally:
+            self._locks.release(name, run.id)
 
     def _champion(self, repository: str, model: str, deciding: list[RunRecord]) -> Champion:
         serving = [d for d in self._deployments.all() if d.repository == repository.lower()
@@ -72,17 +178,26 @@ class Dashboard:
         promoted = next((o.version for o in map(_outcome, deciding) if o and o.state == "promoted"), None)
         return Champion(model, promoted)
 
-    def _pulls(self, api: DashboardClient, repository: str) -> list[OpenPull]:
+    def _pulls(self, api: DashboardClient, repository: str, run: RunRecord | None) -> list[OpenPull]:
         pulls = api.open_pulls(Repo.parse(repository))[:PULL_ROWS]
         shown = []
         for pull in pulls:
             number, head = int(pull["number"]), (pull.get("head") or {}).get("sha")
             staged = [r for r in self._runs.list_runs(repository, pr_number=number, kind="staging", limit=20)
-                      if r.head_sha == head and r.result]
+                      if run is None or r.id != run.id]
+            if run is not None and run.kind == "staging" and run.pr_number == number:
+                staged.append(run)  # its verdict, not stored yet
+            staged = sorted((r for r in staged if r.head_sha == head and r.result), key=lambda r: -r.id)
             result: dict[str, Any] = staged[0].result or {} if staged else {}
             title = str(pull.get("title") or "")
             shown.append(OpenPull(number, title, result.get("verdict"), result.get("summary")))
         return shown
+
+
+def _is_dashboard(issue: dict[str, Any]) -> bool:
+    """Whether ``issue`` is a bot's (the App's) issue holding the dashboard's marker, not a pull request."""
+    by_bot = (issue.get("user") or {}).get("type") == "Bot"
+    return by_bot and "pull_request" not in issue and DASHBOARD_MARKER in (issue.get("body") or "")
 
 
 def _outcome(run: RunRecord) -> Outcome | None:

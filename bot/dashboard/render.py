@@ -82,6 +82,13 @@ def render(view: DashboardView) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def render_off() -> str:
+    """The body a dashboard is left with, closed, when ``dashboard: false`` turns it off (no checkbox)."""
+    return (f"{DASHBOARD_MARKER}\n\nThis dashboard is off: the default branch's `.modelgate.yml` says "
+            "`dashboard: false`. Remove that line to have it back (this issue is reopened and kept up to "
+            "date again).\n")
+
+
 def _champion(champion: Champion) -> str:
     model = f"`{champion.model}`" if "`" not in champion.model else escape(champion.model)
     if champion.version is None:

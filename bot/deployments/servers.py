@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.deployments.keeper import NOT_KEPT
 from bot.runs.pipeline import RunOptions, repository_policy
 from bot.store import DeploymentRecord
 from pipelines.deploy import Server

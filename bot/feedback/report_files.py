@@ -3,7 +3,8 @@
 GitHub has no image upload API for Apps and proxies image URLs through its camo cache, so
 each run's PNGs are published under an unguessable 128-bit token, immutable, with long
 cache headers. The files live in the database (``ReportFileStore``), so any replica serves what
-any other published. Old reports are deleted after the retention period.
+any other published. Old reports are deleted after the retention period, except the files a dashboard
+issue shows (pinned by ``bot.dashboard``).
 
 The files come from a job's output directory, which the repository's code wrote: only regular
 files are published (``lstat``, then opened with ``O_NOFOLLOW`` and checked again on the open
@@ -36,6 +37,7 @@ from bot.store import ReportFileStore
 log = logging.getLogger(__name__)
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
+PUBLISHED_URL = re.compile(r"/reports/(?P<token>[0-9a-f]{32})/(?P<name>[^/?#]+)$")
 FILE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,80}\.(png|txt|md|json)$")
 MEDIA_TYPES = {"png": "image/png", "txt": "text/plain; charset=utf-8",
                "md": "text/markdown; charset=utf-8", "json": "application/json"}
@@ -154,6 +156,14 @@ class ReportFiles:
             return Response(found.content, media_type=found.content_type, headers=headers)
 
         return Route("/reports/{token}/{file}", serve, methods=["GET", "HEAD"])
+
+
+def published_file(url: str) -> tuple[str, str] | None:
+    """The report token and file name of a URL ``publish`` gave (``Published.url``); None for another URL."""
+    found = PUBLISHED_URL.search(url)
+    if found is None or not FILE.match(found.group("name")):
+        return None
+    return found.group("token"), found.group("name")
 
 
 def _media_type(name: str) -> str:

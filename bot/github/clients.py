@@ -106,20 +106,43 @@ class BranchReader(Protocol):
     def branch_head(self, repo: Repo, branch: str) -> str | None: ...
 
 
-class DashboardClient(Protocol):
+class IssueEditor(Protocol):
+    """Reads an issue and rewrites its body (unticking the dashboard's checkbox)."""
+
+    def get_issue(self, repo: Repo, number: int) -> dict[str, Any] | None: ...
+
+    def edit_issue(self, repo: Repo, number: int, body: str, state: str | None = None) -> None: ...
+
+
+class DashboardClient(IssueEditor, Protocol):
     """Keeps the repository's dashboard issue (found by its marker) and reads its open pull requests."""
 
     def find_issue(self, repo: Repo, marker: str) -> dict[str, Any] | None: ...
 
     def create_issue(self, repo: Repo, title: str, body: str) -> int: ...
 
-    def edit_issue(self, repo: Repo, number: int, body: str) -> None: ...
-
     def open_pulls(self, repo: Repo) -> list[dict[str, Any]]: ...
 
 
-class StagingClient(PullReader, ConfigReader, SourceReader, CheckWriter, CommentWriter, Protocol):
-    """What a staging run does on GitHub."""
+class InstallationLister(Protocol):
+    """The repositories an installation reaches."""
+
+    def installation_repositories(self) -> list[str]: ...
+
+
+class AcknowledgerClient(CheckWriter, IssueEditor, Protocol):
+    """What the acknowledger does on GitHub: "queued" check runs and statuses, and unticking a dashboard's
+    checkbox."""
+
+
+class StagingClient(PullReader, ConfigReader, SourceReader, CheckWriter, CommentWriter, DashboardClient,
+                    Protocol):
+    """What a staging run does on GitHub: its verdict shows on the dashboard issue too."""
+
+
+class InstallClient(ConfigReader, BranchReader, InstallationLister, DashboardClient, Protocol):
+    """What an install run does on GitHub: read the repositories' default-branch configurations, keep their
+    dashboards."""
 
 
 class ProductionClient(PullReader, ConfigReader, SourceReader, CheckWriter, CommentWriter,

@@ -1,5 +1,6 @@
 """GitHub calls of the repository's dashboard issue and what it shows: issues found by a marker, open pull
-requests, and the head commit of a branch. ``InstallationAPI`` mixes them in."""
+requests, and the head commit of a branch; and the repositories an installation reaches (whose schedules are
+read when the App is installed). ``InstallationAPI`` mixes them in."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
 ISSUE_PAGE = 100
 MAX_ISSUE_PAGES = 10  # the dashboard is among the bot's first thousand issues of the repository
+MAX_REPOSITORY_PAGES = 100  # an installation's first ten thousand repositories
 
 
 class IssueCalls:
@@ -52,13 +54,34 @@ class IssueCalls:
                 return None
         return None
 
+    def get_issue(self, repo: Repo, number: int) -> dict[str, Any] | None:
+        """Issue ``number`` as GitHub returns it, or None when there is none."""
+        try:
+            return dict(self._gh.rest.issues.get(repo.owner, repo.name, number).raw_response.json())
+        except RequestFailed as exc:
+            if exc.response.status_code in (404, 410):
+                return None
+            raise
+
+    def installation_repositories(self) -> list[str]:
+        """The full names of the repositories this installation reaches (every page, one after the other)."""
+        names: list[str] = []
+        for page in range(1, MAX_REPOSITORY_PAGES + 1):
+            answer = self._gh.rest.apps.list_repos_accessible_to_installation(per_page=ISSUE_PAGE, page=page)
+            repositories = answer.raw_response.json().get("repositories") or []
+            names += [str(r["full_name"]) for r in repositories if r.get("full_name")]
+            if len(repositories) < ISSUE_PAGE:
+                break
+        return names
+
     def create_issue(self, repo: Repo, title: str, body: str) -> int:
         """Open an issue; its number."""
         self._content()
         answer = self._gh.rest.issues.create(repo.owner, repo.name, data={"title": title, "body": body})
         return int(answer.raw_response.json()["number"])
 
-    def edit_issue(self, repo: Repo, number: int, body: str) -> None:
-        """Replace the body of issue ``number``."""
+    def edit_issue(self, repo: Repo, number: int, body: str, state: str | None = None) -> None:
+        """Replace the body of issue ``number`` (and set its ``state``, open or closed, when given)."""
         self._content()
-        self._gh.rest.issues.update(repo.owner, repo.name, number, data={"body": body})
+        data: dict[str, Any] = {"body": body} if state is None else {"body": body, "state": state}
+        self._gh.rest.issues.update(repo.owner, repo.name, number, data=data)

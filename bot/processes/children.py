@@ -49,8 +49,9 @@ def _child_setup(settings: Settings) -> None:
 
 def intake_main(settings: Settings, listener: socket.socket, notice: socket.socket | None,
                 workers: Synchronized[int] | None) -> None:
-    """An intake process: uvicorn on ``listener``; tells ``notice`` of the runs it queues; its
-    ``/healthz`` reports the background process's ``workers``."""
+    """An intake process: uvicorn on ``listener``; tells ``notice`` of the runs it queues and the checkbox
+    ticks it stores (no ``notice``: it acknowledges them itself); its ``/healthz`` reports the background
+    process's ``workers``."""
     import uvicorn
 
     from bot.processes.notice import RunsNotifier
@@ -58,8 +59,10 @@ def intake_main(settings: Settings, listener: socket.socket, notice: socket.sock
     from bot.webhooks.http_limits import server_options
 
     _child_setup(settings)
-    notify = RunsNotifier(notice) if notice is not None else _nobody
-    services = build_services(settings, workers=0, notify=notify, acknowledge=notice is None)
+    notifier = RunsNotifier(notice) if notice is not None else None
+    services = build_services(settings, workers=0, notify=notifier or _nobody, acknowledge=notifier is None)
+    if notifier is not None:
+        services.writer.on_committed(notifier.committed)
     if workers is not None:
         services.workers_elsewhere = WorkersState(workers).get
     server = uvicorn.Server(uvicorn.Config(create_app(services), **server_options(settings)))
@@ -91,7 +94,8 @@ def background_main(settings: Settings, notice: socket.socket, workers: Synchron
         if services.pool is not None:
             services.pool.wake()
 
-    listener = RunsListener(notice, on_runs)
+    on_ticks = services.acknowledger.untick if services.acknowledger is not None else None
+    listener = RunsListener(notice, on_runs, on_ticks)
     with running(services):  # the workers start once MLflow's store is prepared, in the background
         listener.start()
         while not stop.wait(0.05):

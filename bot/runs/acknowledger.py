@@ -1,5 +1,7 @@
 """Queued at intake: as soon as a delivery that queues a staging run is stored, the run's commit gets a
-``pending`` status "queued (N ahead)" and a ``queued`` check run, however busy the workers are.
+``pending`` status "queued (N ahead)" and a ``queued`` check run, however busy the workers are; and as soon
+as a tick of a dashboard's "retrain now" checkbox is stored, the box is unticked (whoever ticked it: the
+worker decides whether their scheduled run runs, and unticks it again when it starts, should this fail).
 
 A thread of its own does it, off the webhook's request; it writes through the App's clients (their rate
 limiter) and through ``RunReporter`` (one check run per run and SHA, which the worker that claims the
@@ -15,11 +17,12 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.dashboard.untick import Tick, ticks_in, untick_quietly
 from bot.feedback.check_run import RunReporter
 from bot.feedback.messages import queued_description
 from bot.github import Repo
-from bot.github.clients import CheckWriter, ClientFactory
-from bot.store import AcknowledgementStore, RunRecord, RunStore, StagingJob
+from bot.github.clients import AcknowledgerClient, ClientFactory
+from bot.store import AcknowledgementStore, IncomingDelivery, RunRecord, RunStore, StagingJob
 
 log = logging.getLogger(__name__)
 WRITERS = 4  # runs acknowledged at once
@@ -29,8 +32,8 @@ class Acknowledger:
     """Acknowledges the staging runs of stored deliveries, on its own thread (``start``/``stop``)."""
 
     def __init__(
-        self, github: ClientFactory[CheckWriter], runs: RunStore, acknowledgements: AcknowledgementStore,
-        warm: Callable[[], None] | None = None,
+        self, github: ClientFactory[AcknowledgerClient], runs: RunStore,
+        acknowledgements: AcknowledgementStore, warm: Callable[[], None] | None = None,
     ) -> None:
         """``warm``: run first on the thread, before any acknowledgement (``GitHubApp.warm``)."""
         self._github, self._runs, self._acks = github, runs, acknowledgements
@@ -44,6 +47,28 @@ class Acknowledger:
         that joined a queued run has nothing to acknowledge; a query per commit for them took a sixth of
         the process's time under load)."""
         self._pending.put(delivery_guids)
+
+    def committed(self, fresh: list[IncomingDelivery]) -> None:
+        """The writer's listener for every new delivery: untick the checkbox each tick of a dashboard's
+        "retrain now" ticked (whether its run was queued or joined a queued one), off the writer's thread."""
+        self.untick(ticks_in(fresh))
+
+    def untick(self, ticks: Sequence[Tick]) -> None:
+        """Untick these ticks' checkboxes on the writing threads (from a notice or ``committed``)."""
+        for tick in ticks:
+            try:
+                if self._writers is not None:
+                    self._writers.submit(self._untick, *tick)
+            except RuntimeError:  # stopping: the worker unticks it when the run starts
+                log.info("not unticking %s#%d: stopping", tick.repository, tick.issue)
+
+    def _untick(self, repository: str, installation_id: int | None, issue: int) -> None:
+        try:
+            api = self._github.for_repository(repository, installation_id)
+        except Exception as exc:  # no token: the worker unticks it when the run starts
+            log.warning("could not untick %s#%d: %s: %s", repository, issue, type(exc).__name__, exc)
+            return
+        untick_quietly(api, Repo.parse(repository), issue)
 
     def start(self) -> None:
         """Start the thread that finds the runs, and the ones that write to GitHub (several runs at once:

@@ -101,7 +101,7 @@ class ProductionRun:
             return
         sync_schedules(self._schedules, run.repository, run.installation_id, config, utc_now())
         if config is not None and self._dashboard is not None:
-            self._dashboard.refresh(api, repo, config)
+            self._dashboard.refresh(api, repo, config, run)
 
     def __call__(self, run: RunRecord) -> RunOutcome:
         repo = Repo.parse(run.repository)

@@ -35,6 +35,20 @@ def rules_config(api: ConfigReader, repo: Repo, default_branch: str | None) -> M
         return None
 
 
+def default_branch_config(api: ConfigReader, repo: Repo, branch: str | None) -> ModelgateConfig | str:
+    """``.modelgate.yml`` on the default branch ``branch``, or why there is none to use: missing (or no
+    default branch), or invalid (every problem, on one line)."""
+    if not branch:
+        return "no default branch"
+    raw = api.get_file(repo, CONFIG_FILE, branch)
+    if raw is None:
+        return f"no {CONFIG_FILE} on its default branch {branch}"
+    try:
+        return parse_config(raw.decode("utf-8", errors="replace"))
+    except ConfigError as exc:
+        return f"invalid {CONFIG_FILE} on its default branch {branch}: {'; '.join(exc.messages)}"
+
+
 def approval_rule(rules: ModelgateConfig | None) -> str:
     """Whose code waits for a maintainer (``require_approval``), from the default branch's
     configuration (``rules_config``); the default when it is missing or invalid there."""

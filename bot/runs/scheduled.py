@@ -3,8 +3,9 @@ default branch's configuration, by the dashboard's "retrain now" checkbox, or by
 
 It differs from a merge's production run in where its commit comes from (GitHub's default branch head when
 the run starts, so nothing of a webhook or a PR picks it), in who may ask for it (a person asking needs
-write access), and in what is promoted once: the run itself (``scheduled:<run id>``), since the same
-commit is trained again on fresh data. The data functions see ``MODELGATE_TRIGGER=schedule``; the result
+write access; the dashboard's checkbox that asked is unticked when it starts, if the intake could not), and in
+what is promoted once: the run itself (``scheduled:<run id>``), since the same commit is trained again on
+fresh data. The data functions see ``MODELGATE_TRIGGER=schedule``; the result
 cache is not used (always retrain). The outcome goes to the check run ``modelgate / scheduled``.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from bot.commands.base import allows
+from bot.dashboard.untick import untick_quietly
 from bot.github import Repo
 from bot.github.clients import ProductionClient
 from bot.runs.outcome import RunOutcome, Stop
@@ -32,6 +34,8 @@ class ScheduledRun(ProductionRun):
         self, api: ProductionClient, repo: Repo, run: RunRecord
     ) -> RunOutcome | tuple[str, ModelgateConfig | None]:
         job = run.job_as(ScheduledJob)
+        if job.issue is not None:  # the intake unticked it at once, unless GitHub was down then
+            untick_quietly(api, repo, job.issue)
         if job.requested_by is not None:
             role = api.permission(repo, job.requested_by)
             if not allows(role, REQUESTER_PERMISSION):

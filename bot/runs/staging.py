@@ -11,7 +11,8 @@
 4. read ``.modelgate.yml`` at the SHA (invalid → failure with every message); a draft skips
    when it says ``run_on_draft: false``;
 5. fetch the tarball, hand a job to the executor, watch for a cancel request;
-6. map the result to a check conclusion and a commit status.
+6. map the result to a check conclusion and a commit status;
+7. the dashboard issue shows the verdict (best effort, as the default branch's configuration says).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 from dataclasses import dataclass, replace
 from functools import partial
 
+from bot.dashboard.keeper import Dashboard
 from bot.feedback.check_run import RunReporter, start_reporter
 from bot.feedback.messages import (
     crash_report,
@@ -63,9 +65,10 @@ class StagingRun:
     def __init__(
         self, github: ClientFactory[StagingClient], runs: RunStore, runner: PipelineRunner,
         publisher: ReportPublisher, acknowledgements: AcknowledgementStore,
+        dashboard: Dashboard | None = None,
     ) -> None:
         self._github, self._runs, self._runner, self._publisher = github, runs, runner, publisher
-        self._acks = acknowledgements
+        self._acks, self._dashboard = acknowledgements, dashboard
 
     def __call__(self, run: RunRecord) -> RunOutcome:
         run = self._acks.settled(run)  # its "queued" check run, if the acknowledger is writing it now
@@ -189,4 +192,19 @@ class StagingRun:
         reporter.finish(replace(report, text=finished.check_text(text)))
         self._publisher.comment(api, repo, run, rendered.comment if rendered else report.summary)
         state = RunState.FAILED if result.status == "error" else RunState.SUCCEEDED
-        return RunOutcome(state, result=stored_result(result, sha), error=result.error)
+        outcome = RunOutcome(state, result=stored_result(result, sha), error=result.error)
+        self._show(api, repo, replace(run, head_sha=sha, result=outcome.result), target.default_branch)
+        return outcome
+
+    def _show(self, api: StagingClient, repo: Repo, run: RunRecord, default_branch: str | None) -> None:
+        """Best effort, once the verdict is posted: the dashboard issue (as the DEFAULT branch's configuration
+        has it, never the PR's) shows it."""
+        if self._dashboard is None or not default_branch:
+            return
+        try:
+            rules = rules_config(api, repo, default_branch)
+        except Exception as exc:  # GitHub did not answer: the next refresh shows the verdict
+            log.warning("run %d: dashboard not refreshed: %s: %s", run.id, type(exc).__name__, exc)
+            return
+        if rules is not None:
+            self._dashboard.refresh(api, repo, rules, run)

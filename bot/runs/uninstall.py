@@ -1,5 +1,6 @@
-"""When the App loses repositories (uninstalled, or repositories removed from its installation): forget their
-schedules, so nothing fires for a repository the App can no longer reach."""
+"""When the App loses repositories (uninstalled, suspended, or repositories removed from its installation):
+forget their schedules, so nothing fires for a repository the App can no longer reach (``bot.runs.install``
+reads them again when it reaches them)."""
 
 from __future__ import annotations
 

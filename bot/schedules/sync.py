@@ -22,6 +22,9 @@ def wanted_schedules(config: ModelgateConfig | None, now: datetime) -> list[Want
 def sync_schedules(
     store: ScheduleStore, repository: str, installation_id: int | None, config: ModelgateConfig | None,
     now: datetime,
-) -> None:
-    """Store the schedules of ``repository``'s default-branch ``config`` (None: it has none usable)."""
-    store.replace(repository, installation_id, wanted_schedules(config, now))
+) -> int:
+    """Store the schedules of ``repository``'s default-branch ``config`` (None: it has none usable); how many
+    it has now."""
+    wanted = wanted_schedules(config, now)
+    store.replace(repository, installation_id, wanted)
+    return len(wanted)

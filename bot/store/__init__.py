@@ -1,8 +1,9 @@
 """State: the durable job store — webhook deliveries, runs and the typed job each carries
-(``jobs``), promotions, locks, ownership, schedules and published report files — on SQLite or PostgreSQL,
-with Alembic migrations."""
+(``jobs``), promotions, locks, ownership, schedules, dashboard issues and published report files — on
+SQLite or PostgreSQL, with Alembic migrations."""
 
 from bot.store.acknowledgements import AcknowledgementStore
+from bot.store.dashboards import DashboardStore
 from bot.store.deliveries import DeliveryStore, StoredBatch
 from bot.store.deployments import (
     DeploymentKey,
@@ -17,6 +18,7 @@ from bot.store.engine import create_db_engine, migrate, normalize_url, ping
 from bot.store.jobs import (
     CommandJob,
     CommandLine,
+    InstallJob,
     Job,
     ProductionJob,
     RollbackJob,
@@ -52,6 +54,7 @@ __all__ = [
     "AcknowledgementStore",
     "CommandJob",
     "CommandLine",
+    "DashboardStore",
     "DeliveryRecord",
     "DeliveryStore",
     "DeploymentKey",
@@ -62,6 +65,7 @@ __all__ = [
     "FireRecord",
     "Health",
     "IncomingDelivery",
+    "InstallJob",
     "InvalidTransition",
     "Job",
     "JobRequest",

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-RunKind = Literal["staging", "production", "rollback", "command", "scheduled", "uninstall"]
+RunKind = Literal["staging", "production", "rollback", "command", "scheduled", "install", "uninstall"]
 
 
 class _Job(BaseModel):
@@ -91,6 +91,17 @@ class ScheduledJob(_Job):
     schedule: str | None = None
     fire_at: datetime | None = None
     requested_by: str | None = None
+    issue: int | None = None  # the dashboard issue whose "retrain now" checkbox asked for it
+
+
+class InstallJob(_Job):
+    """Store the schedules of repositories the App now reaches (it was installed on them, they were added to
+    its installation, or the installation was unsuspended), read from their default branches'
+    ``.modelgate.yml``. ``repositories`` None: every repository of the installation, as GitHub lists them."""
+
+    kind: Literal["install"] = "install"
+    installation_id: int
+    repositories: tuple[str, ...] | None = None
 
 
 class UninstallJob(_Job):
@@ -102,9 +113,12 @@ class UninstallJob(_Job):
     repositories: tuple[str, ...] | None = None
 
 
-Job = Annotated[StagingJob | ProductionJob | CommandJob | RollbackJob | ScheduledJob | UninstallJob,
-                Field(discriminator="kind")]
-JobT = TypeVar("JobT", StagingJob, ProductionJob, CommandJob, RollbackJob, ScheduledJob, UninstallJob)
+Job = Annotated[
+    StagingJob | ProductionJob | CommandJob | RollbackJob | ScheduledJob | InstallJob | UninstallJob,
+    Field(discriminator="kind"),
+]
+JobT = TypeVar("JobT", StagingJob, ProductionJob, CommandJob, RollbackJob, ScheduledJob, InstallJob,
+               UninstallJob)
 _JOB = TypeAdapter[Job](Job)
 
 

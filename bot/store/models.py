@@ -202,6 +202,27 @@ class ReportFile(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class DashboardIssue(Base):
+    """The number of a repository's dashboard issue, once found or opened."""
+
+    __tablename__ = "dashboard_issues"
+
+    repository: Mapped[str] = mapped_column(String(255), primary_key=True)  # lower case
+    issue_number: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReportPin(Base):
+    """A published file kept past the retention period while its holder (``dashboard:<repo>``) shows it."""
+
+    __tablename__ = "report_pins"
+
+    holder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(96))
+    pinned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def _table(model: type[Base]) -> Table:
     """The model's Table (SQLAlchemy types ``__table__`` as any FromClause)."""
     table = model.__table__
@@ -216,6 +237,8 @@ locks = _table(Lock)
 model_owners = _table(ModelOwner)
 serve_ports = _table(ServePort)
 report_files = _table(ReportFile)
+report_pins = _table(ReportPin)
+dashboard_issues = _table(DashboardIssue)
 deployments = _table(Deployment)
 schedules = _table(Schedule)
 schedule_fires = _table(ScheduleFire)

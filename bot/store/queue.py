@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from bot.store.engine import is_postgres
 from bot.store.jobs import StagingJob, dump_job, load_job
 from bot.store.models import runs
-from bot.store.types import JobRequest, RunRecord, RunState, utc
+from bot.store.types import JobRequest, RunRecord, RunState, stored_key, utc
 
 _RUN_DATETIMES = ("heartbeat_at", "created_at", "started_at", "finished_at")
 # Second advisory-lock namespace: serializes enqueues per repository on PostgreSQL.
@@ -54,10 +54,10 @@ def enqueue_jobs(
     conn: Connection, items: Sequence[tuple[JobRequest, str | None]], now: datetime,
     created: set[int] | None = None,
 ) -> list[int]:
-    """Queue one run per distinct job key, reusing a queued run with the same
-    (kind, repository, pr_number, head_sha) — a newer staging request's context is folded into
-    it (``StagingJob.joined``: an approval, ``--force``); returns the run id for each item, and adds
-    the ids of the runs it inserted (not reused) to ``created`` if given.
+    """Queue one run per distinct job key, reusing a queued run with the same key (``JobRequest.key``:
+    kind, repository, pr_number, head_sha; a scheduled run's requester) — a newer staging request's context
+    is folded into it (``StagingJob.joined``: an approval, ``--force``); returns the run id for each item,
+    and adds the ids of the runs it inserted (not reused) to ``created`` if given.
 
     Runs in the caller's transaction. On PostgreSQL an advisory lock per repository keeps
     two replicas from both inserting the same key, and FOR UPDATE keeps the reused run
@@ -73,7 +73,8 @@ def enqueue_jobs(
     found: dict[tuple[Any, ...], int] = {}
     stored: dict[int, dict[str, Any] | None] = {}  # read as a job only when a request joins it
     for row in conn.execute(existing, {"repos": repositories}):
-        found.setdefault((row.kind, row.repository, row.pr_number, row.head_sha), row.id)
+        key = stored_key(row.kind, row.repository, row.pr_number, row.head_sha, row.details)
+        found.setdefault(key, row.id)
         stored[row.id] = row.details
     fresh: dict[tuple[Any, ...], tuple[JobRequest, str | None]] = {}
     joined: dict[int, StagingJob] = {}

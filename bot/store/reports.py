@@ -1,6 +1,7 @@
 """ReportFileStore: published report files (plots, report.md, log.txt) as rows, so that every replica
 on one database serves what any replica published. A report is the set of files under one token,
-written in one transaction; retention deletes whole reports by their creation time."""
+written in one transaction; retention deletes reports by their creation time, except the files pinned by
+a holder that shows them (a repository's dashboard shows its champion-history plot as long as it wants)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, delete, distinct, func, insert, select
+from sqlalchemy import Engine, Row, delete, distinct, exists, func, insert, select
 
 from bot.store.engine import write_transaction
-from bot.store.models import report_files
+from bot.store.models import report_files, report_pins
+from bot.store.queue import upsert_insert
 from bot.store.types import utc
 
 
@@ -57,9 +59,32 @@ class ReportFileStore:
         with self._engine.connect() as conn:
             return [_stored(row) for row in conn.execute(query)]
 
+    def pin(self, holder: str, token: str, name: str, now: datetime) -> None:
+        """Keep file ``name`` of report ``token`` past the retention period for ``holder`` (instead of the
+        file it pinned before, which ages out as usual)."""
+        row = {"holder": holder, "token": token, "name": name, "pinned_at": now}
+        with write_transaction(self._engine) as conn:
+            stmt = upsert_insert(conn, report_pins).values(row)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["holder"],
+                                                    set_={"token": token, "name": name, "pinned_at": now}))
+
+    def unpin(self, holder: str) -> None:
+        """``holder`` keeps nothing any more."""
+        with write_transaction(self._engine) as conn:
+            conn.execute(delete(report_pins).where(report_pins.c.holder == holder))
+
+    def pinned(self) -> dict[str, tuple[str, str]]:
+        """Each holder's pinned file: holder → (token, name)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(report_pins.c.holder, report_pins.c.token, report_pins.c.name))
+            return {row.holder: (row.token, row.name) for row in rows}
+
     def delete_older_than(self, cutoff: datetime) -> int:
-        """Delete the reports created before ``cutoff``; returns how many reports (tokens) went."""
-        old = report_files.c.created_at < cutoff
+        """Delete the reports created before ``cutoff``, but not their pinned files; returns how many
+        reports (tokens) lost files."""
+        pinned = exists().where(report_pins.c.token == report_files.c.token,
+                                report_pins.c.name == report_files.c.name)
+        old = (report_files.c.created_at < cutoff) & ~pinned
         with write_transaction(self._engine) as conn:
             reports = conn.execute(select(func.count(distinct(report_files.c.token))).where(old)).scalar_one()
             conn.execute(delete(report_files).where(old))

@@ -42,8 +42,9 @@ from bot.store.types import (
 )
 
 QUEUED, RUNNING = RunState.QUEUED.value, RunState.RUNNING.value
-# Kinds that deploy: at most one of them runs per repository at a time, in id order.
-SERIAL_KINDS = ("production", "rollback", "scheduled")
+# Kinds that deploy, and those that change an account's schedules (their repository is ``account/*``): at
+# most one of them runs per repository at a time, in id order.
+SERIAL_KINDS = ("production", "rollback", "scheduled", "install", "uninstall")
 
 
 class RunStore:

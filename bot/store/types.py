@@ -67,7 +67,21 @@ class RunNotFound(LookupError):
         super().__init__(f"run {run_id} does not exist")
 
 
-UNCOALESCED_KINDS = frozenset({"command", "rollback", "uninstall"})
+UNCOALESCED_KINDS = frozenset({"command", "rollback", "install", "uninstall"})
+# A person's request joins only a queued run that person asked for (the worker checks each requester's access:
+# a request joined to someone else's run would share its fate); requests of nobody (fires) join each other.
+BY_REQUESTER_KINDS = frozenset({"scheduled"})
+
+
+def stored_key(
+    kind: str, repository: str, pr_number: int | None, head_sha: str | None, details: dict[str, Any] | None
+) -> tuple[Any, ...]:
+    """The coalescing key of a queued run as stored (``details``: its job's JSON); a run of an uncoalesced
+    kind has one that no request's key equals."""
+    key: tuple[Any, ...] = (kind, repository, pr_number, head_sha)
+    if kind in BY_REQUESTER_KINDS:
+        key += ((details or {}).get("requested_by"),)
+    return key
 
 
 @dataclass(frozen=True)
@@ -88,12 +102,14 @@ class JobRequest:
 
     @property
     def key(self) -> tuple[Any, ...]:
-        """The coalescing key: queued runs with the same key are one run. Commands and rollbacks
-        never coalesce (each comment, each rollback request is its own run)."""
+        """The coalescing key: queued runs with the same key are one run. Commands, rollbacks and
+        installation changes never coalesce (each comment, each request is its own run); a scheduled run a
+        person asked for joins only a queued one of that person's (``BY_REQUESTER_KINDS``)."""
+        details = dump_job(self.job)
         if self.kind in UNCOALESCED_KINDS:
-            return (self.kind, self.repository, self.pr_number, self.head_sha,
-                    json.dumps(dump_job(self.job), sort_keys=True))
-        return (self.kind, self.repository, self.pr_number, self.head_sha)
+            unique = json.dumps(details, sort_keys=True)
+            return (self.kind, self.repository, self.pr_number, self.head_sha, unique)
+        return stored_key(self.kind, self.repository, self.pr_number, self.head_sha, details)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from bot.feedback.names import PRODUCTION_CHECK, RETRAIN_ACTION_ID, SCHEDULED_CH
 from bot.store import (
     CommandJob,
     IncomingDelivery,
+    InstallJob,
     Job,
     JobRequest,
     ProductionJob,
@@ -215,9 +216,11 @@ def _check_suite(payload: Envelope, app_id: int | None) -> Routed:
     return job, summary
 
 
-def _asked(payload: Envelope, at: Any) -> ScheduledJob:
-    """A scheduled run a person asked for (the worker checks their write access)."""
-    return ScheduledJob(fire_at=at, requested_by=payload.sender.login if payload.sender else None)
+def _asked(payload: Envelope, at: Any, issue: int | None = None) -> ScheduledJob:
+    """A scheduled run a person asked for (the worker checks their write access); ``issue``: the dashboard
+    whose checkbox they ticked (unticked at once, ``bot.runs.acknowledger``)."""
+    requester = payload.sender.login if payload.sender else None
+    return ScheduledJob(fire_at=at, requested_by=requester, issue=issue)
 
 
 def _issues(payload: Envelope, app_id: int | None) -> Routed:
@@ -233,27 +236,49 @@ def _issues(payload: Envelope, app_id: int | None) -> Routed:
     before = payload.changes.body.from_ if payload.changes and payload.changes.body else None
     if not ticked(before, issue.body):
         return None, summary
-    job = _job(payload, None, None, "issues.edited", _asked(payload, issue.updated_at))
+    job = _job(payload, None, None, "issues.edited", _asked(payload, issue.updated_at, issue.number))
     return job, summary | {"reason": "retrain now ticked"}
 
 
-def _uninstalled(payload: Envelope, app_id: int | None) -> Routed:
-    """The App lost repositories: all of an installation's (``installation.deleted``) or some
-    (``installation_repositories.removed``); their schedules are dropped."""
+REACHED = frozenset({"installation.created", "installation.unsuspend", "installation_repositories.added"})
+LOST = frozenset({"installation.deleted", "installation.suspend", "installation_repositories.removed"})
+
+
+def _listed(payload: Envelope) -> tuple[str, ...] | None:
+    """The repositories an installation event names (None: it names none, GitHub's list is to be asked)."""
+    if isinstance(payload, InstallationRepositoriesEvent):
+        stubs = payload.repositories_added if payload.action == "added" else payload.repositories_removed
+    else:
+        assert isinstance(payload, InstallationEvent)
+        stubs = payload.repositories or []
+    names = tuple(r.full_name for r in stubs if r.full_name)
+    return names or None
+
+
+def _installation(payload: Envelope, app_id: int | None) -> Routed:
+    """The App reached repositories (installed on them, repositories added, the installation unsuspended:
+    an ``install`` run reads their schedules from their default branches) or lost them (uninstalled,
+    repositories removed, suspended: an ``uninstall`` run drops their schedules)."""
     summary: dict[str, Any] = {}
     if payload.installation is None:
         return None, summary
-    account = payload.installation.account.login if payload.installation.account else "unknown"
-    repositories: tuple[str, ...] | None = None
-    if isinstance(payload, InstallationEvent) and payload.action == "deleted":
-        repositories = None
-    elif isinstance(payload, InstallationRepositoriesEvent) and payload.action == "removed":
-        repositories = tuple(r.full_name for r in payload.repositories_removed if r.full_name)
-        summary["removed"] = list(repositories)
+    event = "installation" if isinstance(payload, InstallationEvent) else "installation_repositories"
+    trigger = f"{event}.{payload.action}"
+    listed = _listed(payload)
+    job: Job
+    if trigger == "installation_repositories.added" and listed is None:
+        return None, summary | {"reason": "no repositories added"}
+    if trigger in REACHED:
+        job = InstallJob(installation_id=payload.installation.id, repositories=listed)
+        summary["added"] = list(listed or ())
+    elif trigger == "installation_repositories.removed":
+        job = UninstallJob(installation_id=payload.installation.id, repositories=listed or ())
+        summary["removed"] = list(listed or ())
+    elif trigger in LOST:
+        job = UninstallJob(installation_id=payload.installation.id, repositories=None)
     else:
         return None, summary
-    job = UninstallJob(installation_id=payload.installation.id, repositories=repositories)
-    trigger = f"{'installation' if repositories is None else 'installation_repositories'}.{payload.action}"
+    account = payload.installation.account.login if payload.installation.account else "unknown"
     return JobRequest(f"{account}/*", payload.installation.id, None, None, trigger, job), summary
 
 
@@ -264,6 +289,6 @@ _ROUTERS: dict[str, Callable[[Envelope, int | None], Routed]] = {
     "check_run": _check_run,
     "check_suite": _check_suite,
     "issues": _issues,
-    "installation": _uninstalled,
-    "installation_repositories": _uninstalled,
+    "installation": _installation,
+    "installation_repositories": _installation,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from bot.feedback.published_report import ReportPublisher
-from bot.feedback.report_files import PNG_SIGNATURE, SECURITY_HEADERS, ReportFiles
+from bot.feedback.report_files import PNG_SIGNATURE, SECURITY_HEADERS, ReportFiles, published_file
 from bot.store import RunStore
 from github_standin.serving import serve
 from tests.fixtures.clocks import FakeClock
@@ -63,6 +64,27 @@ def test_old_reports_are_pruned(tmp_path: Path, engine: Engine) -> None:
     assert files.store.files(old.token) == []
     new = files.publish([tmp_path / "a.png"])  # pruned a moment ago: publishing does not sweep again
     assert files.store.get(new.token, "a.png") is not None
+    assert files.prune(now=clock() + 2 * 86_400) == 1 and files.store.files() == []
+
+
+def test_a_pinned_file_outlives_the_retention_while_pinned(tmp_path: Path, engine: Engine) -> None:
+    clock = FakeClock(time.time())
+    files = ReportFiles(engine, "https://mg.example.com", retention_days=1, clock=clock)
+    (tmp_path / "history.png").write_bytes(PNG)
+    (tmp_path / "log.txt").write_text("log\n")
+    shown = files.publish([tmp_path / "history.png", tmp_path / "log.txt"])
+    assert published_file(shown.url("history.png")) == (shown.token, "history.png")
+    assert published_file("https://mg.example.com/elsewhere/history.png") is None
+    files.store.pin("dashboard:octo/wine", *published_file(shown.url("history.png")) or ("", ""),
+                    now=datetime.now(UTC))
+    clock.sleep(2 * 86_400)
+    assert files.prune() == 1
+    assert [f.name for f in files.store.files(shown.token)] == ["history.png"]  # its log went
+    newer = files.publish([tmp_path / "history.png"])
+    files.store.pin("dashboard:octo/wine", newer.token, "history.png", now=datetime.now(UTC))  # moves on
+    assert files.store.pinned() == {"dashboard:octo/wine": (newer.token, "history.png")}
+    assert files.prune() == 1 and files.store.files(shown.token) == []
+    files.store.unpin("dashboard:octo/wine")
     assert files.prune(now=clock() + 2 * 86_400) == 1 and files.store.files() == []
 
 

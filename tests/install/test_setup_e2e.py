@@ -1,7 +1,8 @@
 """``modelgate setup`` end to end, in a real browser (chromium through Playwright), against the stand-in:
 setup's page posts app.yml as a manifest → the stand-in's "Create GitHub App for OWNER" page → the
 redirect back with the code → setup converts it, writes the key (0600) and ``.env`` (other lines kept),
-prints the next steps and exits 0; the written credentials then work against the stand-in. A redirect
+prints the next steps and exits 0; the written credentials then work against the stand-in, and ``serve``
+with the written ``.env`` receives the new App's webhooks from it. A redirect
 with another ``state`` and a code that was already used are refused, and nothing is written."""
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from dotenv import dotenv_values
 from playwright.sync_api import Page
 
 from bot.github import GitHubApp, Repo
+from bot.server import build_services, create_app
+from bot.settings import Settings
+from github_standin.serving import serve
 from pipelines.serving import free_port
 from tests.fixtures.standin import SandboxHandle, make_app_jwt
 from tests.fixtures.standin_repos import seed
@@ -58,11 +62,12 @@ class Setup:
             self.process.wait(timeout=10)
 
 
-def start_setup(sandbox: SandboxHandle, cwd: Path, name: str) -> Setup:
+def start_setup(sandbox: SandboxHandle, cwd: Path, name: str,
+                public_url: str = "https://modelgate.test") -> Setup:
     """``modelgate setup`` against the stand-in (its web and API side on one base URL)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELGATE_")}
-    command = [sys.executable, "-m", "bot.cli", "setup", "--public-url", "https://modelgate.test",
+    command = [sys.executable, "-m", "bot.cli", "setup", "--public-url", public_url,
                "--github-url", sandbox.url, "--api-url", sandbox.url, "--name", name, "--port", str(port),
                "--key-dir", "keys", "--timeout", "60"]
     process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -77,8 +82,9 @@ def test_setup_creates_the_app_in_a_browser_and_writes_working_credentials(
     seed(sandbox)
     env_file = tmp_path / ".env"
     env_file.write_text(OLD_ENV)
-    name = f"modelgate-{uuid.uuid4().hex[:8]}"
-    setup = start_setup(sandbox, tmp_path, name)
+    name, serve_port = f"modelgate-{uuid.uuid4().hex[:8]}", free_port()
+    public = f"http://127.0.0.1:{serve_port}"  # where `modelgate serve` will listen
+    setup = start_setup(sandbox, tmp_path, name, public)
     page = browser_page
     try:
         forged = page.goto(f"{setup.url}/callback?code=whatever&state=forged")
@@ -106,8 +112,7 @@ def test_setup_creates_the_app_in_a_browser_and_writes_working_credentials(
     assert "Removed MODELGATE_PRIVATE_KEY" in out and "Next steps:" in out
     assert (written["OTHER_SETTING"], written["MODELGATE_LOG_LEVEL"]) == ("keep-me", "DEBUG")
     assert "# my settings" in env_file.read_text() and "MODELGATE_PRIVATE_KEY" not in written
-    assert (written["MODELGATE_PUBLIC_URL"], written["MODELGATE_GITHUB_API_URL"]) == (
-        "https://modelgate.test", sandbox.url)
+    assert (written["MODELGATE_PUBLIC_URL"], written["MODELGATE_GITHUB_API_URL"]) == (public, sandbox.url)
     key_file = Path(str(written["MODELGATE_PRIVATE_KEY_PATH"]))
     assert key_file == (tmp_path / "keys" / f"{name}-{app_id}.private-key.pem")
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and stat.S_IMODE(env_file.stat().st_mode) == 0o600
@@ -122,6 +127,18 @@ def test_setup_creates_the_app_in_a_browser_and_writes_working_credentials(
     assert api.get_repository(Repo("octo", "hello"))["full_name"] == "octo/hello"
     secret = written["MODELGATE_WEBHOOK_SECRET"]
     assert secret and secret != sandbox.webhook_secret
+
+    # `modelgate serve` with the written .env receives the new App's webhooks, signed with its secret
+    settings = Settings(_env_file=env_file, data_dir=tmp_path / "data", workers=0)
+    services = build_services(settings)
+    with serve(create_app(services), port=serve_port):
+        pushed = sandbox.client.create_repo("octo", "fresh", files={"README.md": "hi\n"})
+    [delivery] = [d for d in pushed["deliveries"] if d["app_id"] == app_id]
+    assert (delivery["url"], delivery["status"]) == (f"{public}/api/github/webhooks", 202)
+    stored = services.deliveries.get(delivery["guid"])
+    assert stored is not None and (stored.event, stored.repository, stored.outcome) == (
+        "push", "octo/fresh", "accepted")
+    assert stored.installation_id not in (None, sandbox.installation_id)  # the new App's own installation
 
     # a second setup given the used code: GitHub's 404, nothing written
     before = env_file.read_text()

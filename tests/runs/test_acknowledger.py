@@ -1,7 +1,8 @@
 """Queued at intake: the ``Acknowledger`` against the GitHub stand-in's real HTTP and a real store. A stored
 delivery's staging run gets a ``queued`` check run and a pending "queued (N ahead)" status before any
 worker claims it; the worker moves that same check run on; a run claimed first, a fork's or a draft's is
-left alone; a queued run superseded by a newer push has its check run closed."""
+left alone; a queued run superseded by a newer push has its check run closed. A stored tick of a dashboard's
+"retrain now" box is unticked at once, with no worker."""
 
 from __future__ import annotations
 
@@ -11,10 +12,19 @@ from typing import Any
 
 import pytest
 
+from bot.dashboard.render import TITLE, Champion, DashboardView, render
 from bot.feedback.messages import queued_description, staging_in_progress
+from bot.github import Repo
 from bot.runs.acknowledger import Acknowledger
-from bot.store import Acknowledgement, AcknowledgementStore, RunState, StagingJob
-from tests.fixtures.run_world import World
+from bot.store import (
+    Acknowledgement,
+    AcknowledgementStore,
+    IncomingDelivery,
+    RunState,
+    ScheduledJob,
+    StagingJob,
+)
+from tests.fixtures.run_world import FULL, NAME, OWNER, World
 
 
 @pytest.fixture
@@ -125,3 +135,34 @@ def test_an_acknowledgement_github_refuses_loses_nothing(world: World, acknowled
     [check] = world.checks(sha)  # the worker's own check run, completed
     assert (check["status"], check["conclusion"]) == ("completed", "success")
     assert [state for state, _ in world.statuses(sha)] == ["pending", "success"]
+
+
+def test_a_ticked_retrain_now_box_is_unticked_once_stored_before_any_worker(
+    world: World, acknowledger: Acknowledger
+) -> None:
+    world.create_repo()
+    api, repo = world.app.for_repository(FULL, None), Repo(OWNER, NAME)
+    unticked = render(DashboardView(Champion("wine", None)))
+    number = api.create_issue(repo, TITLE, unticked)
+    ticked = unticked.replace("- [ ] Retrain now", "- [x] Retrain now")
+    world.github.edit_issue(OWNER, NAME, number, ticked, author="reader")
+    tick = world.request(ScheduledJob(requested_by="reader", issue=number), None, None, "issues.edited")
+    delivery = IncomingDelivery("guid-tick", "issues", "edited", tick.installation_id, FULL, "accepted", {},
+                                tick)
+    other = IncomingDelivery("guid-other", "issues", "edited", None, FULL, "ignored", {})
+
+    acknowledger.start()
+    try:
+        acknowledger.committed([other, delivery])  # as the writer calls it once they are stored
+        deadline = time.monotonic() + 10
+        while _body(world, number) != unticked and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        acknowledger.stop()
+    assert _body(world, number) == unticked and world.runs.list_runs() == []  # no worker was involved
+    edits = [r for r in world.state()["requests"] if r["operationId"] == "issues/update"]
+    assert len(edits) == 1
+
+
+def _body(world: World, number: int) -> str:
+    return next(i["body"] for i in world.state()["issues"] if i["number"] == number)

@@ -42,6 +42,19 @@ def test_commands_and_rollbacks_never_coalesce(runs: RunStore) -> None:
     assert [r.job_as(RollbackJob).to_version for r in rollbacks] == [1, 2]
 
 
+def test_a_requested_scheduled_run_joins_only_its_requesters_queued_run(runs: RunStore) -> None:
+    """A reader's request (refused by the worker) must not swallow a writer's, nor a fire."""
+    reader = runs.enqueue(job(kind="scheduled", pr=None, sha=None, requested_by="reader"))
+    writer = runs.enqueue(job(kind="scheduled", pr=None, sha=None, requested_by="maintainer"))
+    again = runs.enqueue(job(kind="scheduled", pr=None, sha=None, requested_by="maintainer", issue=3))
+    fires = [runs.enqueue(job(kind="scheduled", pr=None, sha=None, schedule="production 0 3 * * 1"))
+             for _ in range(2)]
+    assert len({reader.id, writer.id, fires[0].id}) == 3
+    assert (again.id, fires[1].id) == (writer.id, fires[0].id)  # the same requester, fires: one run each
+    installs = [runs.enqueue(job(kind="install", pr=None, sha=None, installation_id=7)) for _ in range(2)]
+    assert installs[0].id != installs[1].id
+
+
 def test_claim_takes_the_oldest_and_marks_it_running(runs: RunStore, clock: Clock) -> None:
     assert runs.claim("w") is None
     older = runs.enqueue(job(pr=1))

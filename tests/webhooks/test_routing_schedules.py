@@ -11,7 +11,7 @@ import pytest
 
 from bot.dashboard.checkbox import RETRAIN_LINE, box_state, ticked
 from bot.feedback.names import DASHBOARD_MARKER
-from bot.store import ScheduledJob, UninstallJob
+from bot.store import InstallJob, ScheduledJob, UninstallJob
 from bot.webhooks.routing import route
 from tests.fixtures.corpus import CORPUS_APP_ID, deliveries, derive
 
@@ -84,16 +84,37 @@ def test_re_running_the_scheduled_check_asks_for_a_scheduled_run() -> None:
     assert isinstance(job.job, ScheduledJob) and job.job.requested_by == sender
 
 
-def test_losing_repositories_drops_their_schedules() -> None:
-    removed = deliveries()["installation_repositories.removed.1"]
-    job = route(removed.guid, removed.event, removed.body, CORPUS_APP_ID).job
-    assert job is not None
-    assert job.job == UninstallJob(installation_id=2, repositories=("octocat/Hello-World",))
-    deleted = deliveries()["installation.deleted.1"]
-    job = route(deleted.guid, deleted.event, deleted.body, CORPUS_APP_ID).job
-    assert job is not None and job.job == UninstallJob(installation_id=2, repositories=None)
-    created = deliveries()["installation.created.1"]
-    assert route(created.guid, created.event, created.body, CORPUS_APP_ID).job is None
+@pytest.mark.parametrize(
+    ("name", "change", "expected"),
+    [
+        ("installation_repositories.removed.1", {}, UninstallJob(installation_id=2,
+                                                                 repositories=("octocat/Hello-World",))),
+        ("installation.deleted.1", {}, UninstallJob(installation_id=2, repositories=None)),
+        ("installation.suspend.1", {}, UninstallJob(installation_id=16598467, repositories=None)),
+        ("installation.created.1", {}, InstallJob(installation_id=957387,
+                                                  repositories=("Codertocat/Hello-World",))),
+        ("installation.created.1", {"repositories": []}, InstallJob(installation_id=957387)),  # asks GitHub
+        ("installation.suspend.1", {"action": "unsuspend"}, InstallJob(installation_id=16598467)),
+        ("installation_repositories.added.1", {}, InstallJob(installation_id=957387,
+                                                             repositories=("Codertocat/Space",))),
+        ("installation_repositories.added.1", {"repositories_added": []}, None),
+        ("installation.new_permissions_accepted.1", {}, None),
+    ],
+)
+def test_the_app_reaching_or_losing_repositories(name: str, change: dict[str, Any], expected: Any) -> None:
+    delivery = derive(name, **change) if change else deliveries()[name]
+    job = route(delivery.guid, delivery.event, delivery.body, CORPUS_APP_ID).job
+    assert (job.job if job is not None else None) == expected
+    if job is not None:
+        payload = json.loads(delivery.body)
+        account, action = payload["installation"]["account"]["login"], payload["action"]
+        assert (job.repository, job.trigger) == (f"{account}/*", f"{delivery.event}.{action}")
+
+
+def test_the_checkbox_names_its_issue() -> None:
+    job = route("guid-2", "issues", issues_edited(UNTICKED, TICKED), CORPUS_APP_ID).job
+    assert job is not None and isinstance(job.job, ScheduledJob)
+    assert job.job.issue == json.loads(issues_edited(UNTICKED, TICKED))["issue"]["number"]
 
 
 def test_the_dashboard_line_reads_as_unticked() -> None:
