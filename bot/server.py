@@ -172,7 +172,7 @@ def build_services(settings: Settings, workers: int | None = None, *, acknowledg
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
         if acknowledge:  # where the deliveries are committed: no hop between the commit and GitHub
-            acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine))
+            acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine), warm=github.warm)
             writer.on_runs_queued(acknowledger.runs_queued)
             writer.on_committed(acknowledger.committed)
     if notify is not None:

@@ -49,10 +49,10 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     workers: int = Field(default=2, ge=0, le=64)
     processes: int | None = Field(
-        default=1, ge=1, le=64,
-        description="HTTP intake processes sharing the port. With more than one, the run workers run in a "
-        "process of their own; 1 (the default): everything in one process, which keeps the queued status "
-        "within 100 ms of the first webhooks after a start.",
+        default=None, ge=1, le=64,
+        description="HTTP intake processes sharing the port; unset: one per usable core (at most 4). With "
+        "more than one, a background process runs the run workers and acknowledges queued runs; 1: "
+        "everything in one process.",
     )
     pipeline_concurrency: int = Field(default=2, ge=1, le=64)
     warm_processes: bool = Field(

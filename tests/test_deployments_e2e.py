@@ -22,6 +22,7 @@ import pytest
 
 import pipelines
 from pipelines.serving import free_port
+from tests.fixtures.example_repo import WINE_SAMPLE
 from tests.fixtures.serve_process import ServeProcess, popen_serve
 from tests.fixtures.standin import SandboxHandle
 
@@ -32,10 +33,7 @@ BETTER_MODEL = (EXAMPLE.parent / "wine-variants" / "better_model.py").read_text(
 OWNER, NAME, MODEL = "acme", "wine-classifier", "wine-classifier"
 RECONCILE_SECONDS = 3
 LENIENT = "  production:\n    - {metric: accuracy, min: 0.5}\n"
-SAMPLE = {"columns": ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
-                      "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
-                      "od280/od315_of_diluted_wines", "proline"],
-          "data": [[13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]]}
+
 
 
 def config(serve_port: int) -> str:
@@ -96,7 +94,7 @@ def app(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[App]:
 def answers(port: int) -> bool:
     """Whether the model on ``port`` answers a prediction."""
     try:
-        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_split": SAMPLE},
+        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json={"dataframe_split": WINE_SAMPLE},
                               timeout=10)
     except httpx.TransportError:
         return False

@@ -90,14 +90,15 @@ def mlflow_url(postgres_admin: Engine) -> Iterator[str]:
 
 
 def start_replica(name: str, sandbox: SandboxHandle, root: Path, env: dict[str, str]) -> Replica:
-    """``modelgate serve`` (one run worker) in its own data directory."""
+    """``modelgate serve`` (one run worker) in its own data directory, one process each (the replicas are what
+    is tested here; a replica's processes are ``tests/test_serve_processes_e2e.py``'s)."""
     port, data_dir, log = free_port(), root / name, root / f"{name}.log"
     settings = {
         "MODELGATE_APP_ID": str(sandbox.app_id), "MODELGATE_PRIVATE_KEY": sandbox.private_key_pem,
         "MODELGATE_WEBHOOK_SECRET": sandbox.webhook_secret, "MODELGATE_GITHUB_API_URL": sandbox.url,
         "MODELGATE_DATA_DIR": str(data_dir), "MODELGATE_PORT": str(port),
         "MODELGATE_PUBLIC_URL": f"http://127.0.0.1:{port}", "MODELGATE_WORKERS": "1",
-        "MODELGATE_PIPELINE_CONCURRENCY": "1", **env,
+        "MODELGATE_PIPELINE_CONCURRENCY": "1", "MODELGATE_PROCESSES": "1", **env,
     }
     return Replica(name, port, popen_serve(settings, root, log), log, data_dir)
 

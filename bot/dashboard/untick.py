@@ -5,12 +5,29 @@ The App's own edit comes back as an ``issues.edited`` event sent by its bot, whi
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from bot.dashboard.checkbox import box_state, unticked
 from bot.github import Repo
 from bot.github.clients import IssueEditor
+from bot.store import IncomingDelivery, ScheduledJob
 
 log = logging.getLogger(__name__)
+
+
+class Tick(NamedTuple):
+    """A stored tick of a dashboard's checkbox: which issue to untick, through which installation."""
+
+    repository: str
+    installation_id: int | None
+    issue: int
+
+
+def ticks_in(fresh: Sequence[IncomingDelivery]) -> list[Tick]:
+    """The checkbox ticks among newly stored deliveries (whether their run was queued or joined one)."""
+    return [Tick(d.job.repository, d.job.installation_id, d.job.job.issue) for d in fresh
+            if d.job is not None and isinstance(d.job.job, ScheduledJob) and d.job.job.issue is not None]
 
 
 def untick(api: IssueEditor, repo: Repo, number: int) -> bool:

@@ -13,6 +13,7 @@ from bot.deployments.guard import DeployGuard
 from bot.store import DeploymentKey, DeploymentStore, Desired, Lease
 
 NOT_RECORDED = ("none",)  # deploy kinds with nothing to record: promotion only
+NOT_KEPT = (*NOT_RECORDED, "command")  # recorded, but nothing of ours keeps them serving
 
 
 def deployment_key(repository: str, model_name: str, kind: str) -> DeploymentKey:

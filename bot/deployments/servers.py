@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.deployments.keeper import NOT_KEPT
 from bot.runs.pipeline import RunOptions, repository_policy
 from bot.store import DeploymentRecord
 from pipelines.deploy import Server
@@ -28,7 +29,7 @@ class RecordedServers:
         """The record's server; None for a target nothing keeps serving (``command``)."""
         from pipelines.deploy import deployer_for
 
-        if record.target in ("none", "command"):
+        if record.target in NOT_KEPT:
             return None
         deployer = deployer_for(record.spec, tracking_uri=self.options.tracking_uri, workdir=self.serve_logs,
                                 log_dir=self.serve_logs, key=(record.repository, record.model_name),

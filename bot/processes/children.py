@@ -1,7 +1,12 @@
 """The processes a supervisor (``bot.processes.supervisor``) starts: intake processes, which take webhooks on
-the shared listening socket and acknowledge the runs they queue (the "queued" status: the acknowledger
-runs where the commit happens), and the background process, which runs the run workers. Both are
-started with ``multiprocessing``'s spawn (a fresh interpreter)."""
+the shared listening socket and tell the background process which deliveries queued runs, and the
+background process, which acknowledges those runs (the "queued" status) and runs the run workers. With
+no background process (``--workers 0``) the intake processes acknowledge what they queue. All are started
+with ``multiprocessing``'s spawn (a fresh interpreter).
+
+The acknowledger lives in one process so that one GitHub client (its installation tokens, its rate
+limiter) serves every acknowledgement and is warm before the first PR: in each intake process, the first
+acknowledgement after a start waited 1–4 s for that process's own first token (bench/README.md)."""
 
 from __future__ import annotations
 
@@ -44,8 +49,9 @@ def _child_setup(settings: Settings) -> None:
 
 def intake_main(settings: Settings, listener: socket.socket, notice: socket.socket | None,
                 workers: Synchronized[int] | None) -> None:
-    """An intake process: uvicorn on ``listener``; tells ``notice`` of the runs it queues; its
-    ``/healthz`` reports the background process's ``workers``."""
+    """An intake process: uvicorn on ``listener``; tells ``notice`` of the runs it queues and the checkbox
+    ticks it stores (no ``notice``: it acknowledges them itself); its ``/healthz`` reports the background
+    process's ``workers``."""
     import uvicorn
 
     from bot.processes.notice import RunsNotifier
@@ -53,8 +59,10 @@ def intake_main(settings: Settings, listener: socket.socket, notice: socket.sock
     from bot.webhooks.http_limits import server_options
 
     _child_setup(settings)
-    notify = RunsNotifier(notice) if notice is not None else _nobody
-    services = build_services(settings, workers=0, notify=notify)
+    notifier = RunsNotifier(notice) if notice is not None else None
+    services = build_services(settings, workers=0, notify=notifier or _nobody, acknowledge=notifier is None)
+    if notifier is not None:
+        services.writer.on_committed(notifier.committed)
     if workers is not None:
         services.workers_elsewhere = WorkersState(workers).get
     server = uvicorn.Server(uvicorn.Config(create_app(services), **server_options(settings)))
@@ -68,23 +76,26 @@ def _nobody(delivery_guids: list[str]) -> None:
 
 
 def background_main(settings: Settings, notice: socket.socket, workers: Synchronized[int] | None) -> None:
-    """The background process: the run workers, woken by the intake processes' notices; publishes their
-    state in ``workers``."""
+    """The background process: acknowledges the runs the intake processes' notices name and wakes the run
+    workers for them; publishes the workers' state in ``workers``."""
     from bot.processes.notice import RunsListener
     from bot.server import build_services, running
 
     _child_setup(settings)
-    services = build_services(settings, acknowledge=False)  # the intake processes acknowledge
+    services = build_services(settings)
     state = WorkersState(workers) if workers is not None else None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     def on_runs(delivery_guids: list[str]) -> None:
+        if services.acknowledger is not None:
+            services.acknowledger.runs_queued(delivery_guids)
         if services.pool is not None:
             services.pool.wake()
 
-    listener = RunsListener(notice, on_runs)
+    on_ticks = services.acknowledger.untick if services.acknowledger is not None else None
+    listener = RunsListener(notice, on_runs, on_ticks)
     with running(services):  # the workers start once MLflow's store is prepared, in the background
         listener.start()
         while not stop.wait(0.05):

@@ -76,8 +76,9 @@ class Supervisor:
         from bot.processes.children import STATES, background_main, intake_main
         from bot.processes.notice import notice_pair
 
+        # log_config=None: uvicorn's "running on" line goes through modelgate's logging (JSON too)
         listener = Config("bot.server:app_from_environment", host=self._settings.host,
-                          port=self._settings.port).bind_socket()
+                          port=self._settings.port, log_config=None).bind_socket()
         sending, receiving = notice_pair() if self._plan.background else (None, None)
         if self._plan.background:
             self._workers = self._context.Value("i", STATES.index("starting"))

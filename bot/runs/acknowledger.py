@@ -14,15 +14,15 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.dashboard.untick import untick_quietly
+from bot.dashboard.untick import Tick, ticks_in, untick_quietly
 from bot.feedback.check_run import RunReporter
 from bot.feedback.messages import queued_description
 from bot.github import Repo
 from bot.github.clients import AcknowledgerClient, ClientFactory
-from bot.store import AcknowledgementStore, IncomingDelivery, RunRecord, RunStore, ScheduledJob, StagingJob
+from bot.store import AcknowledgementStore, IncomingDelivery, RunRecord, RunStore, StagingJob
 
 log = logging.getLogger(__name__)
 WRITERS = 4  # runs acknowledged at once
@@ -33,9 +33,11 @@ class Acknowledger:
 
     def __init__(
         self, github: ClientFactory[AcknowledgerClient], runs: RunStore,
-        acknowledgements: AcknowledgementStore,
+        acknowledgements: AcknowledgementStore, warm: Callable[[], None] | None = None,
     ) -> None:
+        """``warm``: run first on the thread, before any acknowledgement (``GitHubApp.warm``)."""
         self._github, self._runs, self._acks = github, runs, acknowledgements
+        self._warm = warm
         self._pending: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._writers: ThreadPoolExecutor | None = None
@@ -49,16 +51,16 @@ class Acknowledger:
     def committed(self, fresh: list[IncomingDelivery]) -> None:
         """The writer's listener for every new delivery: untick the checkbox each tick of a dashboard's
         "retrain now" ticked (whether its run was queued or joined a queued one), off the writer's thread."""
-        for delivery in fresh:
-            request = delivery.job
-            if request is None or not isinstance(request.job, ScheduledJob) or request.job.issue is None:
-                continue
+        self.untick(ticks_in(fresh))
+
+    def untick(self, ticks: Sequence[Tick]) -> None:
+        """Untick these ticks' checkboxes on the writing threads (from a notice or ``committed``)."""
+        for tick in ticks:
             try:
                 if self._writers is not None:
-                    issue = request.job.issue
-                    self._writers.submit(self._untick, request.repository, request.installation_id, issue)
+                    self._writers.submit(self._untick, *tick)
             except RuntimeError:  # stopping: the worker unticks it when the run starts
-                log.info("not unticking %s#%d: stopping", request.repository, request.job.issue)
+                log.info("not unticking %s#%d: stopping", tick.repository, tick.issue)
 
     def _untick(self, repository: str, installation_id: int | None, issue: int) -> None:
         try:
@@ -111,6 +113,11 @@ class Acknowledger:
             self._acks.end(run.id)
 
     def _loop(self) -> None:
+        if self._warm is not None:
+            try:
+                self._warm()
+            except Exception:  # only slower: the first acknowledgement imports it
+                log.exception("warming the GitHub client failed")
         while (guids := self._pending.get()) is not None:
             try:
                 for run in self._due(guids):

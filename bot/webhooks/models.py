@@ -2,6 +2,10 @@
 
 Only the fields we use are declared; unknown keys are ignored and anything GitHub may omit
 is optional, because strict schemas reject real deliveries (docs examples, GHES payloads).
+
+They are msgspec structs: decoding a 23 KB delivery into them skips what they do not declare and took
+13 µs against pydantic's 30 on the webhook's hot path (bench/README.md). ``bot.webhooks.routing.parse``
+decodes with ``strict=False`` (numbers and booleans sent as strings are read as such).
 """
 
 from __future__ import annotations
@@ -9,25 +13,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
 
-class _Tolerant(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class _Tolerant(msgspec.Struct, frozen=True, kw_only=True):
+    """Unknown keys are ignored (msgspec's default). Every model is ``kw_only`` (not inherited in msgspec):
+    a required field may follow optional ones."""
 
 
-class Account(_Tolerant):
+class Account(_Tolerant, frozen=True, kw_only=True):
     login: str
     id: int | None = None
     type: str | None = None
 
 
-class Installation(_Tolerant):
+class Installation(_Tolerant, frozen=True, kw_only=True):
     id: int
     account: Account | None = None
 
 
-class Repository(_Tolerant):
+class Repository(_Tolerant, frozen=True, kw_only=True):
     full_name: str
     name: str | None = None
     default_branch: str | None = None
@@ -35,7 +40,7 @@ class Repository(_Tolerant):
     owner: Account | None = None
 
 
-class RepoStub(_Tolerant):
+class RepoStub(_Tolerant, frozen=True, kw_only=True):
     """A repository as nested in refs; short forms (check runs) carry only id, url, name."""
 
     id: int | None = None
@@ -45,18 +50,18 @@ class RepoStub(_Tolerant):
     fork: bool = False
 
 
-class App(_Tolerant):
+class App(_Tolerant, frozen=True, kw_only=True):
     id: int
     slug: str | None = None
 
 
-class Ref(_Tolerant):
+class Ref(_Tolerant, frozen=True, kw_only=True):
     ref: str
     sha: str
     repo: RepoStub | None = None
 
 
-class PullRequest(_Tolerant):
+class PullRequest(_Tolerant, frozen=True, kw_only=True):
     number: int
     state: str = "open"
     draft: bool | None = False
@@ -68,7 +73,7 @@ class PullRequest(_Tolerant):
     author_association: str | None = None
 
 
-class PullRequestStub(_Tolerant):
+class PullRequestStub(_Tolerant, frozen=True, kw_only=True):
     """The short PR objects listed on check runs and check suites."""
 
     number: int
@@ -76,7 +81,7 @@ class PullRequestStub(_Tolerant):
     base: Ref | None = None
 
 
-class Issue(_Tolerant):
+class Issue(_Tolerant, frozen=True, kw_only=True):
     number: int
     state: str | None = None
     pull_request: dict[str, Any] | None = None
@@ -85,7 +90,7 @@ class Issue(_Tolerant):
     updated_at: datetime | None = None
 
 
-class Comment(_Tolerant):
+class Comment(_Tolerant, frozen=True, kw_only=True):
     id: int
     body: str | None = ""
     node_id: str | None = None
@@ -94,7 +99,7 @@ class Comment(_Tolerant):
     created_at: datetime | None = None
 
 
-class CheckSuite(_Tolerant):
+class CheckSuite(_Tolerant, frozen=True, kw_only=True):
     id: int
     head_sha: str | None = None
     head_branch: str | None = None
@@ -102,7 +107,7 @@ class CheckSuite(_Tolerant):
     pull_requests: list[PullRequestStub] = []
 
 
-class CheckRun(_Tolerant):
+class CheckRun(_Tolerant, frozen=True, kw_only=True):
     id: int
     name: str | None = None
     head_sha: str
@@ -112,11 +117,11 @@ class CheckRun(_Tolerant):
     pull_requests: list[PullRequestStub] = []
 
 
-class RequestedAction(_Tolerant):
+class RequestedAction(_Tolerant, frozen=True, kw_only=True):
     identifier: str
 
 
-class Envelope(_Tolerant):
+class Envelope(_Tolerant, frozen=True, kw_only=True):
     """What every event may carry."""
 
     action: str | None = None
@@ -125,12 +130,12 @@ class Envelope(_Tolerant):
     sender: Account | None = None
 
 
-class PullRequestEvent(Envelope):
+class PullRequestEvent(Envelope, frozen=True, kw_only=True):
     number: int | None = None
     pull_request: PullRequest
 
 
-class PushEvent(Envelope):
+class PushEvent(Envelope, frozen=True, kw_only=True):
     ref: str
     before: str | None = None
     after: str | None = None
@@ -139,43 +144,43 @@ class PushEvent(Envelope):
     forced: bool = False
 
 
-class IssueCommentEvent(Envelope):
+class IssueCommentEvent(Envelope, frozen=True, kw_only=True):
     issue: Issue
     comment: Comment
 
 
-class BodyChange(_Tolerant):
+class BodyChange(_Tolerant, frozen=True, kw_only=True):
     """``changes.body`` of an edit: the body before it."""
 
-    from_: str | None = Field(None, alias="from")
+    from_: str | None = msgspec.field(default=None, name="from")
 
 
-class IssueChanges(_Tolerant):
+class IssueChanges(_Tolerant, frozen=True, kw_only=True):
     body: BodyChange | None = None
 
 
-class IssuesEvent(Envelope):
+class IssuesEvent(Envelope, frozen=True, kw_only=True):
     issue: Issue
     changes: IssueChanges | None = None
 
 
-class InstallationEvent(Envelope):
+class InstallationEvent(Envelope, frozen=True, kw_only=True):
     """``installation`` (created, deleted, ...): the repositories it covers, when GitHub lists them."""
 
     repositories: list[RepoStub] | None = None
 
 
-class InstallationRepositoriesEvent(Envelope):
+class InstallationRepositoriesEvent(Envelope, frozen=True, kw_only=True):
     repositories_added: list[RepoStub] = []
     repositories_removed: list[RepoStub] = []
 
 
-class CheckRunEvent(Envelope):
+class CheckRunEvent(Envelope, frozen=True, kw_only=True):
     check_run: CheckRun
     requested_action: RequestedAction | None = None
 
 
-class CheckSuiteEvent(Envelope):
+class CheckSuiteEvent(Envelope, frozen=True, kw_only=True):
     check_suite: CheckSuite
 
 

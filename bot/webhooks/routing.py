@@ -6,10 +6,11 @@ GitHub before acting, so a job carries only keys (repo, PR, SHA), never trusted 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
+import msgspec
 
 from bot.commands.parser import parse_commands
 from bot.dashboard.checkbox import ticked
@@ -45,18 +46,32 @@ class PayloadError(ValueError):
     """The body is not a JSON object of the shape the event needs."""
 
 
+_MISSING = re.compile(r"Object missing required field `(.+)`")
+_DECODERS: dict[type[Envelope], msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(model: type[Envelope]) -> msgspec.json.Decoder[Any]:
+    decoder = _DECODERS.get(model)
+    if decoder is None:
+        decoder = _DECODERS[model] = msgspec.json.Decoder(model, strict=False)
+    return decoder
+
+
 def parse(event: str, body: bytes) -> Envelope:
     """Parse ``body`` with the tolerant model for ``event``; PayloadError names the problem."""
     try:
-        return model_for(event).model_validate_json(body)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        if err["type"] == "json_invalid":
-            raise PayloadError(f"body is not valid JSON: {err['msg']}") from None
-        if not err["loc"] and err["type"] in {"model_type", "model_attributes_type"}:
+        payload: Envelope = _decoder(model_for(event)).decode(body)
+        return payload
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).partition(" - at `$")
+        where = path.rstrip("`").lstrip(".")
+        if missing := _MISSING.fullmatch(message):  # "Object missing required field `x`": name x
+            where, message = ".".join(filter(None, (where, missing.group(1)))), "required field missing"
+        if not where and message.startswith("Expected `object`"):
             raise PayloadError("body is not a JSON object") from None
-        raise PayloadError(f"{event} payload: {where}: {err['msg']}") from None
+        raise PayloadError(f"{event} payload: {where or 'body'}: {message}") from None
+    except msgspec.DecodeError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
 
 
 def route(guid: str, event: str, body: bytes, app_id: int | None) -> IncomingDelivery:

@@ -144,7 +144,7 @@ def test_missing_delivery_headers_get_400(intake: Intake) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [(b"[]", "not a JSON object"), (b"null", "not a JSON object"), (b"{oops", "not valid JSON"),
-     (b'{"action": "opened"}', "pull_request: Field required")],
+     (b'{"action": "opened"}', "pull_request: required field missing")],
 )
 def test_malformed_bodies_get_400_with_the_reason(intake: Intake, body: bytes, message: str) -> None:
     from bot.webhooks.signature import sign

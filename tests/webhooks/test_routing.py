@@ -177,7 +177,8 @@ def test_check_run_buttons_only_for_our_app() -> None:
         ("pull_request", b"[1, 2]", "not a JSON object"),
         ("ping", b'"text"', "not a JSON object"),
         ("ping", b"{not json", "not valid JSON"),
-        ("pull_request", b'{"action": "opened"}', "pull_request payload: pull_request: Field required"),
+        ("pull_request", b'{"action": "opened"}', "pull_request payload: pull_request: required field"),
+        ("pull_request", b'{"pull_request": {"number": 1, "head": {"ref": "a"}}}', "head.sha: required"),
         ("push", b'{"ref": 5}', "push payload: ref"),
     ],
 )
