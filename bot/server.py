@@ -261,9 +261,11 @@ def create_app(services: Services) -> WebhookFastPath:
             answer["status"] = "ok" if ok else "unavailable"
         return JSONResponse(answer, status_code=200 if ok else 503)
 
+    # the gauges read from the store, for the multiprocess exposition (one process reads them for all)
+    from_store = [RunStateCollector(services.runs.counts),
+                  DeploymentCollector(DeploymentStore(services.engine).gauges)]
+
     async def metrics(request: Request) -> Response:
-        from_store = [RunStateCollector(services.runs.counts),
-                      DeploymentCollector(DeploymentStore(services.engine).gauges)]
         body = await run_in_threadpool(exposition, from_store)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
