@@ -49,7 +49,8 @@ from isolation_overhead import (
     run_command,
     signed,
 )
-from staging_wall import EXAMPLE, ROOT, STEP_ROWS, publish, same_metrics, step_rows
+from readme_section import ROOT, publish
+from staging_wall import EXAMPLE, STEP_ROWS, same_metrics, step_rows
 
 from pipelines.environments import EnvironmentCache, environment_key, find_environment, recorded_requirements
 from pipelines.environments.frozen import freeze

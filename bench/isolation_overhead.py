@@ -40,10 +40,10 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+from readme_section import publish
 from staging_wall import (
     job_rest,
     make_repo,
-    publish,
     run_baseline,
     run_modelgate,
     same_metrics,

@@ -27,8 +27,8 @@ from github_standin.client import SandboxClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cache_hit_parts import Rerun, parts_table, rerun_marks
+from readme_section import publish
 from settle import settle
-from staging_wall import publish
 from time_to_pending import EXAMPLE, NAME, OWNER, _wait, modelgate_serving
 
 HEADING = "## `/retrain` on an unchanged tree (cache hit)"

@@ -37,7 +37,7 @@ from pipelines.tracking import Tracker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from staging_wall import publish
+from readme_section import publish
 from time_to_pending import EXAMPLE, OWNER, _wait, modelgate_serving
 
 from tests.fixtures.ray_head import RayHead

@@ -32,11 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from readme_section import HEADING, ROOT, publish
 from settle import settle
 
 from pipelines.executor import LocalExecutor, PipelineJob
@@ -45,10 +45,7 @@ from pipelines.model_metrics import is_model_metric
 from pipelines.sandbox import Isolation
 from pipelines.tracking import TELEMETRY_OFF
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "pipelines" / "examples" / "wine-classifier"
-README = ROOT / "bench" / "README.md"
-HEADING = "## Staging wall time vs a bare baseline"
 # The job's own steps in the result's ``durations`` (the trusted side adds them after its own; the
 # job's "config" is dropped there: the trusted side's step has the same name). The trusted side's
 # "cache" step runs inside its "job" step, while the job waits for the answer.
@@ -342,37 +339,6 @@ Run of {today} on this project's {cpus}-core machine ({minutes:.0f} min in all):
 
 {body}
 """
-
-
-def write_readme(section: str, heading: str = HEADING, after: str | None = None) -> None:
-    """Replace the section under ``heading`` of bench/README.md; a new one goes after the section under
-    ``after`` (or at the end). Other sections stay as they are."""
-    text = README.read_text(encoding="utf-8")
-    start = text.find(heading)
-    if start < 0:
-        anchor = -1 if after is None else text.find(after)
-        end = -1 if anchor < 0 else text.find("\n## ", anchor + len(after or ""))
-        if end < 0:
-            text = text.rstrip("\n") + "\n\n" + section
-        else:
-            text = text[: end + 1] + section.rstrip("\n") + "\n\n" + text[end + 1 :]
-    else:
-        end = text.find("\n## ", start + len(heading))
-        rest = "\n\n" + text[end + 1 :] if end >= 0 else ""
-        text = text[:start] + section.rstrip("\n") + rest
-    README.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
-def publish(body: str, section: Callable[[str, argparse.Namespace, int, float], str],
-            args: argparse.Namespace, began: float, heading: str = HEADING, after: str | None = None) -> None:
-    """Print the tables and, unless ``--no-readme``, rewrite their README section (``section`` renders it
-    from the body, the arguments, the CPU count and the minutes since ``began``)."""
-    print()
-    print(body)
-    if not args.no_readme:
-        minutes = (time.perf_counter() - began) / 60
-        write_readme(section(body, args, os.cpu_count() or 0, minutes), heading, after)
-        print(f"\nwrote the section to {README.relative_to(ROOT)}")
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ from github_standin.serving import serve
 from pipelines.serving import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from staging_wall import publish
+from readme_section import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "pipelines" / "examples" / "wine-classifier"

@@ -65,6 +65,7 @@ from bot.store import (
     migrate,
     ping,
 )
+from bot.store.checkpoints import checkpointer_for
 from bot.store.writer_queue import writer_turn
 from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
 from bot.webhooks.writer import DeliveryWriter, writer_for
@@ -161,7 +162,7 @@ def build_services(settings: Settings, workers: int | None = None, *, acknowledg
     (when ``workers`` > 0) the worker pool. With ``notify``: an intake process of several, which tells
     ``notify`` of the runs it queued (another process's workers take them)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.db_url)
+    engine = create_db_engine(settings.db_url, background_checkpoints=True)  # `running` checkpoints
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
     reports = ReportFiles(engine, settings.public_url, settings.report_retention_days)
     writer = writer_for(engine.dialect.name, deliveries.record, functools.partial(writer_turn, engine))
@@ -198,6 +199,9 @@ def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
     """Migrate, start writer and workers (these after preparing the MLflow store; with ``intake``, in the
     background: webhooks are taken meanwhile); stop them (finishing queued writes) on exit."""
     migrate(services.engine)
+    checkpointer = checkpointer_for(services.engine)
+    if checkpointer is not None:
+        checkpointer.start()
     if services.acknowledger is not None:
         services.acknowledger.start()
     services.writer.start()
@@ -236,6 +240,8 @@ def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
             services.acknowledger.stop()
         unregister_runs()
         unregister_deployments()
+        if checkpointer is not None:
+            checkpointer.stop()
         services.engine.dispose()
 
 
@@ -255,9 +261,11 @@ def create_app(services: Services) -> WebhookFastPath:
             answer["status"] = "ok" if ok else "unavailable"
         return JSONResponse(answer, status_code=200 if ok else 503)
 
+    # the gauges read from the store, for the multiprocess exposition (one process reads them for all)
+    from_store = [RunStateCollector(services.runs.counts),
+                  DeploymentCollector(DeploymentStore(services.engine).gauges)]
+
     async def metrics(request: Request) -> Response:
-        from_store = [RunStateCollector(services.runs.counts),
-                      DeploymentCollector(DeploymentStore(services.engine).gauges)]
         body = await run_in_threadpool(exposition, from_store)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 

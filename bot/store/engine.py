@@ -38,9 +38,10 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def create_db_engine(url: str | URL, **kwargs: Any) -> Engine:
+def create_db_engine(url: str | URL, *, background_checkpoints: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url``: SQLite tuned for concurrent use (WAL, IMMEDIATE writes and
-    its directory created), PostgreSQL through psycopg 3."""
+    its directory created), PostgreSQL through psycopg 3. ``background_checkpoints``: SQLite's commits never
+    checkpoint the WAL; a ``bot.store.checkpoints.WalCheckpointer`` must."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, **kwargs)
@@ -48,11 +49,12 @@ def create_db_engine(url: str | URL, **kwargs: Any) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, **kwargs)
-    _tune_sqlite(engine)
+    _tune_sqlite(engine, (*_SQLITE_PRAGMAS, "PRAGMA wal_autocheckpoint=0") if background_checkpoints
+                 else _SQLITE_PRAGMAS)
     return engine
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, pragmas: tuple[str, ...]) -> None:
     """Pragmas on every connection, and BEGIN emitted by us (the pysqlite recipe) so that a
     write transaction can start as ``BEGIN IMMEDIATE`` and never fails on lock upgrade."""
 
@@ -61,7 +63,7 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
         cursor = dbapi_connection.cursor()
         try:
-            for pragma in _SQLITE_PRAGMAS:
+            for pragma in pragmas:
                 cursor.execute(pragma)
         finally:
             cursor.close()

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from pipelines.checkout import StepError
@@ -38,6 +40,26 @@ STATUS_POLL_SECONDS = 0.5
 RETRY_SECONDS = 1.0
 T = TypeVar("T")
 STOPPED_EXIT = -int(signal.SIGTERM)  # reads as "was killed by signal 15"
+
+
+_STARTING: dict[str, tuple[threading.Lock, list[int]]] = {}  # submission id -> its lock, starters holding it
+_STARTING_GUARD = threading.Lock()
+
+
+@contextmanager
+def _starting(submission_id: str) -> Iterator[None]:
+    """One starter of ``submission_id`` at a time in this process (the entry goes with its last starter)."""
+    with _STARTING_GUARD:
+        lock, starters = _STARTING.setdefault(submission_id, (threading.Lock(), [0]))
+        starters[0] += 1
+    try:
+        with lock:
+            yield
+    finally:
+        with _STARTING_GUARD:
+            starters[0] -= 1
+            if starters[0] == 0:
+                del _STARTING[submission_id]
 
 
 class RayJob:
@@ -64,7 +86,13 @@ class RayJob:
 
     def start(self) -> None:
         """Submit the job, or attach to the one already submitted under this id (StepError("crash")
-        when the cluster cannot be reached)."""
+        when the cluster cannot be reached). Starters of one id in this process take turns: one that
+        found no job clears the id's storage before it submits, which must never happen to a job another
+        starter has just submitted."""
+        with _starting(self.submission_id):
+            self._start()
+
+    def _start(self) -> None:
         try:
             self._retrying(lambda: self._api.report(self.submission_id))
             self.attached = True

@@ -81,7 +81,10 @@ class SubmissionStorage:
         else:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm(self.root, recursive=True)
-        self.fs.makedirs(self.out, exist_ok=True)
+        try:
+            self.fs.makedirs(self.out, exist_ok=True)
+        except FileNotFoundError:  # the other starter removed a parent while it was being made
+            self.fs.makedirs(self.out, exist_ok=True)
 
     def put_champion(self, local: Path | None) -> None:
         """Copy the champion's files (trusted: fetched from the registry by the App) into storage."""
