@@ -215,6 +215,11 @@ def test_intake_processes_share_one_store(sandbox: SandboxHandle, data_dir: Path
     stopped_cleanly(server, everyone)
 
 
+def listening(server: ServeProcess) -> set[int]:
+    """The server's processes that hold its listening socket (the intake processes)."""
+    return {pid for pid in children(server.process.pid) if server_side_listens(pid, server.port)}
+
+
 def server_side_listens(pid: int, port: int) -> bool:
     """``pid`` has the listening socket on ``port`` open (an intake process; the background one has not)."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
@@ -243,10 +248,11 @@ def test_workers_take_runs_and_killed_processes_are_started_again(sandbox: Sandb
 
         victim = min(intake)
         os.kill(victim, signal.SIGKILL)
-        wait_until(lambda: len({p for p in children(server.process.pid) if server_side_listens(p, server.port)
-                                } - {victim} - intake) == 1, "a new intake process")
+        survivors = intake - {victim}
+        wait_until(lambda: len(listening(server) - {victim}) == 2 and survivors < listening(server),
+                   "a new intake process beside the other")
         assert re.search(rf"intake process \d \(pid {victim}\) ended with exit code -9", log.read_text())
-        intake = {p for p in children(server.process.pid) if server_side_listens(p, server.port)}
+        intake = listening(server) - {victim}
         first, second = connections_per_process(server, intake).values()
         assert post(second, opened(11, secret)) == (202, "accepted")
         assert metric(first, "modelgate_process_restarts_total", 'role="intake"') == 1
