@@ -27,6 +27,7 @@ from bot.store import (
     UninstallJob,
 )
 from bot.webhooks.models import (
+    EVENT_MODELS,
     CheckRunEvent,
     CheckSuiteEvent,
     Envelope,
@@ -47,20 +48,14 @@ class PayloadError(ValueError):
 
 
 _MISSING = re.compile(r"Object missing required field `(.+)`")
-_DECODERS: dict[type[Envelope], msgspec.json.Decoder[Any]] = {}
-
-
-def _decoder(model: type[Envelope]) -> msgspec.json.Decoder[Any]:
-    decoder = _DECODERS.get(model)
-    if decoder is None:
-        decoder = _DECODERS[model] = msgspec.json.Decoder(model, strict=False)
-    return decoder
+_MODELS: list[type[Envelope]] = [Envelope, *EVENT_MODELS.values()]
+_DECODERS = {model: msgspec.json.Decoder(model, strict=False) for model in _MODELS}
 
 
 def parse(event: str, body: bytes) -> Envelope:
     """Parse ``body`` with the tolerant model for ``event``; PayloadError names the problem."""
     try:
-        payload: Envelope = _decoder(model_for(event)).decode(body)
+        payload: Envelope = _DECODERS[model_for(event)].decode(body)
         return payload
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `$")
