@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.engine import Engine
@@ -69,6 +70,9 @@ from bot.store.checkpoints import checkpointer_for
 from bot.store.writer_queue import writer_turn
 from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
 from bot.webhooks.writer import DeliveryWriter, writer_for
+
+if TYPE_CHECKING:
+    from bot.processes.notice import RunsNotifier
 
 log = logging.getLogger(__name__)
 LEASE_PERIODS = 3  # a replica holds a deployment for this many reconcile periods unless renewed
@@ -156,11 +160,11 @@ def handlers(
     }
 
 
-def build_services(settings: Settings, workers: int | None = None, *, acknowledge: bool = True,
-                   notify: Callable[[list[str]], None] | None = None) -> Services:
-    """Create the engine, stores, writer, the acknowledger (given the App's key and ``acknowledge``) and
-    (when ``workers`` > 0) the worker pool. With ``notify``: an intake process of several, which tells
-    ``notify`` of the runs it queued (another process's workers take them)."""
+def build_services(settings: Settings, workers: int | None = None, *,
+                   notify: RunsNotifier | None = None) -> Services:
+    """Create the engine, stores, writer, the acknowledger (given the App's key) and (when ``workers`` > 0)
+    the worker pool. With ``notify``: an intake process of several, which tells ``notify`` of the runs it
+    queued and the checkbox ticks it stored (the background process acknowledges them and works the runs)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.db_url, background_checkpoints=True)  # `running` checkpoints
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
@@ -172,12 +176,13 @@ def build_services(settings: Settings, workers: int | None = None, *, acknowledg
         settings.require("github")
         assert settings.app_id is not None
         github = GitHubApp(settings.app_id, settings.app_private_key(), settings.github_api_url)
-        if acknowledge:  # where the deliveries are committed: no hop between the commit and GitHub
+        if notify is None:  # else the background process acknowledges, with its one warm GitHub client
             acknowledger = Acknowledger(github, runs, AcknowledgementStore(engine), warm=github.warm)
             writer.on_runs_queued(acknowledger.runs_queued)
             writer.on_committed(acknowledger.committed)
     if notify is not None:
         writer.on_runs_queued(notify)
+        writer.on_committed(notify.committed)
     reconciler, scheduler = None, None
     if size > 0:
         keeper, reconciler = deployment_keeping(settings, engine)

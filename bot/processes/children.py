@@ -60,19 +60,13 @@ def intake_main(settings: Settings, listener: socket.socket, notice: socket.sock
 
     _child_setup(settings)
     notifier = RunsNotifier(notice) if notice is not None else None
-    services = build_services(settings, workers=0, notify=notifier or _nobody, acknowledge=notifier is None)
-    if notifier is not None:
-        services.writer.on_committed(notifier.committed)
+    services = build_services(settings, workers=0, notify=notifier)
     if workers is not None:
         services.workers_elsewhere = WorkersState(workers).get
     server = uvicorn.Server(uvicorn.Config(create_app(services), **server_options(settings)))
     server.run(sockets=[listener])
     if not server.started:
         sys.exit(3)
-
-
-def _nobody(delivery_guids: list[str]) -> None:
-    """No process works runs (``--workers 0``): nobody to tell."""
 
 
 def background_main(settings: Settings, notice: socket.socket, workers: Synchronized[int] | None) -> None:
