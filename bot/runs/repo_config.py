@@ -27,12 +27,8 @@ def read_config(api: ConfigReader, repo: Repo, sha: str) -> ModelgateConfig:
 def rules_config(api: ConfigReader, repo: Repo, default_branch: str | None) -> ModelgateConfig | None:
     """``.modelgate.yml`` on the default branch, where the rules a PR must not change (who may run
     commands, whose code waits for approval) come from; None when missing or invalid there."""
-    if not default_branch:
-        return None
-    try:
-        return read_config(api, repo, default_branch)
-    except Stop:
-        return None
+    config = default_branch_config(api, repo, default_branch)
+    return config if isinstance(config, ModelgateConfig) else None
 
 
 def default_branch_config(api: ConfigReader, repo: Repo, branch: str | None) -> ModelgateConfig | str:
