@@ -145,7 +145,7 @@ class Dashboard:
         """Keep the plot the dashboard shows past the report retention (and only that one)."""
         if self._pins is None:
             return
-        holder = f"dashboard:{repository.lower()}"
+        holder = _name(repository)
         shown = published_file(plot) if plot else None
         if shown is None:
             self._pins.unpin(holder)
@@ -158,7 +158,7 @@ class Dashboard:
         if self._locks is None:
             yield
             return
-        name = f"dashboard:{repository.lower()}"
+        name = _name(repository)
         deadline = time.monotonic() + self._lock_seconds
 
         def waited_too_long() -> str | None:
@@ -192,6 +192,11 @@ class Dashboard:
             title = str(pull.get("title") or "")
             shown.append(OpenPull(number, title, result.get("verdict"), result.get("summary")))
         return shown
+
+
+def _name(repository: str) -> str:
+    """The repository's dashboard as a lock name and as a report-pin holder."""
+    return f"dashboard:{repository.lower()}"
 
 
 def _is_dashboard(issue: dict[str, Any]) -> bool:
