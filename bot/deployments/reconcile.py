@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,6 +22,7 @@ from typing import Protocol
 from bot.deployments.decisions import Action, decide
 from bot.deployments.guard import DeployGuard
 from bot.deployments.replica import orphaned
+from bot.processes.periodic import Periodic
 from bot.store import DeploymentKey, DeploymentRecord, DeploymentState, DeploymentStore, Health, Lease
 from pipelines.deploy import Health as Answer
 from pipelines.deploy import Server
@@ -76,35 +76,20 @@ class Reconciler:
         self._store, self._lease, self._guard = store, lease, guard
         self._server_for, self._sample_for = server_for, sample_for
         self._local = local or NoLocalServers()
-        self.period_seconds = period_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._passes = Periodic("reconcile", self.reconcile, period_seconds, log, "reconcile pass failed")
 
     def start(self) -> None:
         """Reconcile now and then every period, until ``stop()``."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="reconcile", daemon=True)
-        self._thread.start()
+        self._passes.start()
 
     def stop(self) -> None:
         """Stop the loop and give up this replica's leases (another replica may take over at once). The
         servers keep running until the process ends."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
-            self._thread = None
+        self._passes.stop(timeout=60)
         try:
             self._store.release(self._lease.holder)
         except Exception:
             log.exception("could not release the deployment leases of %s", self._lease.holder)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.reconcile()
-            except Exception:
-                log.exception("reconcile pass failed")
-            self._stop.wait(self.period_seconds)
 
     def reconcile(self) -> list[Step]:
         """One pass over every recorded deployment this replica keeps (or may take over)."""

@@ -9,10 +9,10 @@ drive it with a clock of their own.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.processes.periodic import Periodic
 from bot.store import FireRecord, JobRequest, ScheduledJob, ScheduleRecord, ScheduleStore
 from bot.store.types import utc, utc_now
 from pipelines.config.schedule import last_fire, next_fire
@@ -35,10 +35,9 @@ class Scheduler:
         self, store: ScheduleStore, period_seconds: float = 30.0, clock: Callable[[], datetime] = utc_now,
         on_queued: Callable[[FireRecord], None] | None = None,
     ) -> None:
-        self._store, self._period, self._clock = store, period_seconds, clock
+        self._store, self._clock = store, clock
         self._on_queued = on_queued
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticks = Periodic("modelgate-scheduler", self.tick, period_seconds, log, "scheduler tick failed")
 
     def tick(self, now: datetime | None = None) -> list[FireRecord]:
         """Claim every fire due at ``now`` (default: the clock) and queue its run; the fires this call won."""
@@ -61,21 +60,8 @@ class Scheduler:
 
     def start(self) -> None:
         """Tick in a background thread until ``stop``."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="modelgate-scheduler", daemon=True)
-        self._thread.start()
+        self._ticks.start()
 
     def stop(self) -> None:
         """Stop ticking (waits for a tick under way)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-            except Exception:  # the store may be down for a while: try again next period
-                log.exception("scheduler tick failed")
-            self._stop.wait(self._period)
+        self._ticks.stop()

@@ -12,9 +12,10 @@ checkpoints on this thread instead, every second, in PASSIVE mode: it never wait
 from __future__ import annotations
 
 import logging
-import threading
 
 from sqlalchemy import Engine
+
+from bot.processes.periodic import Periodic
 
 log = logging.getLogger(__name__)
 CHECKPOINT_SECONDS = 1.0
@@ -24,22 +25,20 @@ class WalCheckpointer:
     """Checkpoints one SQLite file's WAL every ``interval`` seconds (``start``/``stop``)."""
 
     def __init__(self, engine: Engine, interval: float = CHECKPOINT_SECONDS) -> None:
-        self._engine, self._interval = engine, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._engine = engine
+        self._passes = Periodic("wal-checkpoints", self.checkpoint, interval, log, "WAL checkpoint failed")
 
     def start(self) -> None:
-        """Start the thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="wal-checkpoints", daemon=True)
-        self._thread.start()
+        """Start the thread (its first checkpoint at once)."""
+        self._passes.start()
 
     def stop(self) -> None:
-        """Stop the thread, after one last checkpoint."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        """Stop the thread, then checkpoint once more."""
+        self._passes.stop(timeout=30)
+        try:
+            self.checkpoint()
+        except Exception:
+            log.exception("WAL checkpoint failed")
 
     def checkpoint(self) -> tuple[int, int, int]:
         """One PASSIVE checkpoint: (1 when it could not run at all, frames in the log, frames copied)."""
@@ -47,16 +46,6 @@ class WalCheckpointer:
             row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
         busy, frames, copied = (int(value) for value in row)
         return busy, frames, copied
-
-    def _loop(self) -> None:
-        while True:
-            stopping = self._stop.wait(self._interval)
-            try:
-                self.checkpoint()
-            except Exception as exc:  # the database is busy or gone: next time
-                log.warning("WAL checkpoint failed: %s: %s", type(exc).__name__, exc)
-            if stopping:
-                return
 
 
 def checkpointer_for(engine: Engine, interval: float = CHECKPOINT_SECONDS) -> WalCheckpointer | None:
