@@ -2,8 +2,9 @@
 
 One core, or ``MODELGATE_PROCESSES=1``: one process does everything (HTTP intake, run workers,
 acknowledger). Otherwise several intake processes share the port and do nothing but take webhooks
-(the webhook ingest benchmark needs both cores for intake: bench/README.md) and acknowledge the runs
-they queue; the run workers, when there are any, run in a background process of their own."""
+(the webhook ingest benchmark needs both cores for intake: bench/README.md); when there are run workers, a
+background process of their own runs them and acknowledges the queued runs (without, each intake process
+acknowledges what it queues)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ MAX_AUTO_INTAKE = 4  # SQLite has one writer at a time: past a few intake proces
 
 @dataclass(frozen=True)
 class ProcessPlan:
-    """``intake`` HTTP processes; ``background``: a process of its own for the run workers."""
+    """``intake`` HTTP processes; ``background``: one of its own for the run workers and the acknowledger."""
 
     intake: int
     background: bool
