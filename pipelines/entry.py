@@ -22,32 +22,16 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
 from pipelines.progress import PROGRESS_FILE
 from pipelines.result import PipelineResult
+from pipelines.termination import Terminated, raise_on_sigterm
 
 log = logging.getLogger("pipelines.entry")
 RESULT_FILE = "result.json"
 JOB_SECRETS_VARIABLE = "MODELGATE_JOB_SECRETS"  # JSON object: the values the sandboxed job gets
 CRASH_EXIT = 3
 TERMINATED_EXIT = 128 + signal.SIGTERM
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived (the run was cancelled or superseded). A BaseException, so no ``except Exception``
-    on the way turns it into a result, while every ``finally`` (the job's ``kill()``) runs."""
-
-
-def raise_on_sigterm() -> None:
-    """Make the first SIGTERM raise ``Terminated`` in the main thread; later ones are ignored, so the
-    clean-up runs to its end (the executor SIGKILLs after its grace period anyway)."""
-
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -114,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return process_main(argv, "python -m pipelines.entry JOB_JSON", lambda path: run_job(Path(path)))
     except Terminated:
-        log.warning("stopped by SIGTERM (cancelled or superseded); the job was stopped")
+        log.warning("the run ended after SIGTERM (cancelled or superseded)")
         return TERMINATED_EXIT
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines import termination
 from pipelines.checkout import StepError
 from pipelines.job import files
 from pipelines.job.run import JobSpec
@@ -158,6 +159,7 @@ class JobProcess:
             )
         except OSError as exc:
             raise StepError("crash", f"could not start the job: {exc}") from exc
+        termination.job_started(self._process.pid)
         self._start_pump()
 
     def _hand_over(self, warm: Any) -> bool:
@@ -173,6 +175,7 @@ class JobProcess:
             warm.kill()
             return False
         self._process = process
+        termination.job_started(process.pid)
         self._start_pump()
         return True
 
@@ -212,6 +215,7 @@ class JobProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait()
+            termination.job_ended(self._process.pid)
 
     def _alive(self) -> bool:
         process = self._require()

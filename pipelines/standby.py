@@ -188,18 +188,19 @@ def read_hand_over(text: str) -> HandOver:
 def main(argv: list[str] | None = None) -> int:
     """Start the warm job (``WARM_JOB_VARIABLE`` set), warm up, wait for the job (EOF: retired, exit 0),
     then run it as ``pipelines.entry`` does."""
-    from pipelines import entry
+    from pipelines import entry, termination
     from pipelines.warm_job import WARM_JOB_VARIABLE, start_held
 
     if (sys.argv[1:] if argv is None else argv) or "MLFLOW_TRACKING_URI" not in os.environ:
         print("usage: MLFLOW_TRACKING_URI=… python -m pipelines.standby", file=sys.stderr)
         return 2
-    entry.raise_on_sigterm()
-    if WARM_JOB_VARIABLE in os.environ:  # from this thread: its sandbox dies with the thread that started it
-        start_held(Path.cwd() / "warm-job", os.environ[WARM_JOB_VARIABLE])
-    # on a thread: a job that arrives early starts at once, and waits only for the imports it needs
-    threading.Thread(target=_warm_up_quietly, args=(os.environ["MLFLOW_TRACKING_URI"],), daemon=True).start()
+    termination.raise_on_sigterm()
     try:
+        if WARM_JOB_VARIABLE in os.environ:  # from this thread: its sandbox dies with the thread starting it
+            start_held(Path.cwd() / "warm-job", os.environ[WARM_JOB_VARIABLE])
+        # on a thread: a job that arrives early starts at once, and waits only for the imports it needs
+        tracking_uri = os.environ["MLFLOW_TRACKING_URI"]
+        threading.Thread(target=_warm_up_quietly, args=(tracking_uri,), daemon=True).start()
         ready, _, _ = select.select([sys.stdin], [], [], IDLE_SECONDS)
         line = sys.stdin.readline() if ready else ""
         if not line:  # retired, its executor gone, or unused for IDLE_SECONDS
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         take_on(hand_over)
         print(TOOK_OVER, file=sys.stderr, flush=True)
         return entry.main([str(hand_over.job_file)])
-    except entry.Terminated:
+    except termination.Terminated:
         return entry.TERMINATED_EXIT
 
 

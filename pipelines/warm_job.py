@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines import termination
 from pipelines.job.warm import WARM_FLAG
 from pipelines.job_process import (
     JobPolicy,
@@ -95,6 +96,7 @@ class WarmJob:
             command, cwd=self.checkout, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        termination.job_started(self.process.pid)
 
     def usable_for(self, key: WarmKey | None) -> bool:
         """Alive, and started for the sandbox ``key`` names."""
@@ -121,6 +123,7 @@ class WarmJob:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+            termination.job_ended(self.process.pid)
 
 
 held: WarmJob | None = None  # this standby's warm job, until a run takes it

@@ -1,4 +1,4 @@
-"""Cancel or supersede SIGTERMs the trusted pipeline process; ``pipelines.entry`` turns that into an
+"""Cancel or supersede SIGTERMs the trusted pipeline process; ``pipelines.termination`` turns that into an
 exception, so the ``finally: job.kill()`` around a Ray job runs and the cluster stops the job."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.e2e]
 TRUSTED_PROCESS = '''
 import sys
 from pathlib import Path
-from pipelines.entry import Terminated, raise_on_sigterm
+from pipelines.termination import Terminated, raise_on_sigterm
 from pipelines.job.run import JobSpec
 from pipelines.job_process import JobPolicy
 from pipelines.ray_jobs import RayJob, RayTarget
