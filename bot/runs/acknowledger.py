@@ -14,8 +14,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 from bot.dashboard.untick import Tick, ticks_in, untick_quietly
 from bot.feedback.check_run import RunReporter
@@ -97,14 +99,23 @@ class Acknowledger:
         return [run for run in self._acks.unacknowledged(delivery_guids) if run.head_sha is not None
                 and not run.job_as(StagingJob).fork and not run.job_as(StagingJob).draft]
 
-    def _acknowledge(self, run: RunRecord) -> bool:
-        """Write the run's queued check run and pending status, unless a worker has it already."""
+    def _acknowledge(self, run: RunRecord, handed: float | None = None) -> bool:
+        """Write the run's queued check run and pending status, unless a worker has it already. ``handed``:
+        when the thread was told of it (``time.monotonic``), for the DEBUG line of where the time went."""
+        marks = [time.monotonic() if handed is None else handed, time.monotonic()]
         if run.head_sha is None or not self._acks.begin(run.id):
             return False
         try:
+            marks.append(time.monotonic())
             api = self._github.for_repository(run.repository, run.installation_id)
             reporter = RunReporter(api, Repo.parse(run.repository), self._runs, run, run.head_sha)
-            reporter.queue(queued_description(self._acks.ahead_of(run.id)))
+            description = queued_description(self._acks.ahead_of(run.id))
+            marks.append(time.monotonic())
+            reporter.queue(description)
+            marks.append(time.monotonic())
+            spans = " / ".join(f"{(end - start) * 1000:.1f}" for start, end in pairwise(marks))
+            log.debug("acknowledged run %d: %s ms waiting for a writing thread / claiming / client and queue "
+                      "position / GitHub", run.id, spans)
             return True
         except Exception as exc:  # GitHub refused or is down: the worker writes its own status later
             log.warning("could not acknowledge run %d: %s: %s", run.id, type(exc).__name__, exc)
@@ -120,8 +131,9 @@ class Acknowledger:
                 log.exception("warming the GitHub client failed")
         while (guids := self._pending.get()) is not None:
             try:
+                handed = time.monotonic()
                 for run in self._due(guids):
                     assert self._writers is not None
-                    self._writers.submit(self._acknowledge, run)
+                    self._writers.submit(self._acknowledge, run, handed)
             except Exception:
                 log.exception("acknowledging deliveries %s failed", guids)
