@@ -35,6 +35,7 @@ from bot.metrics import (
     register_collector,
     register_run_counts,
 )
+from bot.processes.heap import freeze_startup_heap
 from bot.runs.acknowledger import Acknowledger
 from bot.runs.admission import Admission
 from bot.runs.command import CommandRun
@@ -225,12 +226,15 @@ def running(services: Services, *, intake: bool = True) -> Iterator[Services]:
                 reconciler.start()  # deploys read MLflow too
             if scheduler is not None:
                 scheduler.start()
+            freeze_startup_heap("preparing the MLflow store")
 
         if intake:
             services.pool.start_in_background(prepare)
         else:  # a worker-only process has nothing else to do: a failure ends it
             prepare()
             services.pool.start()
+    else:
+        freeze_startup_heap("starting the intake")
     try:
         yield services
     finally:

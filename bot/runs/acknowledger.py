@@ -24,6 +24,7 @@ from bot.feedback.check_run import RunReporter
 from bot.feedback.messages import queued_description
 from bot.github import Repo
 from bot.github.clients import AcknowledgerClient, ClientFactory
+from bot.processes.heap import freeze_startup_heap
 from bot.store import AcknowledgementStore, IncomingDelivery, RunRecord, RunStore, StagingJob
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class Acknowledger:
         if self._warm is not None:
             try:
                 self._warm()
+                freeze_startup_heap("warming the GitHub client")
             except Exception:  # only slower: the first acknowledgement imports it
                 log.exception("warming the GitHub client failed")
         while (guids := self._pending.get()) is not None:
