@@ -73,7 +73,7 @@ def test_sqlite_engine_pragmas_and_directory(tmp_path: Path) -> None:
         with engine.connect() as conn:
             pragma = {
                 name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys", "mmap_size")
             }
     finally:
         engine.dispose()
@@ -83,6 +83,7 @@ def test_sqlite_engine_pragmas_and_directory(tmp_path: Path) -> None:
         "synchronous": 1,
         "busy_timeout": 5000,
         "foreign_keys": 1,
+        "mmap_size": 268435456,
     }
 
 
