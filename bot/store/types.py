@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal, overload
 
 from bot.store.jobs import Job, JobT, RunKind, dump_job
@@ -100,16 +101,18 @@ class JobRequest:
         """The run kind, from the job."""
         return self.job.kind
 
-    @property
+    @cached_property
     def key(self) -> tuple[Any, ...]:
         """The coalescing key: queued runs with the same key are one run. Commands, rollbacks and
         installation changes never coalesce (each comment, each request is its own run); a scheduled run a
-        person asked for joins only a queued one of that person's (``BY_REQUESTER_KINDS``)."""
-        details = dump_job(self.job)
-        if self.kind in UNCOALESCED_KINDS:
-            unique = json.dumps(details, sort_keys=True)
-            return (self.kind, self.repository, self.pr_number, self.head_sha, unique)
-        return stored_key(self.kind, self.repository, self.pr_number, self.head_sha, details)
+        person asked for joins only a queued one of that person's (``BY_REQUESTER_KINDS``). Computed once:
+        the job is frozen, and the intake asks for it twice per delivery."""
+        kind = self.kind
+        if kind in UNCOALESCED_KINDS:
+            unique = json.dumps(dump_job(self.job), sort_keys=True)
+            return (kind, self.repository, self.pr_number, self.head_sha, unique)
+        details = dump_job(self.job) if kind in BY_REQUESTER_KINDS else None  # only they key on the job
+        return stored_key(kind, self.repository, self.pr_number, self.head_sha, details)
 
 
 @dataclass(frozen=True)
