@@ -118,4 +118,8 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     values: list[Any] = []
     for row in rows:
         values += (*(row[name] for name in _COLUMNS[:6]), json.dumps(row["summary"]), received)
-    return {guid for (guid,) in conn.exec_driver_sql(_sqlite_insert(len(rows)), tuple(values))}
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:  # the driver's cursor in the caller's transaction: no SQLAlchemy execution per commit
+        return {guid for (guid,) in cursor.execute(_sqlite_insert(len(rows)), values).fetchall()}
+    finally:
+        cursor.close()

@@ -75,7 +75,9 @@ def _tune_sqlite(engine: Engine, pragmas: tuple[str, ...]) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # on the driver's connection (SQLAlchemy's execution of a BEGIN cost more than the BEGIN); a BEGIN
+        # that fails raises the driver's error (sqlite3.OperationalError), not SQLAlchemy's wrapper
+        conn.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
 
 @contextmanager
