@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, Engine, func, select
 
 from bot.store.engine import is_postgres, write_transaction
@@ -92,6 +92,7 @@ class DeliveryStore:
             return conn.execute(select(func.count()).select_from(deliveries)).scalar_one()
 
 
+_JSON = msgspec.json.Encoder()  # a delivery's summary as JSON text, 10x json.dumps's speed
 _COLUMNS = ("guid", "event", "action", "installation_id", "repository", "outcome", "summary", "received_at")
 _ROW = f"({', '.join('?' for _ in _COLUMNS)})"
 
@@ -117,7 +118,7 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     received = bind_time(rows[0]["received_at"]) if bind_time else rows[0]["received_at"]
     values: list[Any] = []
     for row in rows:
-        values += (*(row[name] for name in _COLUMNS[:6]), json.dumps(row["summary"]), received)
+        values += (*(row[name] for name in _COLUMNS[:6]), _JSON.encode(row["summary"]).decode(), received)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:  # the driver's cursor in the caller's transaction: no SQLAlchemy execution per commit
         return {guid for (guid,) in cursor.execute(_sqlite_insert(len(rows)), values).fetchall()}

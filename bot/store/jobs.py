@@ -35,6 +35,8 @@ class StagingJob(_Job):
     def joined(self, newer: StagingJob) -> StagingJob:
         """This queued job with a later request for the same commit folded in: the newer PR state
         where it saw the PR, an approval from either (the newer wins), ``force`` if either asked."""
+        if newer == self:  # the same request again (a PR's repeated events): nothing to fold in
+            return self
         approved = newer if newer.approved_sha else self
         asked = newer if newer.comment_id is not None else self
         return StagingJob(draft=self.draft if newer.draft is None else newer.draft,
