@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -212,10 +211,7 @@ class JobProcess:
     def kill(self) -> None:
         """Stop the job and everything it started."""
         if self._process is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
-            termination.job_ended(self._process.pid)
+            termination.kill_job(self._process)
 
     def _alive(self) -> bool:
         process = self._require()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 from types import FrameType
 
 _job_groups: set[int] = set()  # process groups of the jobs this process started and has not ended
@@ -51,6 +52,13 @@ def job_started(group: int) -> None:
 def job_ended(group: int) -> None:
     """Forget a job that was killed and waited for."""
     _job_groups.discard(group)
+
+
+def kill_job(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a started job's process group (the job and everything it started), wait for it, forget it."""
+    _kill(process.pid)
+    process.wait()
+    job_ended(process.pid)
 
 
 def _kill(group: int) -> bool:

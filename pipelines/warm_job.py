@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -120,10 +119,7 @@ class WarmJob:
     def kill(self) -> None:
         """Stop the warm job (it was not used)."""
         if self.process is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            termination.job_ended(self.process.pid)
+            termination.kill_job(self.process)
 
 
 held: WarmJob | None = None  # this standby's warm job, until a run takes it
