@@ -47,7 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from bot.server import build_services, create_app
-        from bot.webhooks.http_limits import server_options
+        from bot.webhooks.server_options import server_options
 
         uvicorn.run(create_app(build_services(settings)), **server_options(settings))
         return 0

@@ -8,13 +8,27 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+_PID = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
+
+
+def _pid() -> int:
+    """This process's id, kept (and renewed in a forked child) rather than asked of the kernel."""
+    return _PID[0]
+
+
+if os.environ.get(MULTIPROCESS_DIR):
+    # prometheus-client's multiprocess values ask for the pid on every increment, to notice a fork: a system
+    # call each, four per webhook delivery (bench/README.md). The metrics below are created after this.
+    values.ValueClass = values.MultiProcessValue(process_identifier=_pid)
 
 # The ``event`` label's values: the events the App subscribes to (app.yml) and those GitHub sends
 # every App. Anything else, including whatever an unsigned request claims, counts as "other", so

@@ -68,8 +68,9 @@ from bot.store import (
     ping,
 )
 from bot.store.checkpoints import checkpointer_for
-from bot.store.writer_queue import writer_turn
-from bot.webhooks.ingest import IngestConfig, Receive, Scope, Send, WebhookIngest
+from bot.store.writer_queue import when_turn_free, writer_turn
+from bot.webhooks.ingest import Receive, Scope, Send, WebhookIngest
+from bot.webhooks.intake import PATH, IngestConfig, WebhookIntake
 from bot.webhooks.writer import DeliveryWriter, writer_for
 
 if TYPE_CHECKING:
@@ -170,7 +171,8 @@ def build_services(settings: Settings, workers: int | None = None, *,
     engine = create_db_engine(settings.db_url, background_checkpoints=True)  # `running` checkpoints
     deliveries, runs = DeliveryStore(engine), RunStore(engine)
     reports = ReportFiles(engine, settings.public_url, settings.report_retention_days)
-    writer = writer_for(engine.dialect.name, deliveries.record, functools.partial(writer_turn, engine))
+    writer = writer_for(engine.dialect.name, deliveries.record, functools.partial(writer_turn, engine),
+                        functools.partial(when_turn_free, engine))
     size = settings.workers if workers is None else workers
     pool, acknowledger = None, None
     if size > 0 or settings.has_app():  # an intake-only replica (--workers 0) with the App's key acknowledges
@@ -258,7 +260,7 @@ def create_app(services: Services) -> WebhookFastPath:
     """The ASGI app; its lifespan starts and stops ``services``."""
     settings = services.settings
     config = IngestConfig(settings.secret().encode(), settings.app_id, settings.http_read_timeout_seconds)
-    ingest = WebhookIngest(config, services.writer)
+    intake = WebhookIntake(config, services.writer)
 
     async def healthz(request: Request) -> Response:
         ok = await run_in_threadpool(ping, services.engine)
@@ -288,17 +290,19 @@ def create_app(services: Services) -> WebhookFastPath:
         Route("/metrics", metrics, methods=["GET"]),
         services.reports.route(),
     ]
-    return WebhookFastPath(Starlette(routes=routes, lifespan=lifespan), ingest)
+    return WebhookFastPath(Starlette(routes=routes, lifespan=lifespan), intake)
 
 
 class WebhookFastPath:
-    """Sends ``/api/github/webhooks`` straight to the ingest handler; the rest to Starlette."""
+    """Sends ``/api/github/webhooks`` straight to the ingest handler; the rest to Starlette.
+    ``webhook_intake``: for an HTTP protocol that answers the endpoint itself (``bot.webhooks.direct``)."""
 
-    path = "/api/github/webhooks"
+    path = PATH
 
-    def __init__(self, app: Starlette, ingest: WebhookIngest) -> None:
+    def __init__(self, app: Starlette, intake: WebhookIntake) -> None:
         self.app = app
-        self.ingest = ingest
+        self.webhook_intake = intake
+        self.ingest = WebhookIngest(intake)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path:

@@ -58,7 +58,7 @@ def test_a_delivery_and_its_run_log_json_lines_with_their_ids(sandbox: SandboxHa
     assert [line["message"] for line in accepted] == [
         f"webhook accepted: event=pull_request action=opened delivery={guid}"]
     assert (accepted[0]["repository"], accepted[0]["sha"], accepted[0]["logger"]) == (
-        "octo/hello", seeded.head_sha, "bot.webhooks.ingest")
+        "octo/hello", seeded.head_sha, "bot.webhooks.intake")
     run_lines = [line for line in lines if "run_id" in line and line["delivery_id"] == guid]
     assert run_lines, log.read_text()[-3000:]  # (the repository's first push queues a run of its own)
     run_id = run_lines[0]["run_id"]

@@ -56,7 +56,7 @@ def intake_main(settings: Settings, listener: socket.socket, notice: socket.sock
 
     from bot.processes.notice import RunsNotifier
     from bot.server import build_services, create_app
-    from bot.webhooks.http_limits import server_options
+    from bot.webhooks.server_options import server_options
 
     _child_setup(settings)
     notifier = RunsNotifier(notice) if notice is not None else None

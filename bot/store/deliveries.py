@@ -115,7 +115,9 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         stmt = upsert_insert(conn, deliveries).on_conflict_do_nothing(index_elements=["guid"])
         return set(conn.execute(stmt.returning(deliveries.c.guid), rows).scalars())
     bind_time = deliveries.c.received_at.type.bind_processor(conn.dialect)
-    received = bind_time(rows[0]["received_at"]) if bind_time else rows[0]["received_at"]
+    # the one time of the batch, as text once (sqlite3's default adapter, which SQLAlchemy's binds use here,
+    # writes ``isoformat(" ")``: the same text, formatted once rather than once a row)
+    received = bind_time(rows[0]["received_at"]) if bind_time else rows[0]["received_at"].isoformat(" ")
     values: list[Any] = []
     for row in rows:
         values += (*(row[name] for name in _COLUMNS[:6]), _JSON.encode(row["summary"]).decode(), received)

@@ -27,10 +27,9 @@ _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    # pages read through a memory map, not copied in with a read() each: a connection starts from an empty
-    # page cache whenever another process committed, and the intake processes commit in turn (+3 % ingest,
-    # bench/README.md); a cap on the mapping, not an allocation
-    "PRAGMA mmap_size=268435456",
+    # no memory map (mmap_size stays 0): while the file grows, every transaction that sees it larger maps it
+    # again (munmap + mmap, a TLB shootdown on every core), and two intake processes took turns doing so;
+    # without it ingest went 6 % faster (bench/README.md)
 )
 
 

@@ -6,14 +6,13 @@ forever, holding one of the ``limit_concurrency`` slots. ``LimitedHttpToolsProto
 fast httptools parser and adds both: more than ``max_header_bytes`` before the end of the headers
 is answered ``431``, headers not complete ``read_timeout`` seconds after the connection opened (or
 the previous request began) ``408``, and the connection is closed. The webhook endpoint applies
-the same deadline to its body (``bot.webhooks.ingest``).
+the same deadline to its body (``bot.webhooks.direct``, ``bot.webhooks.ingest``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from uvicorn.config import Config
     from uvicorn.server import ServerState
 
-    from bot.settings import Settings
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
@@ -99,28 +97,3 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 b"connection: close\r\n\r\n%s" % (status, _REASONS[status], len(body), body)
             )
         self.transport.close()
-
-
-def limited_protocol(max_header_bytes: int, read_timeout: float) -> type[asyncio.Protocol]:
-    """The protocol to pass as uvicorn's ``http`` (a picklable partial, for ``--processes``)."""
-    bound = functools.partial(
-        LimitedHttpToolsProtocol, max_header_bytes=max_header_bytes, read_timeout=read_timeout
-    )
-    return cast("type[asyncio.Protocol]", bound)  # uvicorn only calls it with keyword arguments
-
-
-def server_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's keyword arguments for ``modelgate serve`` (everything but the app)."""
-    return {
-        "host": settings.host, "port": settings.port, "loop": "uvloop",
-        "http": limited_protocol(settings.http_max_header_bytes, settings.http_read_timeout_seconds),
-        "h11_max_incomplete_event_size": settings.http_max_header_bytes,  # should h11 be chosen
-        "limit_concurrency": settings.http_max_concurrency,
-        "timeout_keep_alive": settings.http_keep_alive_seconds,
-        "access_log": False, "log_level": settings.log_level.lower(), "lifespan": "on",
-        # nothing reads the client's address or scheme (links use MODELGATE_PUBLIC_URL): no X-Forwarded-*
-        # rewriting middleware in front of every request
-        "proxy_headers": False,
-        # MODELGATE_LOG_FORMAT=json: uvicorn's own lines go through the root logger's JSON handler too
-        **({"log_config": None} if settings.log_format == "json" else {}),
-    }

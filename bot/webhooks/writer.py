@@ -8,7 +8,8 @@ Nothing is acknowledged before it is committed. Two strategies with one interfac
   well under a millisecond and runs with no thread hand-off and no GIL contention, which
   is what lets one process outpace Probot on the ingest benchmark (bench/README.md). When
   another writer (another intake process, a run worker) has the database, the loop does not
-  wait for it: it tries again a millisecond later, and the requests of that millisecond join.
+  wait for it: a thread waits for the turn to be free and wakes the loop, which tries again,
+  and the requests that arrived meanwhile join the batch.
 * ``ThreadedGroupCommit`` (PostgreSQL and other network databases): one writer thread
   takes everything queued since its last commit, so a slow round trip never stalls the loop.
 """
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Record = Callable[[Sequence[IncomingDelivery]], StoredBatch]  # DeliveryStore.record
 Turn = Callable[[bool], AbstractContextManager[bool]]  # writer_turn bound to the engine: wait → taken
+WhenFree = Callable[[Callable[[], object]], None]  # when_turn_free bound to the engine: call back once free
 Listener = Callable[[list[IncomingDelivery]], None]
 RunsListener = Callable[[list[str]], None]
 _Waiter = tuple[IncomingDelivery, asyncio.Future[bool]]
@@ -47,7 +49,8 @@ class _Stop(enum.Enum):
 _STOP: Final = _Stop.STOP
 FLUSH_HOPS = 2  # loop iterations a batch stays open: lets in-flight requests join it
 MAX_BATCH = 256
-RETRY_SECONDS = 0.001  # another writer has the database: try again this much later
+RETRY_SECONDS = 0.001  # another writer has the database: try again this much later (no one to wake us)
+WATCHED_RETRY_SECONDS = 0.05  # ... when a thread wakes us once it is free (a retry in case it cannot)
 GIVE_UP_SECONDS = 5.0  # ... until then; after that wait for the turn (SQLite's busy timeout decides)
 
 
@@ -62,6 +65,7 @@ class DeliveryWriter(Protocol):
     def on_runs_queued(self, listener: RunsListener) -> None: ...
     def start(self) -> None: ...
     def stop(self) -> None: ...
+    def enqueue(self, delivery: IncomingDelivery) -> asyncio.Future[bool]: ...
     async def submit(self, delivery: IncomingDelivery) -> bool: ...
 
 
@@ -71,6 +75,15 @@ class _Base:
         self._listeners: list[Listener] = []
         self._run_listeners: list[RunsListener] = []
         self._running = False
+
+    def enqueue(self, delivery: IncomingDelivery) -> asyncio.Future[bool]:  # pragma: no cover - abstract
+        """Queue ``delivery`` for a commit (on the running loop): True once stored anew, False for a repeat
+        of a stored GUID; raises ``WriterStopped`` when not running."""
+        raise NotImplementedError
+
+    async def submit(self, delivery: IncomingDelivery) -> bool:
+        """Store ``delivery``; True when it is new, False for a redelivered GUID."""
+        return await self.enqueue(delivery)
 
     def on_committed(self, listener: Listener) -> None:
         """Call ``listener`` with the new deliveries of each commit."""
@@ -114,13 +127,17 @@ def _always(wait: bool) -> AbstractContextManager[bool]:
 
 class InlineGroupCommit(_Base):
     """Commits on the event loop thread, batching what arrives within two loop turns (and while another
-    writer has the database: ``turn`` asks for it without waiting)."""
+    writer has the database: ``turn`` asks for it without waiting, ``when_free`` wakes the loop when it
+    is free)."""
 
-    def __init__(self, record: Record, turn: Turn = _always) -> None:
+    def __init__(self, record: Record, turn: Turn = _always, when_free: WhenFree | None = None) -> None:
         super().__init__(record)
         self._turn = turn
+        self._when_free = when_free
         self._pending: list[_Waiter] = []
         self._waiting_since: float | None = None  # the turn was refused: a retry is scheduled
+        self._retry: asyncio.TimerHandle | None = None
+        self._watched = False  # ``when_free`` will wake the loop
 
     def start(self) -> None:
         """Accept deliveries."""
@@ -130,8 +147,8 @@ class InlineGroupCommit(_Base):
         """Refuse new deliveries (pending ones are flushed by the loop before it closes)."""
         self._running = False
 
-    async def submit(self, delivery: IncomingDelivery) -> bool:
-        """Store ``delivery``; True when it is new, False for a redelivered GUID."""
+    def enqueue(self, delivery: IncomingDelivery) -> asyncio.Future[bool]:
+        """Queue ``delivery`` for the batch being gathered (see ``_Base.enqueue``)."""
         if not self._running:
             raise WriterStopped("the delivery writer is not running")
         loop = asyncio.get_running_loop()
@@ -141,7 +158,7 @@ class InlineGroupCommit(_Base):
             loop.call_soon(self._flush_after, FLUSH_HOPS - 1, loop)
         elif len(self._pending) >= MAX_BATCH and self._waiting_since is None:
             self._flush(loop)
-        return await future
+        return future
 
     def _flush_after(self, hops: int, loop: asyncio.AbstractEventLoop) -> None:
         if hops > 0:
@@ -157,11 +174,31 @@ class InlineGroupCommit(_Base):
         with self._turn(not patient) as ours:
             if not ours:
                 self._waiting_since = self._waiting_since or now
-                loop.call_later(RETRY_SECONDS, self._flush, loop)
+                self._retry_later(loop)
                 return
             self._waiting_since = None
             batch, self._pending = self._pending, []
             _resolve(batch, self._store(batch))
+
+    def _retry_later(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Flush again when ``when_free`` says the turn is free, or after a while (one retry at a time)."""
+        if self._when_free is not None and not self._watched:
+            self._watched = True
+            self._when_free(lambda: loop.call_soon_threadsafe(self._freed, loop))
+        if self._retry is None:
+            delay = RETRY_SECONDS if self._when_free is None else WATCHED_RETRY_SECONDS
+            self._retry = loop.call_later(delay, self._retried, loop)
+
+    def _retried(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._retry = None
+        self._flush(loop)
+
+    def _freed(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._watched = False
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        self._flush(loop)
 
 
 class ThreadedGroupCommit(_Base):
@@ -186,14 +223,14 @@ class ThreadedGroupCommit(_Base):
             self._thread.join(timeout=30)
             self._thread = None
 
-    async def submit(self, delivery: IncomingDelivery) -> bool:
-        """Store ``delivery``; True when it is new, False for a redelivered GUID."""
+    def enqueue(self, delivery: IncomingDelivery) -> asyncio.Future[bool]:
+        """Queue ``delivery`` for the writer thread (see ``_Base.enqueue``)."""
         if not self._running:
             raise WriterStopped("the delivery writer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         self._queue.put((delivery, future, loop))
-        return await future
+        return future
 
     def _loop(self) -> None:
         stop = False
@@ -227,7 +264,10 @@ class ThreadedGroupCommit(_Base):
                 loop.call_soon_threadsafe(_resolve, waiters, outcome)
 
 
-def writer_for(dialect: str, record: Record, turn: Turn = _always) -> DeliveryWriter:
-    """The group-commit strategy for a database dialect (``sqlite``, ``postgresql``, ...); ``turn``: the
-    SQLite writers' queue (``bot.store.writer_queue.writer_turn`` bound to the engine)."""
-    return InlineGroupCommit(record, turn) if dialect == "sqlite" else ThreadedGroupCommit(record)
+def writer_for(dialect: str, record: Record, turn: Turn = _always,
+               when_free: WhenFree | None = None) -> DeliveryWriter:
+    """The group-commit strategy for a database dialect (``sqlite``, ``postgresql``, ...); ``turn`` and
+    ``when_free``: the SQLite writers' queue (``bot.store.writer_queue`` bound to the engine)."""
+    if dialect == "sqlite":
+        return InlineGroupCommit(record, turn, when_free)
+    return ThreadedGroupCommit(record)

@@ -6,31 +6,26 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from bot.server import build_services, create_app
 from bot.settings import Settings
-from bot.webhooks.http_limits import server_options
+from bot.webhooks.server_options import server_options
 from github_standin.serving import serve
 from tests.fixtures.corpus import CORPUS_APP_ID, SECRET, deliveries
+from tests.fixtures.fronts import serve_options
 from tests.fixtures.raw_http import connect, read_answer, request_head
 
 LIMITS = {"http_max_header_bytes": 2048, "http_read_timeout_seconds": 0.5, "http_keep_alive_seconds": 1,
           "http_max_concurrency": 4}
 
 
-def limited(settings: Settings) -> dict[str, Any]:
-    """The uvicorn options of ``modelgate serve`` but where it listens and how much it logs."""
-    return {k: v for k, v in server_options(settings).items() if k not in ("host", "port", "log_level")}
-
-
 @pytest.fixture
 def app_url(tmp_path: Path) -> Iterator[str]:
     settings = Settings(webhook_secret=SECRET, app_id=CORPUS_APP_ID, data_dir=tmp_path, workers=0, **LIMITS)
-    with serve(create_app(build_services(settings)), options=limited(settings)) as url:
+    with serve(create_app(build_services(settings)), options=serve_options(settings)) as url:
         yield url
 
 

@@ -83,7 +83,7 @@ def test_sqlite_engine_pragmas_and_directory(tmp_path: Path) -> None:
         "synchronous": 1,
         "busy_timeout": 5000,
         "foreign_keys": 1,
-        "mmap_size": 268435456,
+        "mmap_size": 0,  # no memory map: see bot.store.engine
     }
 
 

@@ -3,6 +3,8 @@ processes write one file at once, and every write lands once."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
 import sys
 import threading
@@ -12,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from bot.store import create_db_engine
 from bot.store.engine import write_transaction
+from bot.store.writer_queue import when_turn_free, writer_turn
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITES = 200
@@ -60,3 +63,29 @@ def test_threads_and_processes_writing_at_once_all_land(tmp_path: Path) -> None:
     assert _counts(engine) == expected
     assert (tmp_path / "queue.db.writer").exists()  # the file the processes queue on
     engine.dispose()
+
+
+def test_a_refused_writer_is_called_back_once_the_turn_is_free(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    other = os.open(tmp_path / "queue.db.writer", os.O_RDWR)  # another process's writer: its own open file
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with writer_turn(engine, wait=False) as ours:
+            assert not ours
+        freed = threading.Event()
+        when_turn_free(engine, freed.set)
+        assert not freed.wait(0.2)  # still taken
+        fcntl.flock(other, fcntl.LOCK_UN)
+        assert freed.wait(5)
+        with writer_turn(engine, wait=False) as ours:
+            assert ours
+    finally:
+        os.close(other)
+        engine.dispose()
+
+
+def test_where_nothing_queues_the_callback_comes_at_once() -> None:
+    engine = create_db_engine("sqlite://")  # in memory: one connection, no file to queue on
+    called: list[bool] = []
+    when_turn_free(engine, lambda: called.append(True))
+    assert called == [True]

@@ -16,10 +16,11 @@ import pytest
 from bot.server import Services, build_services, create_app
 from bot.settings import Settings
 from bot.store import create_db_engine
-from bot.webhooks.ingest import MAX_BODY_BYTES
+from bot.webhooks.intake import MAX_BODY_BYTES
 from github_standin.serving import serve
 from tests.fixtures.corpus import CORPUS_APP_ID, QUEUES, SECRET, Delivery, deliveries, derive
 from tests.fixtures.db import drop_store_tables
+from tests.fixtures.fronts import FRONTS, front_options
 from tests.fixtures.standin import TLS
 
 PATH = "/api/github/webhooks"
@@ -43,18 +44,18 @@ class Intake:
 
 
 @contextmanager
-def running_intake(db_url: str, data_dir: Path) -> Iterator[Intake]:
+def running_intake(db_url: str, data_dir: Path, front: str = "serve") -> Iterator[Intake]:
     settings = Settings(
         webhook_secret=SECRET, app_id=CORPUS_APP_ID, database_url=db_url, data_dir=data_dir, workers=0
     )
     services = build_services(settings)
-    with serve(create_app(services)) as url:
+    with serve(create_app(services), options=front_options(front, settings)) as url:
         yield Intake(url, services)
 
 
-@pytest.fixture
-def intake(db_url: str, tmp_path: Path) -> Iterator[Intake]:
-    with running_intake(db_url, tmp_path) as running:
+@pytest.fixture(params=FRONTS)
+def intake(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Intake]:
+    with running_intake(db_url, tmp_path, request.param) as running:
         yield running
 
 

@@ -15,9 +15,10 @@ import pytest
 
 from bot.server import Services, build_services, create_app
 from bot.settings import Settings
-from bot.webhooks.ingest import MAX_BODY_BYTES
+from bot.webhooks.intake import MAX_BODY_BYTES
 from github_standin.serving import serve
 from tests.fixtures.corpus import CORPUS_APP_ID, SECRET, deliveries
+from tests.fixtures.fronts import FRONTS, front_options
 from tests.fixtures.raw_http import connect, read_answer, request_head
 
 PATH = "/api/github/webhooks"
@@ -37,12 +38,12 @@ class Intake:
         return float(found.group(1)) if found else 0.0
 
 
-@pytest.fixture
-def intake(tmp_path: Path) -> Iterator[Intake]:
+@pytest.fixture(params=FRONTS)
+def intake(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Intake]:
     settings = Settings(webhook_secret=SECRET, app_id=CORPUS_APP_ID, data_dir=tmp_path, workers=0,
                         http_read_timeout_seconds=0.5)
     services = build_services(settings)
-    with serve(create_app(services)) as url:
+    with serve(create_app(services), options=front_options(request.param, settings)) as url:
         yield Intake(url, services)
 
 

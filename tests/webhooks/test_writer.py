@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import functools
+import os
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from bot.store import DeliveryStore, IncomingDelivery, JobRequest, RunStore, StagingJob
+from bot.store import DeliveryStore, IncomingDelivery, JobRequest, RunStore, StagingJob, create_db_engine
+from bot.store.engine import migrate
+from bot.store.writer_queue import when_turn_free, writer_turn
+from bot.webhooks import writer as writer_module
 from bot.webhooks.writer import (
     DeliveryWriter,
     InlineGroupCommit,
@@ -80,3 +88,38 @@ def test_a_stopped_writer_refuses(writer: DeliveryWriter) -> None:
 def test_strategy_follows_the_database() -> None:
     assert isinstance(writer_for("sqlite", lambda batch: []), InlineGroupCommit)
     assert isinstance(writer_for("postgresql", lambda batch: []), ThreadedGroupCommit)
+
+
+def test_an_inline_writer_refused_its_turn_commits_once_it_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process has the database: the deliveries wait, and are committed the moment it lets go (woken
+    by ``when_turn_free``, not by the fallback retry, put out of reach here)."""
+    monkeypatch.setattr(writer_module, "WATCHED_RETRY_SECONDS", 60.0)
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+    migrate(engine)
+    writer = writer_for("sqlite", DeliveryStore(engine).record, functools.partial(writer_turn, engine),
+                        functools.partial(when_turn_free, engine))
+    other = os.open(tmp_path / "intake.db.writer", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)
+
+    async def main() -> tuple[bool, list[bool], float]:
+        writer.start()
+        try:
+            stored = asyncio.gather(*(writer.submit(_delivery()) for _ in range(3)))
+            await asyncio.sleep(0.3)
+            waited = not stored.done()
+            released = time.monotonic()
+            fcntl.flock(other, fcntl.LOCK_UN)
+            results = await asyncio.wait_for(stored, 10)
+            return waited, results, time.monotonic() - released
+        finally:
+            writer.stop()
+
+    try:
+        waited, results, after = asyncio.run(main())
+    finally:
+        os.close(other)
+    assert waited and results == [True, True, True] and after < 5
+    assert DeliveryStore(engine).count() == 3
+    engine.dispose()
