@@ -35,7 +35,9 @@ class StagingJob(_Job):
     def joined(self, newer: StagingJob) -> StagingJob:
         """This queued job with a later request for the same commit folded in: the newer PR state
         where it saw the PR, an approval from either (the newer wins), ``force`` if either asked."""
-        if newer == self:  # the same request again (a PR's repeated events): nothing to fold in
+        # the same request again (a PR's repeated events): nothing to fold in. The fields compared as
+        # pydantic's ``==`` compares them, without its other checks: this runs once a delivery.
+        if newer.__dict__ == self.__dict__:
             return self
         approved = newer if newer.approved_sha else self
         asked = newer if newer.comment_id is not None else self
