@@ -71,7 +71,7 @@ class _WriterQueue:
         """Take the file lock, polling every 0.2 ms while ``wait`` (another process's commit takes a
         fraction of a ms); False when not taken (at once without ``wait``, else after ``WAIT_SECONDS``)."""
         if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd = self._open()
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             try:
@@ -81,6 +81,10 @@ class _WriterQueue:
                 if not wait or time.monotonic() > deadline:
                     return False
                 time.sleep(POLL_SECONDS)
+
+    def _open(self) -> int:
+        """A descriptor of the lock file of its own (``flock`` locks belong to the open file)."""
+        return os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
     def when_free(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` (on another thread) once no other process's writer has the turn."""
@@ -94,7 +98,7 @@ class _WriterQueue:
     def _watch(self, callbacks: queue.SimpleQueue[Callable[[], object]]) -> None:
         """Wait for the file lock on a descriptor of its own and give it back at once (flock: another open
         file of the same file conflicts even in this process), then call back whoever asked meanwhile."""
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = self._open()
         while True:
             waiting = [callbacks.get()]
             fcntl.flock(fd, fcntl.LOCK_EX)

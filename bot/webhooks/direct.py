@@ -104,15 +104,15 @@ class _Exchange:
         """Refuse what can be refused unread; else read the body (what has arrived is in the cycle)."""
         refusal = self.intake.refuse_unread(self.headers)
         if refusal is not None:
-            self.answer(self.intake.refused(self.headers, refusal))
+            self.refuse(refusal)
             return
         cycle = self.cycle
         if cycle.waiting_for_100_continue:
             cycle.waiting_for_100_continue = False
             self.protocol.transport.write(_CONTINUE)
-        if len(cycle.body) > MAX_BODY_BYTES:
-            self.refuse(Refusal(413, f"body larger than {MAX_BODY_BYTES} bytes", close=True))
-        elif cycle.more_body:
+        if self.over_cap():
+            return
+        if cycle.more_body:
             self.protocol.flow.resume_reading()  # paused while it waited behind a pipelined request
             self.deadline = self.protocol.loop.call_later(self.intake.config.read_timeout, self.expired)
         else:
@@ -124,8 +124,14 @@ class _Exchange:
         if cycle.response_complete:
             return
         cycle.body += chunk
-        if len(cycle.body) > MAX_BODY_BYTES:
-            self.refuse(Refusal(413, f"body larger than {MAX_BODY_BYTES} bytes", close=True))
+        self.over_cap()
+
+    def over_cap(self) -> bool:
+        """Refuse the request (413, closing) when what has arrived of the body is over the cap."""
+        if len(self.cycle.body) <= MAX_BODY_BYTES:
+            return False
+        self.refuse(Refusal.too_large())
+        return True
 
     def complete(self) -> None:
         """The whole body is in: verify, route and queue it for the next commit."""

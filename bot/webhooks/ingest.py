@@ -48,7 +48,7 @@ async def _read_capped(receive: Receive) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise Refusal(413, f"body larger than {MAX_BODY_BYTES} bytes", close=True)
+            raise Refusal.too_large()
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -71,6 +71,11 @@ class Refusal(Exception):
         super().__init__(message)
         self.status, self.close = status, close
 
+    @classmethod
+    def too_large(cls) -> Refusal:
+        """A body over ``MAX_BODY_BYTES``, declared or read so far: the rest is not read."""
+        return cls(413, f"body larger than {MAX_BODY_BYTES} bytes", close=True)
+
 
 def request_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
     """The request headers the endpoint reads, from lower-cased (name, value) pairs."""
@@ -96,7 +101,7 @@ class WebhookIntake:
         """Why the request is refused before its body is read, if it is."""
         declared = headers.get(b"content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return Refusal(413, f"body larger than {MAX_BODY_BYTES} bytes", close=True)
+            return Refusal.too_large()
         if not signature.well_formed(_text(headers.get(b"x-hub-signature-256"))):
             return Refusal(401, "missing or invalid X-Hub-Signature-256", close=True)
         return None
